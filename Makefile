@@ -1,0 +1,98 @@
+# carecomm build. `make run` and `make test` are the two commands of the README.
+# Libraries are found with pkg-config; dependencies are installed by scripts/install-deps.
+
+PKGS     := libwebsockets libuv jansson sqlite3 libpq libsodium openssl libcurl
+CC       ?= cc
+SAN      ?= 0
+ifeq ($(SAN),1)
+BUILD    ?= build-san
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+OPT      := -O2 -g
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes $(OPT) -Isrc $(PKG_CFLAGS)
+LDFLAGS  := $(OPT)
+LDLIBS   := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/net/*.c src/account/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 15
+
+.PHONY: all deps run test test-unit test-integration test-san fuzz fuzz-short bench lint clean docs-config
+
+all: $(BUILD)/carecommd $(BUILD)/carecomm
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcarecomm.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/carecommd: $(BUILD)/obj/src/main.o $(BUILD)/libcarecomm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/carecomm: $(CLI_OBJ) $(BUILD)/libcarecomm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libcarecomm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Fuzz targets: clang + libFuzzer, the library compiled with the same sanitizers.
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+run: deps all
+	scripts/run-dev
+
+test: deps
+	$(MAKE) all test-unit test-integration fuzz-short
+ifeq ($(CI),true)
+	$(MAKE) test-san
+endif
+
+test-unit: $(UNIT_BIN)
+	scripts/run-unit-tests $(BUILD)
+
+test-integration: all
+	CARECOMM_BUILD=$(BUILD) node --test --test-concurrency=1 tests/integration/
+
+test-san:
+	$(MAKE) SAN=1 all test-unit test-integration
+
+fuzz-short: $(FUZZ_BIN)
+	scripts/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	scripts/run-fuzz 600 $(FUZZ_BIN)
+
+bench: deps all
+	bench/run-all
+
+lint:
+	clang-format --dry-run -Werror $(shell find src tests/unit tests/fuzz -name '*.[ch]')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr -Isrc src
+
+docs-config: $(BUILD)/carecomm
+	$(BUILD)/carecomm config doc > docs/configuration.md
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,29 @@
+/* account: the HTTP API of accounts (login, 2FA, password, sessions, users, audit), the
+ * authenticator and event visibility rules net calls, and the in-memory caches of users and
+ * sessions that let every request be authenticated on the loop without touching the database. */
+#ifndef CC_ACCOUNT_H
+#define CC_ACCOUNT_H
+
+#include "auth/auth.h"
+#include "net/net.h"
+#include "store/store.h"
+
+typedef struct account account;
+
+/* session_idle_minutes, session_max_hours, login throttling limits, issuer. */
+extern const cc_cfg_key account_config_keys[];
+extern const size_t account_config_keys_count;
+
+/* Loads every account and live session from st (start-up: before the worker owns the store),
+ * registers the routes, the authenticator and the visibility rules on srv. keys is borrowed. */
+int account_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, store *st,
+                   net_server *srv, account **out);
+/* The worker all database work goes through (set once it has started). */
+void account_set_worker(account *a, store_worker *w);
+/* Follows committed events (cache updates, revocations); call before net_hub_publish. */
+void account_on_events(account *a, const store_event *evs, size_t n);
+/* Persists pending session activity and stops timers (shutdown, before the worker stops). */
+void account_stop(account *a);
+void account_free(account *a);
+
+#endif

@@ -1,0 +1,161 @@
+/* Authentication and authorisation of every request, in one place: the session from the cookie or
+ * bearer token (memory only), the account's state, the restricted mode of accounts that must still
+ * change their password or enrol 2FA, and the route's permission. Every refusal for lack of
+ * permission is audited. Also the rule of which events a principal may see. */
+#include "account/account_internal.h"
+
+#include <string.h>
+
+void acct_principal_free(void *p)
+{
+    cc_free_ptr(p);
+}
+
+typedef struct {
+    account *a;
+    acct_principal who;
+    bool has_who;
+    char *action, *object, *ip, *outcome;
+    json_t *details;
+} acct_audit_job;
+
+static int acct__audit_run(store *st, void *ctx)
+{
+    acct_audit_job *j = ctx;
+    return acct_audit(st, j->a, j->has_who ? &j->who : NULL, j->action, j->object, j->ip,
+                      j->outcome, j->details);
+}
+
+static void acct__audit_done(void *ctx, int rc)
+{
+    acct_audit_job *j = ctx;
+    if (rc != CC_OK)
+        cc_logf(CC_LOG_ERROR, "audit record not written", "{s:s,s:s}", "action", j->action,
+                "error", cc_strerror(rc));
+    cc_free(&j->action);
+    cc_free(&j->object);
+    cc_free(&j->ip);
+    cc_free(&j->outcome);
+    if (j->details)
+        json_decref(j->details);
+    cc_free_ptr(j);
+}
+
+int acct_audit(store *st, account *a, const acct_principal *who, const char *action,
+               const char *object, const char *ip, const char *outcome, json_t *details)
+{
+    auth_audit_entry e = {
+        .actor_id = who ? who->user_id : NULL,
+        .actor_name = who ? who->username : "system",
+        .action = action,
+        .object = object,
+        .source_ip = ip,
+        .outcome = outcome,
+        .details = details,
+    };
+    return auth_audit_append(st, a->keys, &e, NULL);
+}
+
+void acct_audit_async(account *a, const acct_principal *who, const char *action,
+                      const char *object, const char *ip, const char *outcome, json_t *details)
+{
+    acct_audit_job *j = cc_calloc(1, sizeof(*j));
+    if (!j) {
+        if (details)
+            json_decref(details);
+        return;
+    }
+    j->a = a;
+    if (who) {
+        j->who = *who;
+        j->has_who = true;
+    }
+    j->action = cc_strdup(action);
+    j->object = object ? cc_strdup(object) : NULL;
+    j->ip = ip ? cc_strdup(ip) : NULL;
+    j->outcome = cc_strdup(outcome);
+    j->details = details;
+    if (!j->action || !j->outcome || !a->worker ||
+        store_worker_submit(a->worker, acct__audit_run, acct__audit_done, j) != CC_OK)
+        acct__audit_done(j, CC_ERR_BUSY);
+}
+
+static void acct__deny(account *a, net_req *r, const acct_principal *p, int status,
+                       const char *code, const char *message)
+{
+    char object[160];
+    snprintf(object, sizeof(object), "route:%s %s", net_req_method(r), net_req_route_path(r));
+    acct_audit_async(a, p, "access.denied", object, net_req_source_ip(r), "denied",
+                     json_pack("{s:s}", "reason", code));
+    net_reply_error(r, status, code, message);
+}
+
+bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags)
+{
+    account *a = ud;
+    const char *token = net_req_bearer(r);
+    if (!token)
+        token = net_req_cookie(r, ACCT_COOKIE);
+    if (!token || strlen(token) > 128) {
+        net_reply_error(r, 401, "unauthenticated", "log in first");
+        return false;
+    }
+    char th[CC_HASH_HEX_LEN + 1];
+    auth_token_hash(token, th);
+    int64_t now = cc_now_ms();
+    acct_session *s = acct_session_find(a, th, now);
+    if (!s) {
+        net_reply_error(r, 401, "session_expired", "your session has ended: log in again");
+        return false;
+    }
+    const auth_user *u = acct_user(a, s->s.user_id);
+    if (!u || u->disabled) {
+        net_reply_error(r, 401, "session_expired", "your session has ended: log in again");
+        return false;
+    }
+    s->s.last_seen_at = now; /* sliding expiry; persisted by the periodic sweep */
+
+    acct_principal *p = cc_calloc(1, sizeof(*p));
+    if (!p) {
+        net_reply_error(r, 500, "internal", "out of memory");
+        return false;
+    }
+    memcpy(p->user_id, u->id, sizeof(p->user_id));
+    memcpy(p->session_id, s->s.id, sizeof(p->session_id));
+    memcpy(p->token_hash, th, sizeof(p->token_hash));
+    snprintf(p->username, sizeof(p->username), "%s", u->username);
+    p->role = u->role;
+
+    const char *msg;
+    const char *restricted = acct_restriction(u, &msg);
+    if (restricted && !(flags & NET_ROUTE_RESTRICTED_OK)) {
+        net_reply_error(r, 403, restricted, msg);
+        acct_principal_free(p);
+        return false;
+    }
+    if (perm < 0 || perm >= PERM__COUNT || !auth_role_has(u->role, (auth_perm)perm)) {
+        acct__deny(a, r, p, 403, "forbidden", "your role does not allow this");
+        acct_principal_free(p);
+        return false;
+    }
+    net_req_set_principal(r, p, acct_principal_free);
+    return true;
+}
+
+bool acct_visible(void *ud, const void *principal, const char *scope)
+{
+    account *a = ud;
+    const acct_principal *p = principal;
+    if (strcmp(scope, "all") == 0)
+        return true;
+    if (strncmp(scope, "user:", 5) == 0)
+        return strcmp(scope + 5, p->user_id) == 0;
+    if (strncmp(scope, "perm:", 5) == 0) {
+        auth_perm perm;
+        /* The live role, not the one at connection time: a demoted admin stops seeing at once. */
+        const auth_user *u = acct_user(a, p->user_id);
+        return u && !u->disabled && auth_perm_parse(scope + 5, &perm) == CC_OK &&
+               auth_role_has(u->role, perm);
+    }
+    return false; /* unknown scopes are private by default */
+}

@@ -1,0 +1,91 @@
+/* str: formatted strings and a growable byte buffer. */
+#include "core/core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char *vsprintf_new(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (len < 0)
+        return NULL;
+    char *s = cc_malloc((size_t)len + 1);
+    if (!s)
+        return NULL;
+    vsnprintf(s, (size_t)len + 1, fmt, ap);
+    return s;
+}
+
+char *cc_sprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vsprintf_new(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* Keeps one spare byte so data is always NUL-terminated: callers may hand it to C string APIs. */
+static int buf_reserve(cc_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1)
+        return CC_ERR_TOO_BIG;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return CC_OK;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *d = cc_realloc(b->data, cap);
+    if (!d)
+        return CC_ERR_NOMEM;
+    b->data = d;
+    b->cap = cap;
+    return CC_OK;
+}
+
+/* Appends n bytes of p; on failure b is unchanged. */
+int cc_buf_append(cc_buf *b, const void *p, size_t n)
+{
+    int rc = buf_reserve(b, n);
+    if (rc != CC_OK)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return CC_OK;
+}
+
+int cc_buf_appendf(cc_buf *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int rc = CC_OK;
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    if (len < 0) {
+        rc = CC_ERR_INVALID;
+        goto out;
+    }
+    rc = buf_reserve(b, (size_t)len);
+    if (rc != CC_OK)
+        goto out;
+    vsnprintf(b->data + b->len, (size_t)len + 1, fmt, ap2);
+    b->len += (size_t)len;
+out:
+    va_end(ap2);
+    va_end(ap);
+    return rc;
+}
+
+/* Frees the storage and leaves b empty and reusable. */
+void cc_buf_free(cc_buf *b)
+{
+    cc_free(&b->data);
+    b->len = 0;
+    b->cap = 0;
+}

@@ -1,0 +1,187 @@
+/* carecommd: start-up, wiring of the modules, signals and the graceful shutdown order
+ * (stop accepting, finish requests, close WebSockets with 1001, drain the store, then lws and
+ * libuv in the order notes/lws-libuv.md gives). */
+#include "account/account.h"
+#include "auth/auth.h"
+#include "core/core.h"
+#include "net/net.h"
+#include "store/store.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    uv_loop_t loop;
+    cc_config *cfg;
+    auth_keys keys;
+    net_server *srv;
+    account *acct;
+    store_worker *worker;
+    uv_signal_t sigterm, sigint;
+    bool stopping;
+} app;
+
+static void app_sink(void *ud, const store_event *evs, size_t n)
+{
+    app *a = ud;
+    account_on_events(a->acct, evs, n);
+    net_hub_publish(a->srv, evs, n);
+}
+
+static bool app_ready(void *ud)
+{
+    app *a = ud;
+    return a->worker && store_worker_healthy(a->worker);
+}
+
+static void app_drained(void *ud)
+{
+    app *a = ud;
+    account_stop(a->acct);       /* queues the last session activity */
+    store_worker_stop(a->worker); /* finishes every queued job, then stops */
+    net_server_close(a->srv);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    cc_log(CC_LOG_INFO, "stopped accepting; store flushed", NULL);
+}
+
+static void app_on_signal(uv_signal_t *h, int signum)
+{
+    app *a = h->data;
+    if (a->stopping)
+        return;
+    a->stopping = true;
+    cc_logf(CC_LOG_INFO, "shutting down", "{s:i}", "signal", signum);
+    net_server_drain(a->srv, 10000, app_drained, a);
+}
+
+/* Configuration: defaults, then <data_dir>/carecomm.conf (or --config), then CARECOMM_* env. */
+static int app_config(app *a, int argc, char **argv)
+{
+    char why[256] = "";
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else {
+            fprintf(stderr, "usage: carecommd [--config FILE]\n");
+            return CC_ERR_INVALID;
+        }
+    }
+    a->cfg = cc_config_new();
+    if (!a->cfg || cc_config_register(a->cfg, core_config_keys, core_config_keys_count) ||
+        cc_config_register(a->cfg, store_config_keys, store_config_keys_count) ||
+        cc_config_register(a->cfg, net_config_keys, net_config_keys_count) ||
+        cc_config_register(a->cfg, account_config_keys, account_config_keys_count))
+        return CC_ERR_INTERNAL;
+    /* The data folder locates the default config file, so read it from the environment first. */
+    if (cc_config_load_env(a->cfg, why, sizeof(why)) != CC_OK)
+        goto fail;
+    char *def = NULL;
+    if (!path && !(def = cc_sprintf("%s/carecomm.conf", cc_config_str(a->cfg, "data_dir"))))
+        return CC_ERR_NOMEM;
+    int rc = cc_config_load_file(a->cfg, path ? path : def, why, sizeof(why));
+    cc_free(&def);
+    if (rc != CC_OK && !(rc == CC_ERR_NOT_FOUND && !path))
+        goto fail;
+    if (cc_config_load_env(a->cfg, why, sizeof(why)) != CC_OK)
+        goto fail;
+    cc_log_level lvl;
+    if (cc_log_level_parse(cc_config_str(a->cfg, "log_level"), &lvl) == CC_OK)
+        cc_log_set_level(lvl);
+    return CC_OK;
+fail:
+    cc_logf(CC_LOG_ERROR, "invalid configuration", "{s:s}", "reason", why);
+    return CC_ERR_CONFIG;
+}
+
+static void app_hint_first_admin(account *acct, store *st)
+{
+    (void)acct;
+    int64_t n = 0;
+    if (store_query_int(st, "SELECT COUNT(*) FROM users", NULL, 0, &n) == CC_OK && n == 0)
+        cc_log(CC_LOG_WARN,
+               "no account yet: create the first administrator with "
+               "`build/carecomm user create admin --role admin` (it reads the password on "
+               "standard input), then log in at the address above and set up 2FA",
+               NULL);
+}
+
+int main(int argc, char **argv)
+{
+    app a;
+    char why[256] = "";
+    int rc, exit_code = 1;
+    store *st = NULL;
+    int64_t head = 0;
+    memset(&a, 0, sizeof(a));
+    if (cc_crypto_init() != CC_OK || uv_loop_init(&a.loop) != 0)
+        return 1;
+    if (app_config(&a, argc, argv) != CC_OK)
+        goto out;
+    const char *data_dir = cc_config_str(a.cfg, "data_dir");
+    if (cc_mkdir_p(data_dir) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "cannot create the data folder", "{s:s}", "path", data_dir);
+        goto out;
+    }
+    if (auth_keys_load(data_dir, true, &a.keys, why, sizeof(why)) != CC_OK ||
+        store_open_config(a.cfg, &st, why, sizeof(why)) != CC_OK ||
+        store_event_head(st, &head) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s}", "reason", why[0] ? why : "store");
+        goto out;
+    }
+    if (net_server_create(&a.loop, a.cfg, &a.srv, why, sizeof(why)) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s}", "reason", why);
+        goto out;
+    }
+    if ((rc = account_create(&a.loop, a.cfg, &a.keys, st, a.srv, &a.acct)) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "accounts",
+                "error", cc_strerror(rc));
+        goto out;
+    }
+    app_hint_first_admin(a.acct, st);
+    net_server_set_ready(a.srv, app_ready, &a);
+    if ((rc = store_worker_start(&a.loop, st, head, 250, app_sink, &a, &a.worker)) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s}", "reason", "store worker");
+        goto out;
+    }
+    st = NULL; /* owned by the worker */
+    account_set_worker(a.acct, a.worker);
+    net_hub_start(a.srv, head, a.worker);
+
+    uv_signal_init(&a.loop, &a.sigterm);
+    uv_signal_init(&a.loop, &a.sigint);
+    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_start(&a.sigterm, app_on_signal, SIGTERM);
+    uv_signal_start(&a.sigint, app_on_signal, SIGINT);
+
+    char url[300];
+    snprintf(url, sizeof(url), "%s://%s", cc_config_bool(a.cfg, "plain_http") ? "http" : "https",
+             cc_config_str(a.cfg, "listen"));
+    cc_logf(CC_LOG_INFO, "carecommd ready", "{s:s,s:i,s:s,s:I}", "url", url, "port",
+            net_server_port(a.srv), "store", cc_config_str(a.cfg, "store_backend"),
+            "event_head", (json_int_t)head);
+    uv_run(&a.loop, UV_RUN_DEFAULT);
+    exit_code = 0;
+out:
+    if (a.srv && !a.stopping) {
+        /* start-up failed after the server existed: close it the same way */
+        account_stop(a.acct);
+        if (a.worker)
+            store_worker_stop(a.worker);
+        net_server_close(a.srv);
+        uv_run(&a.loop, UV_RUN_DEFAULT);
+    }
+    net_server_free(a.srv);
+    account_free(a.acct);
+    store_worker_free(a.worker);
+    store_close(st);
+    cc_config_free(a.cfg);
+    uv_run(&a.loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(&a.loop) != 0)
+        cc_log(CC_LOG_WARN, "event loop closed with handles still open", NULL);
+    sodium_memzero(&a.keys, sizeof(a.keys));
+    return exit_code;
+}

@@ -1,0 +1,66 @@
+/* Routes net serves itself: liveness, readiness and metrics for load balancers and monitoring. */
+#include "net/net_internal.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+static void net__healthz(net_req *r)
+{
+    net_reply_json(r, 200, json_pack("{s:s}", "status", "alive"));
+}
+
+static void net__readyz(net_req *r)
+{
+    net_server *s = r->srv;
+    bool ready = !s->draining && (!s->ready || s->ready(s->ready_ud));
+    if (ready)
+        net_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    else
+        net_reply_error(r, 503, "not_ready", s->draining ? "shutting down" : "store unavailable");
+}
+
+static bool net__ip_is_loopback(const char *ip)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, ip, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, ip, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) ||
+               (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
+}
+
+/* Metrics reveal load and counts, not data; still, only the local host or a scraper holding the
+ * configured token may read them. */
+static void net__metrics(net_req *r)
+{
+    const char *token = cc_config_str(r->srv->cfg, "metrics_token");
+    const char *given = net_req_bearer(r);
+    bool ok = net__ip_is_loopback(r->ip);
+    if (!ok && token && *token && given && strlen(given) == strlen(token))
+        ok = cc_memeq_ct(given, token, strlen(token));
+    if (!ok) {
+        net_reply_error(r, 403, "forbidden", "metrics are served to localhost or with the token");
+        return;
+    }
+    char *text = net__metrics_render(r->srv);
+    if (!text) {
+        net_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    net_reply_raw(r, 200, "text/plain; version=0.0.4", text, strlen(text));
+    cc_free(&text);
+}
+
+static const net_route net__builtin_routes[] = {
+    {"GET", "/healthz", 0, NET_ROUTE_PUBLIC, NULL, 0, net__healthz},
+    {"GET", "/readyz", 0, NET_ROUTE_PUBLIC, NULL, 0, net__readyz},
+    {"GET", "/metrics", 0, NET_ROUTE_PUBLIC, NULL, 0, net__metrics},
+};
+
+int net__builtin_register(net_server *s)
+{
+    return net_server_add_routes(s, net__builtin_routes,
+                                 sizeof(net__builtin_routes) / sizeof(net__builtin_routes[0]), s);
+}

@@ -1,0 +1,440 @@
+/* HTTP requests: copying what a handler may read out of lws (so it can be answered later, after
+ * async work), and writing the response with the security headers in as few writes as possible. */
+#include "net/net_internal.h"
+
+#include <string.h>
+
+void net__inflight_changed(net_server *s);
+
+static uint64_t net__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Copies a header into a new string; "" when absent or oversized (the header limit of lws already
+ * bounds it). NULL only on allocation failure. */
+static char *net__hdr_dup(struct lws *wsi, enum lws_token_indexes h)
+{
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0)
+        return cc_strdup("");
+    char *s = cc_malloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    if (lws_hdr_copy(wsi, s, n + 1, h) < 0)
+        s[0] = '\0';
+    return s;
+}
+
+static const char *net__method_of(int m)
+{
+    /* Order of lws_http_get_uri_and_method(): GET POST OPTIONS PUT PATCH DELETE CONNECT HEAD
+     * then h2 :path. */
+    static const char *const names[] = {"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE",
+                                        "CONNECT", "HEAD"};
+    if (m >= 0 && m < (int)(sizeof(names) / sizeof(names[0])))
+        return names[m];
+    return NULL;
+}
+
+static int net__copy_query(net_req *r, struct lws *wsi)
+{
+    char buf[1024];
+    for (int i = 0; i < NET_MAX_QUERY; i++) {
+        int n = lws_hdr_copy_fragment(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n <= 0)
+            break;
+        if (!(r->query[r->nquery] = cc_strndup(buf, (size_t)n)))
+            return CC_ERR_NOMEM;
+        r->nquery++;
+    }
+    return CC_OK;
+}
+
+net_req *net__req_new(net_server *s, struct lws *wsi)
+{
+    net_req *r = cc_calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->refs = 1;
+    r->srv = s;
+    r->wsi = wsi;
+    r->start_us = net__now_us();
+    r->content_length = -1;
+    r->is_h2 = lws_get_network_wsi(wsi) != wsi;
+    uint8_t rnd[8];
+    cc_random_bytes(rnd, sizeof(rnd));
+    cc_hex_encode(rnd, sizeof(rnd), r->id);
+    if (lws_get_peer_simple(wsi, r->ip, sizeof(r->ip)) == NULL)
+        snprintf(r->ip, sizeof(r->ip), "unknown");
+
+    char *uri = NULL;
+    int urilen = 0;
+    int m = lws_http_get_uri_and_method(wsi, &uri, &urilen);
+    const char *method = net__method_of(m);
+    if (!method && r->is_h2) {
+        char mbuf[16];
+        if (lws_hdr_copy(wsi, mbuf, sizeof(mbuf), WSI_TOKEN_HTTP_COLON_METHOD) > 0)
+            method = strcmp(mbuf, "GET") == 0 ? "GET" : NULL;
+    }
+    snprintf(r->method, sizeof(r->method), "%s", method ? method : "?");
+    /* lws hands over the path already url-decoded and without the query string. */
+    r->path = uri && urilen > 0 ? cc_strndup(uri, (size_t)urilen) : cc_strdup("/");
+    r->user_agent = net__hdr_dup(wsi, WSI_TOKEN_HTTP_USER_AGENT);
+    r->cookie = net__hdr_dup(wsi, WSI_TOKEN_HTTP_COOKIE);
+    r->authorization = net__hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    r->content_type = net__hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    r->origin = net__hdr_dup(wsi, WSI_TOKEN_ORIGIN);
+    if (!r->path || !r->user_agent || !r->cookie || !r->authorization || !r->content_type ||
+        !r->origin || net__copy_query(r, wsi) != CC_OK)
+        goto fail;
+    char cl[32];
+    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        char *end;
+        long long v = strtoll(cl, &end, 10);
+        r->content_length = (*end == '\0' && v >= 0) ? v : -2; /* -2: malformed */
+    }
+    s->inflight++;
+    r->counted_inflight = true;
+    return r;
+fail:
+    net_req_unref(r);
+    return NULL;
+}
+
+net_req *net_req_ref(net_req *r)
+{
+    r->refs++;
+    return r;
+}
+
+static void net__req_free(net_req *r)
+{
+    cc_free(&r->path);
+    cc_free(&r->user_agent);
+    cc_free(&r->cookie);
+    cc_free(&r->authorization);
+    cc_free(&r->content_type);
+    cc_free(&r->origin);
+    for (int i = 0; i < r->nparams; i++)
+        cc_free(&r->param_values[i]);
+    for (int i = 0; i < r->nquery; i++)
+        cc_free(&r->query[i]);
+    cc_buf_free(&r->body);
+    cc_buf_free(&r->resp_body);
+    if (r->json)
+        json_decref(r->json);
+    if (r->principal && r->principal_free)
+        r->principal_free(r->principal);
+    cc_free(&r->resp_type);
+    for (int i = 0; i < r->nheaders_out; i++) {
+        cc_free(&r->headers_out[i][0]);
+        cc_free(&r->headers_out[i][1]);
+    }
+    cc_free_ptr(r);
+}
+
+void net_req_unref(net_req *r)
+{
+    if (!r || --r->refs > 0)
+        return;
+    net__req_free(r);
+}
+
+/* The client is gone or the transaction finished: count the request as ended once. */
+void net__req_detach(net_req *r)
+{
+    r->wsi = NULL;
+    if (r->counted_inflight) {
+        r->counted_inflight = false;
+        r->srv->inflight--;
+        net__inflight_changed(r->srv);
+    }
+}
+
+bool net_req_gone(const net_req *r)
+{
+    return r->wsi == NULL;
+}
+
+const char *net_req_method(const net_req *r)
+{
+    return r->method;
+}
+const char *net_req_path(const net_req *r)
+{
+    return r->path;
+}
+const char *net_req_route_path(const net_req *r)
+{
+    return r->route ? r->route->path : "unmatched";
+}
+const char *net_req_id(const net_req *r)
+{
+    return r->id;
+}
+const char *net_req_source_ip(const net_req *r)
+{
+    return r->ip;
+}
+const char *net_req_user_agent(const net_req *r)
+{
+    return r->user_agent ? r->user_agent : "";
+}
+json_t *net_req_body(const net_req *r)
+{
+    return r->json;
+}
+net_server *net_req_server(const net_req *r)
+{
+    return r->srv;
+}
+void *net_req_ud(const net_req *r)
+{
+    return r->route_ud;
+}
+
+const char *net_req_param(const net_req *r, const char *name)
+{
+    /* names point into the route template and run to the next '/' */
+    size_t nl = strlen(name);
+    for (int i = 0; i < r->nparams; i++)
+        if (strcspn(r->param_names[i], "/") == nl && strncmp(r->param_names[i], name, nl) == 0)
+            return r->param_values[i];
+    return NULL;
+}
+
+bool net_req_query(const net_req *r, const char *name, char *buf, size_t buflen)
+{
+    size_t nl = strlen(name);
+    for (int i = 0; i < r->nquery; i++) {
+        const char *q = r->query[i];
+        if (strncmp(q, name, nl) == 0 && q[nl] == '=') {
+            snprintf(buf, buflen, "%s", q + nl + 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Cookie header: "a=1; b=2" (HTTP/2 may join several with ", "). The value is copied into a
+ * per-thread buffer: valid until the next call (loop thread only). */
+const char *net_req_cookie(const net_req *r, const char *name)
+{
+    static __thread char value[512];
+    size_t nl = strlen(name);
+    const char *p = r->cookie;
+    while (p && *p) {
+        while (*p == ' ' || *p == ';' || *p == ',')
+            p++;
+        size_t seg = strcspn(p, ";,");
+        if (seg > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            size_t vn = seg - nl - 1;
+            if (vn >= sizeof(value))
+                return NULL;
+            memcpy(value, p + nl + 1, vn);
+            value[vn] = '\0';
+            return value;
+        }
+        p += seg;
+    }
+    return NULL;
+}
+
+const char *net_req_bearer(const net_req *r)
+{
+    const char *a = r->authorization;
+    if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+        return NULL;
+    a += 7;
+    while (*a == ' ')
+        a++;
+    return *a ? a : NULL;
+}
+
+void net_req_set_principal(net_req *r, void *principal, void (*free_fn)(void *))
+{
+    if (r->principal && r->principal_free)
+        r->principal_free(r->principal);
+    r->principal = principal;
+    r->principal_free = free_fn;
+}
+
+void *net_req_principal(const net_req *r)
+{
+    return r->principal;
+}
+
+void net_reply_header(net_req *r, const char *name, const char *value)
+{
+    if (r->replied || r->nheaders_out >= NET_MAX_HEADERS_OUT)
+        return;
+    char *n = cc_strdup(name), *v = cc_strdup(value);
+    if (!n || !v) {
+        cc_free(&n);
+        cc_free(&v);
+        return;
+    }
+    r->headers_out[r->nheaders_out][0] = n;
+    r->headers_out[r->nheaders_out][1] = v;
+    r->nheaders_out++;
+}
+
+void net_reply_raw(net_req *r, int status, const char *content_type, const void *data, size_t n)
+{
+    if (r->replied)
+        return;
+    r->replied = true;
+    r->status = status;
+    r->resp_type = cc_strdup(content_type);
+    if (n && cc_buf_append(&r->resp_body, data, n) != CC_OK)
+        r->status = 500;
+    net__metrics_record(r->srv, r);
+    if (r->status >= 500 || r->status == 403 || r->status == 401)
+        cc_logf(r->status >= 500 ? CC_LOG_ERROR : CC_LOG_INFO, "request refused",
+                "{s:s,s:s,s:s,s:i}", "req_id", r->id, "method", r->method, "route",
+                net_req_route_path(r), "status", r->status);
+    if (r->wsi)
+        lws_callback_on_writable(r->wsi);
+}
+
+void net_reply_json(net_req *r, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body)
+        json_decref(body);
+    if (body && !text) {
+        net_reply_raw(r, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}", 29);
+        return;
+    }
+    net_reply_raw(r, status, "application/json", text ? text : "", text ? strlen(text) : 0);
+    free(text);
+}
+
+void net_reply_error(net_req *r, int status, const char *code, const char *message)
+{
+    net_reply_json(r, status,
+                   json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+}
+
+int net__security_headers(net_server *s, struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+    static const char *const h[][2] = {
+        {"x-content-type-options:", "nosniff"},
+        {"x-frame-options:", "DENY"},
+        {"referrer-policy:", "no-referrer"},
+        {"content-security-policy:",
+         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+         "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+         "form-action 'self'; frame-ancestors 'none'"},
+        {"permissions-policy:", "camera=(self), microphone=(self), geolocation=(), payment=()"},
+        {"cross-origin-opener-policy:", "same-origin"},
+    };
+    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)h[i][0],
+                                        (const unsigned char *)h[i][1], (int)strlen(h[i][1]), p,
+                                        end))
+            return -1;
+    if (s->tls) {
+        static const char sts[] = "max-age=31536000; includeSubDomains";
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"strict-transport-security:",
+                                        (const unsigned char *)sts, (int)strlen(sts), p, end))
+            return -1;
+    }
+    return 0;
+}
+
+/* Writes the response. HTTP/1.1: headers and body in one write (half the cost of two, see
+ * notes/lws-libuv.md). HTTP/2: the headers frame first, the body in the next WRITEABLE.
+ * Returns 1 when more is to be written, 0 when done (keep-alive), -1 when done and the connection
+ * must close (body left unread). */
+int net__req_write(net_req *r)
+{
+    struct lws *wsi = r->wsi;
+    size_t body_len = r->resp_body.len;
+    bool close_after = !r->body_complete && r->content_length > 0;
+
+    if (r->is_h2 && r->headers_sent) {
+        unsigned char *buf = cc_malloc(LWS_PRE + body_len + 1);
+        if (!buf)
+            return -1;
+        if (body_len)
+            memcpy(buf + LWS_PRE, r->resp_body.data, body_len);
+        int w = lws_write(wsi, buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL);
+        cc_free_ptr(buf);
+        return w < 0 ? -1 : 0;
+    }
+
+    size_t hdr_room = 4096;
+    for (int i = 0; i < r->nheaders_out; i++)
+        hdr_room += strlen(r->headers_out[i][0]) + strlen(r->headers_out[i][1]) + 8;
+    size_t total = LWS_PRE + hdr_room + body_len;
+    unsigned char *buf = cc_malloc(total);
+    if (!buf)
+        return -1;
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + hdr_room;
+    int rc = -1;
+    char clen[24];
+    int cn = snprintf(clen, sizeof(clen), "%zu", body_len);
+
+    if (lws_add_http_header_status(wsi, (unsigned int)r->status, &p, end))
+        goto out;
+    if (r->resp_type && *r->resp_type &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                     (const unsigned char *)r->resp_type,
+                                     (int)strlen(r->resp_type), &p, end))
+        goto out;
+    if (r->is_h2) {
+        if (lws_add_http_header_content_length(wsi, body_len, &p, end))
+            goto out;
+    } else if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                            (const unsigned char *)clen, cn, &p, end)) {
+        goto out;
+    }
+    if (net__security_headers(r->srv, wsi, &p, end))
+        goto out;
+    bool has_cache = false;
+    for (int i = 0; i < r->nheaders_out; i++) {
+        char name[128];
+        snprintf(name, sizeof(name), "%s:", r->headers_out[i][0]);
+        for (char *c = name; *c; c++)
+            *c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+        if (strcmp(name, "cache-control:") == 0)
+            has_cache = true;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                        (const unsigned char *)r->headers_out[i][1],
+                                        (int)strlen(r->headers_out[i][1]), &p, end))
+            goto out;
+    }
+    if (!has_cache && lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                                  (const unsigned char *)"no-store", 8, &p, end))
+        goto out;
+    if (close_after && !r->is_h2 &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                     &p, end))
+        goto out;
+
+    if (r->is_h2) {
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+            goto out;
+        r->headers_sent = true;
+        /* Even an empty body goes in its own DATA frame: it carries END_STREAM. */
+        lws_callback_on_writable(wsi);
+        rc = 1;
+        goto out;
+    }
+    if (lws_finalize_http_header(wsi, &p, end))
+        goto out;
+    if (body_len) {
+        memcpy(p, r->resp_body.data, body_len);
+        p += body_len;
+    }
+    if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) < 0)
+        goto out;
+    rc = close_after ? -1 : 0;
+out:
+    cc_free_ptr(buf);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* net: the HTTPS/WSS server on libwebsockets + libuv: router with declarative routes, JSON
+ * responses, security headers, limits, metrics, and the event WebSocket with resume and fan-out.
+ * net knows no domain module: modules register routes; authentication and event visibility are
+ * hooks that main wires to the account module. Everything here runs on the loop thread. */
+#ifndef CC_NET_H
+#define CC_NET_H
+
+#include "core/core.h"
+#include "store/store.h"
+#include <uv.h>
+
+typedef struct net_server net_server;
+typedef struct net_req net_req;
+
+/* Configuration keys of net (listen, tls_cert, tls_key, plain_http, public_url, allowed_origins,
+ * limits and timeouts). */
+extern const cc_cfg_key net_config_keys[];
+extern const size_t net_config_keys_count;
+
+/* ---- routes -------------------------------------------------------------------------------- */
+
+typedef void (*net_handler_fn)(net_req *r);
+
+enum {
+    NET_ROUTE_PUBLIC = 1u << 0,     /* no authentication (login, health) */
+    NET_ROUTE_RESTRICTED_OK = 1u << 1, /* usable by a session that must still enrol 2FA or change
+                                          its password */
+};
+
+/* A route. Tables are borrowed and must outlive the server. The path may hold ":name" segments.
+ * Unless NET_ROUTE_PUBLIC, the authenticator runs first with perm; then the JSON body (required
+ * when body != NULL, refused otherwise) is parsed and validated against body[0..nbody), and only
+ * then the handler runs with checked input. */
+typedef struct {
+    const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *path;   /* "/api/v1/users/:id" */
+    int perm;           /* permission id handed to the authenticator; ignored when public */
+    unsigned flags;
+    const cc_json_field *body;
+    size_t nbody;
+    net_handler_fn handler;
+} net_route;
+
+/* Authentication hook: reads the credentials of r (net_req_cookie / net_req_bearer), checks perm
+ * and the route flags. Returns true to let the request continue (after net_req_set_principal), or
+ * false after replying itself (401/403). Synchronous: sessions are served from memory. */
+typedef bool (*net_authn_fn)(void *ud, net_req *r, int perm, unsigned route_flags);
+/* Event visibility hook: may the principal of a WebSocket see this event? */
+typedef bool (*net_visible_fn)(void *ud, const void *principal, const char *scope);
+/* Readiness hook for /readyz. */
+typedef bool (*net_ready_fn)(void *ud);
+
+/* ---- server lifecycle ---------------------------------------------------------------------- */
+
+/* Creates the lws context on loop, the vhost with TLS (generating a self-signed development
+ * certificate into <data_dir>/tls/ when none is configured) and starts listening. */
+int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, char *why,
+                      size_t whylen);
+/* ud is handed to the handlers of this table through net_req_ud(). */
+int net_server_add_routes(net_server *s, const net_route *routes, size_t n, void *ud);
+void net_server_set_authn(net_server *s, net_authn_fn fn, void *ud);
+void net_server_set_visibility(net_server *s, net_visible_fn fn, void *ud);
+void net_server_set_ready(net_server *s, net_ready_fn fn, void *ud);
+/* Permission id the authenticator checks for the event WebSocket upgrade. */
+void net_server_set_events_perm(net_server *s, int perm);
+/* Port actually bound (useful with port 0). */
+int net_server_port(const net_server *s);
+
+/* Graceful shutdown, step 1: stop accepting (listen sockets closed), answer new requests on open
+ * connections with 503, close every WebSocket with 1001. done is called once no request is in
+ * flight (or after timeout_ms). */
+void net_server_drain(net_server *s, int timeout_ms, void (*done)(void *ud), void *ud);
+/* Step 2: destroy the lws context; the loop must then run until it returns by itself. */
+void net_server_close(net_server *s);
+/* Step 3: after the loop has returned. */
+void net_server_free(net_server *s);
+
+/* ---- requests ------------------------------------------------------------------------------ */
+
+/* A request is reference counted: take a ref before handing it to async work, and reply from the
+ * completion. Replying to a request whose client has gone is harmless (the response is dropped). */
+net_req *net_req_ref(net_req *r);
+void net_req_unref(net_req *r);
+/* True if the client is gone: skip work that only served the reply. */
+bool net_req_gone(const net_req *r);
+
+const char *net_req_method(const net_req *r);
+const char *net_req_path(const net_req *r);
+const char *net_req_route_path(const net_req *r); /* route template, for logs and metrics */
+const char *net_req_id(const net_req *r);         /* request id for logs (16 hex chars) */
+const char *net_req_source_ip(const net_req *r);
+const char *net_req_user_agent(const net_req *r); /* "" if none */
+/* The value of path parameter ":name", or NULL. Borrowed. */
+const char *net_req_param(const net_req *r, const char *name);
+/* The decoded value of query argument name into buf; false if absent. */
+bool net_req_query(const net_req *r, const char *name, char *buf, size_t buflen);
+/* The value of the cookie name (borrowed) or NULL. */
+const char *net_req_cookie(const net_req *r, const char *name);
+/* The bearer token of the Authorization header (borrowed) or NULL. */
+const char *net_req_bearer(const net_req *r);
+/* The validated JSON body (borrowed) or NULL when the route takes none. */
+json_t *net_req_body(const net_req *r);
+net_server *net_req_server(const net_req *r);
+/* The ud given with the route table of the matched route. */
+void *net_req_ud(const net_req *r);
+
+/* The principal set by the authenticator; freed with free_fn when the request ends. */
+void net_req_set_principal(net_req *r, void *principal, void (*free_fn)(void *));
+void *net_req_principal(const net_req *r);
+
+/* Adds a response header (copied). Before replying only. */
+void net_reply_header(net_req *r, const char *name, const char *value);
+/* Replies with body as JSON (reference stolen; NULL gives an empty body). Exactly once. */
+void net_reply_json(net_req *r, int status, json_t *body);
+/* Replies {"error":{"code":code,"message":message}}. */
+void net_reply_error(net_req *r, int status, const char *code, const char *message);
+/* Replies with raw bytes of the given content type (copied). */
+void net_reply_raw(net_req *r, int status, const char *content_type, const void *data, size_t n);
+
+/* ---- the event hub ------------------------------------------------------------------------- */
+
+/* Feeds committed events (in seq order) to the hub: kept in a bounded in-memory ring for resume,
+ * and fanned out to every WebSocket whose principal may see them. Matches store_event_sink_fn. */
+void net_hub_publish(void *server, const store_event *evs, size_t n);
+/* Sets the head seq at start-up (events up to it are in the store, not in the ring) and the
+ * worker that serves older events for resume. */
+void net_hub_start(net_server *s, int64_t head_seq, store_worker *worker);
+int64_t net_hub_head(const net_server *s);
+/* Closes every WebSocket whose principal matches with the given close code and reason. */
+void net_ws_close_matching(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
+                           int code, const char *reason);
+
+/* A parsed client message of the event WebSocket (ws_proto.c; pure, fuzzed). */
+typedef enum { NET_WS_MSG_HELLO = 1, NET_WS_MSG_PING } net_ws_msg_type;
+typedef struct {
+    net_ws_msg_type type;
+    bool has_last_seq;
+    int64_t last_seq;  /* hello: resume after this seq */
+    char ping_id[65];  /* ping: echoed in the pong ("" if none) */
+} net_ws_msg;
+/* Parses one text message. CC_ERR_INVALID with a reason in why for anything else. */
+int net_ws_msg_parse(const char *data, size_t n, net_ws_msg *out, char *why, size_t whylen);
+
+/* Metric gauge provided by a module, printed on /metrics. Loop thread. */
+typedef double (*net_gauge_fn)(void *ud);
+int net_metrics_add_gauge(net_server *s, const char *name, const char *help, net_gauge_fn fn,
+                          void *ud);
+
+#endif

@@ -1,0 +1,170 @@
+/* Internal structures of net/, shared by its files and by nothing else. */
+#ifndef CC_NET_INTERNAL_H
+#define CC_NET_INTERNAL_H
+
+#include "net/net.h"
+#include <libwebsockets.h>
+
+#define NET_MAX_PARAMS 8
+#define NET_MAX_QUERY 16
+#define NET_MAX_HEADERS_OUT 8
+#define NET_MAX_GAUGES 32
+#define NET_MAX_ROUTE_TABLES 32
+
+typedef struct net_ws net_ws;
+
+/* Per-connection user data of the one lws protocol: an HTTP transaction or a WebSocket. */
+typedef struct {
+    net_req *req; /* current HTTP transaction, owned (one reference) */
+    net_ws *ws;   /* WebSocket state after upgrade, owned */
+    void *upgrade_principal; /* principal authenticated at the upgrade, handed to ws */
+    void (*upgrade_principal_free)(void *);
+} net_pss;
+
+struct net_req {
+    int refs;
+    net_server *srv;
+    struct lws *wsi; /* NULL once the client is gone */
+    const net_route *route;
+    void *route_ud;
+    bool is_h2;
+    char method[8];
+    char *path;
+    char id[17];
+    char ip[64];
+    char *user_agent, *cookie, *authorization, *content_type, *origin;
+    int nparams;
+    const char *param_names[NET_MAX_PARAMS];
+    char *param_values[NET_MAX_PARAMS];
+    int nquery;
+    char *query[NET_MAX_QUERY]; /* "name=value", decoded by lws */
+    int64_t content_length;     /* -1 if absent */
+    cc_buf body;
+    bool body_complete;
+    json_t *json;
+    void *principal;
+    void (*principal_free)(void *);
+    /* response */
+    bool replied;
+    bool headers_sent; /* h2: headers went in an earlier write */
+    int status;
+    char *resp_type;
+    cc_buf resp_body;
+    int nheaders_out;
+    char *headers_out[NET_MAX_HEADERS_OUT][2];
+    uint64_t start_us;
+    bool counted_inflight;
+};
+
+typedef struct {
+    char *name, *help;
+    net_gauge_fn fn;
+    void *ud;
+} net_gauge;
+
+/* Request counters by route template, method and status. */
+typedef struct net_metric_row {
+    struct net_metric_row *next;
+    char *route;
+    char method[8];
+    int status;
+    uint64_t count;
+} net_metric_row;
+
+#define NET_LATENCY_BUCKETS 12
+
+typedef struct net_hub net_hub;
+
+#define NET_STATIC_MAX_FILES 512
+typedef struct {
+    char *path;
+    char *data; /* NULL: known to be missing */
+    size_t len;
+} net_static_file;
+
+struct net_server {
+    uv_loop_t *loop;
+    const cc_config *cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    lws_retry_bo_t retry; /* lws keeps a pointer: lives as long as the server */
+    int port;
+    bool tls;
+    bool draining;
+    int inflight;
+    uv_timer_t drain_timer;
+    bool drain_timer_init;
+    void (*drain_done)(void *);
+    void *drain_ud;
+    /* routes */
+    const net_route *tables[NET_MAX_ROUTE_TABLES];
+    size_t table_len[NET_MAX_ROUTE_TABLES];
+    void *table_ud[NET_MAX_ROUTE_TABLES];
+    size_t ntables;
+    /* hooks */
+    net_authn_fn authn;
+    void *authn_ud;
+    net_visible_fn visible;
+    void *visible_ud;
+    net_ready_fn ready;
+    void *ready_ud;
+    int events_perm;
+    /* limits */
+    size_t max_body;
+    size_t max_ws_message;
+    size_t ws_queue_max;
+    char **origins;
+    size_t norigins;
+    /* metrics */
+    net_metric_row *metric_rows;
+    uint64_t latency_buckets[NET_LATENCY_BUCKETS + 1];
+    double latency_sum;
+    uint64_t latency_count;
+    net_gauge gauges[NET_MAX_GAUGES];
+    size_t ngauges;
+    /* WebSockets */
+    net_hub *hub;
+    char *static_dir;
+    net_static_file static_files[NET_STATIC_MAX_FILES];
+    size_t nstatic;
+};
+
+/* http.c */
+net_req *net__req_new(net_server *s, struct lws *wsi);
+int net__req_write(net_req *r); /* WRITEABLE: 0 keep, -1 close */
+void net__req_detach(net_req *r);
+int net__security_headers(net_server *s, struct lws *wsi, unsigned char **p, unsigned char *end);
+
+/* router.c */
+/* Finds the route for method+path, filling path params. *method_mismatch is set when the path
+ * matches a route with another method. */
+const net_route *net__route_find(net_server *s, net_req *r, bool *method_mismatch);
+void net__dispatch(net_req *r);      /* after headers: authn, body checks, or handler */
+void net__body_complete(net_req *r); /* after the body: parse, validate, handler */
+
+/* builtin.c: /healthz, /readyz, /metrics */
+int net__builtin_register(net_server *s);
+
+/* metrics.c */
+void net__metrics_record(net_server *s, const net_req *r);
+void net__metrics_free(net_server *s);
+char *net__metrics_render(net_server *s);
+
+/* static.c */
+int net__static_serve(net_req *r); /* 1 if it replied */
+void net__static_free(net_server *s);
+
+/* tls.c */
+int net__tls_ensure_dev_cert(const char *data_dir, char **cert_path, char **key_path, char *why,
+                             size_t whylen);
+
+/* ws.c */
+int net__hub_create(net_server *s);
+void net__hub_free(net_server *s);
+int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss *pss, void *in,
+                     size_t len);
+bool net__ws_origin_allowed(net_server *s, const char *origin);
+size_t net__ws_count(const net_server *s);
+void net__ws_close_all(net_server *s, int code, const char *reason);
+
+#endif

@@ -1,0 +1,584 @@
+/* The event WebSocket and its hub.
+ *
+ * Design. Every committed event reaches net_hub_publish in seq order (from the store worker's log
+ * follower). The hub serialises each event once into a shared, reference-counted frame and keeps
+ * the most recent frames in a ring. Each connection has a cursor (the last seq it has been given
+ * or skipped) and a bounded queue of frames to write:
+ *  - LIVE connections get new frames pushed as they are published; a queue that overflows means
+ *    the client cannot keep up, and it is closed with 4008 rather than slowing anyone else.
+ *  - CATCHUP connections (after a hello with last_seq) pull: from the ring when the ring holds
+ *    everything after their cursor, otherwise from the store through the worker, a page at a
+ *    time, paced by their own writes. When the cursor reaches the head they turn LIVE.
+ * Because delivery always advances one cursor in seq order, a resume has no gap and no duplicate,
+ * and live events that arrive during a catch-up are simply picked up from the ring later. */
+#include "net/net_internal.h"
+
+#include <string.h>
+
+#define NET_WS_PAGE 500
+
+typedef struct net_frame {
+    int refs;
+    int64_t seq; /* 0 for control messages */
+    char *scope;
+    size_t len;
+    unsigned char *buf; /* LWS_PRE + len */
+} net_frame;
+
+typedef enum { WS_AWAIT_HELLO = 0, WS_CATCHUP, WS_LIVE } net_ws_state;
+
+struct net_ws {
+    net_ws *prev, *next;
+    int refs;
+    net_server *srv;
+    struct lws *wsi; /* NULL once closed */
+    void *principal;
+    void (*principal_free)(void *);
+    net_ws_state state;
+    int64_t cursor;
+    net_frame **q;
+    size_t qcap, qhead, qlen;
+    cc_buf rx;
+    bool fetching;
+    bool closing;
+    int close_code;
+    char close_reason[100];
+};
+
+struct net_hub {
+    net_frame **ring;
+    size_t cap, start, count;
+    int64_t ring_from; /* every event with seq > ring_from (up to head) is in the ring */
+    int64_t head;
+    store_worker *worker;
+    net_ws *conns;
+    size_t nconns;
+};
+
+static void net__frame_unref(net_frame *f)
+{
+    if (!f || --f->refs > 0)
+        return;
+    cc_free(&f->scope);
+    cc_free(&f->buf);
+    cc_free_ptr(f);
+}
+
+static net_frame *net__frame_new(const char *text, size_t len, int64_t seq, const char *scope)
+{
+    net_frame *f = cc_calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->refs = 1;
+    f->seq = seq;
+    f->len = len;
+    f->buf = cc_malloc(LWS_PRE + len);
+    f->scope = cc_strdup(scope ? scope : "");
+    if (!f->buf || !f->scope) {
+        net__frame_unref(f);
+        return NULL;
+    }
+    memcpy(f->buf + LWS_PRE, text, len);
+    return f;
+}
+
+/* Event types are identifiers ([a-z0-9._]); payloads are JSON the store wrote. */
+static net_frame *net__frame_event(const store_event *ev)
+{
+    char ts[32];
+    cc_time_format(ev->ts, ts);
+    for (const char *c = ev->type; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '.' || *c == '_'))
+            return NULL;
+    char *text = cc_sprintf("{\"type\":\"event\",\"seq\":%lld,\"event\":\"%s\",\"ts\":\"%s\","
+                            "\"data\":%s}",
+                            (long long)ev->seq, ev->type, ts, ev->payload ? ev->payload : "{}");
+    if (!text)
+        return NULL;
+    net_frame *f = net__frame_new(text, strlen(text), ev->seq, ev->scope);
+    cc_free(&text);
+    return f;
+}
+
+static net_frame *net__frame_json(json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text)
+        return NULL;
+    net_frame *f = net__frame_new(text, strlen(text), 0, NULL);
+    free(text);
+    return f;
+}
+
+int net__hub_create(net_server *s)
+{
+    net_hub *h = cc_calloc(1, sizeof(*h));
+    if (!h)
+        return CC_ERR_NOMEM;
+    h->cap = (size_t)cc_config_int(s->cfg, "event_ring_size");
+    h->ring = cc_calloc(h->cap, sizeof(*h->ring));
+    if (!h->ring) {
+        cc_free_ptr(h);
+        return CC_ERR_NOMEM;
+    }
+    s->hub = h;
+    return CC_OK;
+}
+
+static void net__ws_unref(net_ws *ws)
+{
+    if (!ws || --ws->refs > 0)
+        return;
+    while (ws->qlen) {
+        net__frame_unref(ws->q[ws->qhead]);
+        ws->qhead = (ws->qhead + 1) % ws->qcap;
+        ws->qlen--;
+    }
+    cc_free(&ws->q);
+    cc_buf_free(&ws->rx);
+    if (ws->principal && ws->principal_free)
+        ws->principal_free(ws->principal);
+    cc_free_ptr(ws);
+}
+
+void net__hub_free(net_server *s)
+{
+    net_hub *h = s->hub;
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->count; i++)
+        net__frame_unref(h->ring[(h->start + i) % h->cap]);
+    cc_free(&h->ring);
+    cc_free_ptr(h);
+    s->hub = NULL;
+}
+
+void net_hub_start(net_server *s, int64_t head_seq, store_worker *worker)
+{
+    s->hub->head = head_seq;
+    s->hub->ring_from = head_seq;
+    s->hub->worker = worker;
+}
+
+int64_t net_hub_head(const net_server *s)
+{
+    return s->hub ? s->hub->head : 0;
+}
+
+size_t net__ws_count(const net_server *s)
+{
+    return s->hub ? s->hub->nconns : 0;
+}
+
+static bool net__visible(net_server *s, net_ws *ws, const char *scope)
+{
+    if (strcmp(scope, "internal") == 0)
+        return false; /* server-side only (cache updates between nodes) */
+    return s->visible && s->visible(s->visible_ud, ws->principal, scope);
+}
+
+static void net__ws_start_close(net_ws *ws, int code, const char *reason)
+{
+    if (ws->closing || !ws->wsi)
+        return;
+    ws->closing = true;
+    ws->close_code = code;
+    snprintf(ws->close_reason, sizeof(ws->close_reason), "%s", reason);
+    lws_callback_on_writable(ws->wsi);
+}
+
+/* Queues a frame (taking a reference). false when the queue is full. */
+static bool net__ws_enqueue(net_ws *ws, net_frame *f)
+{
+    if (ws->qlen >= ws->qcap)
+        return false;
+    f->refs++;
+    ws->q[(ws->qhead + ws->qlen) % ws->qcap] = f;
+    ws->qlen++;
+    if (ws->qlen == 1 && ws->wsi)
+        lws_callback_on_writable(ws->wsi);
+    return true;
+}
+
+static void net__ws_send_json(net_ws *ws, json_t *o)
+{
+    net_frame *f = net__frame_json(o);
+    if (!f || !net__ws_enqueue(ws, f))
+        net__ws_start_close(ws, 4008, "send queue full");
+    net__frame_unref(f);
+}
+
+/* Index in the ring of the first frame with seq > after (count if none). */
+static size_t net__ring_after(const net_hub *h, int64_t after)
+{
+    size_t lo = 0, hi = h->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (h->ring[(h->start + mid) % h->cap]->seq <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void net__ws_pump(net_ws *ws);
+
+typedef struct {
+    net_ws *ws;
+    int64_t after;
+    store_event *evs;
+    size_t n, cap;
+    bool alloc_failed;
+} net_fetch;
+
+static int net__fetch_row(void *ud, const store_event *ev)
+{
+    net_fetch *f = ud;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        store_event *g = cc_realloc(f->evs, cap * sizeof(*g));
+        if (!g)
+            return CC_ERR_NOMEM;
+        f->evs = g;
+        f->cap = cap;
+    }
+    store_event *c = &f->evs[f->n];
+    c->seq = ev->seq;
+    c->ts = ev->ts;
+    c->type = cc_strdup(ev->type);
+    c->scope = cc_strdup(ev->scope);
+    c->payload = cc_strdup(ev->payload);
+    f->n++;
+    if (!c->type || !c->scope || !c->payload)
+        return CC_ERR_NOMEM;
+    return 0;
+}
+
+/* Worker thread: one page of the log after the connection's cursor. */
+static int net__fetch_job(store *st, void *ctx)
+{
+    net_fetch *f = ctx;
+    return store_event_read(st, f->after, NET_WS_PAGE, net__fetch_row, f);
+}
+
+static void net__fetch_free(net_fetch *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        cc_free_ptr((void *)f->evs[i].type);
+        cc_free_ptr((void *)f->evs[i].scope);
+        cc_free_ptr((void *)f->evs[i].payload);
+    }
+    cc_free(&f->evs);
+    cc_free_ptr(f);
+}
+
+static void net__fetch_done(void *ctx, int rc)
+{
+    net_fetch *f = ctx;
+    net_ws *ws = f->ws;
+    ws->fetching = false;
+    if (ws->wsi && !ws->closing) {
+        if (rc != CC_OK) {
+            net__ws_start_close(ws, 1011, "event log unavailable");
+        } else {
+            int64_t head = ws->srv->hub->head;
+            for (size_t i = 0; i < f->n && f->evs[i].seq <= head; i++) {
+                if (f->evs[i].seq <= ws->cursor)
+                    continue;
+                ws->cursor = f->evs[i].seq;
+                if (!net__visible(ws->srv, ws, f->evs[i].scope))
+                    continue;
+                net_frame *fr = net__frame_event(&f->evs[i]);
+                bool ok = fr && net__ws_enqueue(ws, fr);
+                net__frame_unref(fr);
+                if (!ok) {
+                    net__ws_start_close(ws, 1011, "resume failed");
+                    break;
+                }
+            }
+            /* An empty page below the head means the rest is in the ring (or rolled back). */
+            if (f->n == 0 && ws->cursor < ws->srv->hub->ring_from)
+                ws->cursor = ws->srv->hub->ring_from;
+            net__ws_pump(ws);
+        }
+    }
+    net__ws_unref(ws);
+    net__fetch_free(f);
+}
+
+/* Moves a CATCHUP connection forward while its queue has room. */
+static void net__ws_pump(net_ws *ws)
+{
+    net_server *s = ws->srv;
+    net_hub *h = s->hub;
+    while (ws->state == WS_CATCHUP && !ws->closing && !ws->fetching) {
+        if (ws->cursor >= h->head) {
+            ws->state = WS_LIVE;
+            return;
+        }
+        /* Pages are paced by the client's reading: leave room for live control messages. */
+        if (ws->qlen + NET_WS_PAGE / 4 > ws->qcap)
+            return;
+        if (ws->cursor >= h->ring_from) {
+            size_t i = net__ring_after(h, ws->cursor);
+            size_t budget = ws->qcap - ws->qlen - 1;
+            for (; i < h->count && budget > 0; i++) {
+                net_frame *f = h->ring[(h->start + i) % h->cap];
+                ws->cursor = f->seq;
+                if (!net__visible(s, ws, f->scope))
+                    continue;
+                net__ws_enqueue(ws, f);
+                budget--;
+            }
+            if (i >= h->count)
+                ws->cursor = h->head;
+            continue;
+        }
+        net_fetch *f = cc_calloc(1, sizeof(*f));
+        if (!f || !h->worker) {
+            cc_free(&f);
+            net__ws_start_close(ws, 1011, "event log unavailable");
+            return;
+        }
+        f->ws = ws;
+        f->after = ws->cursor;
+        ws->refs++;
+        ws->fetching = true;
+        if (store_worker_submit(h->worker, net__fetch_job, net__fetch_done, f) != CC_OK) {
+            ws->fetching = false;
+            ws->refs--;
+            cc_free(&f);
+            net__ws_start_close(ws, 1011, "event log unavailable");
+        }
+        return;
+    }
+}
+
+void net_hub_publish(void *server, const store_event *evs, size_t n)
+{
+    net_server *s = server;
+    net_hub *h = s->hub;
+    for (size_t i = 0; i < n; i++) {
+        if (evs[i].seq <= h->head)
+            continue; /* already known (start-up race with the head read) */
+        net_frame *f = net__frame_event(&evs[i]);
+        if (!f) {
+            /* Cannot happen with events this server wrote; skip rather than stall everyone. */
+            cc_logf(CC_LOG_ERROR, "event not publishable", "{s:I}", "seq",
+                    (json_int_t)evs[i].seq);
+            h->head = evs[i].seq;
+            continue;
+        }
+        if (h->count == h->cap) {
+            net_frame *old = h->ring[h->start];
+            h->ring_from = old->seq;
+            net__frame_unref(old);
+            h->start = (h->start + 1) % h->cap;
+            h->count--;
+        }
+        h->ring[(h->start + h->count) % h->cap] = f;
+        h->count++;
+        h->head = f->seq;
+        for (net_ws *ws = h->conns; ws; ws = ws->next) {
+            if (ws->state != WS_LIVE || ws->closing)
+                continue;
+            ws->cursor = f->seq;
+            if (!net__visible(s, ws, f->scope))
+                continue;
+            if (!net__ws_enqueue(ws, f))
+                net__ws_start_close(ws, 4008, "too slow: send queue overflow");
+        }
+    }
+}
+
+bool net__ws_origin_allowed(net_server *s, const char *origin)
+{
+    if (!origin || !*origin)
+        return true; /* not a browser: it must still authenticate with a bearer token */
+    for (size_t i = 0; i < s->norigins; i++)
+        if (strcasecmp(s->origins[i], origin) == 0)
+            return true;
+    return false;
+}
+
+void net_ws_close_matching(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
+                           int code, const char *reason)
+{
+    for (net_ws *ws = s->hub->conns; ws; ws = ws->next)
+        if (match(ud, ws->principal))
+            net__ws_start_close(ws, code, reason);
+}
+
+void net__ws_close_all(net_server *s, int code, const char *reason)
+{
+    for (net_ws *ws = s->hub->conns; ws; ws = ws->next)
+        net__ws_start_close(ws, code, reason);
+}
+
+/* Upgrade: right path, allowed origin, authenticated session with the events permission. */
+static int net__ws_filter(net_server *s, struct lws *wsi, net_pss *pss)
+{
+    char path[64];
+    if (s->draining || lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
+        strcmp(path, "/api/v1/events") != 0)
+        return 1;
+    net_req *r = net__req_new(s, wsi);
+    if (!r)
+        return 1;
+    net__req_detach(r); /* a probe, not a transaction: replies from the authenticator drop */
+    int rc = 1;
+    if (!net__ws_origin_allowed(s, r->origin)) {
+        cc_logf(CC_LOG_WARN, "websocket upgrade refused: origin not allowed", "{s:s}", "req_id",
+                r->id);
+        goto out;
+    }
+    if (!s->authn || !s->authn(s->authn_ud, r, s->events_perm, 0))
+        goto out;
+    pss->upgrade_principal = r->principal;
+    pss->upgrade_principal_free = r->principal_free;
+    r->principal = NULL;
+    rc = 0;
+out:
+    net_req_unref(r);
+    return rc;
+}
+
+static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
+{
+    net_ws *ws = cc_calloc(1, sizeof(*ws));
+    if (!ws)
+        return -1;
+    ws->refs = 1;
+    ws->srv = s;
+    ws->wsi = wsi;
+    ws->qcap = s->ws_queue_max;
+    ws->q = cc_calloc(ws->qcap, sizeof(*ws->q));
+    if (!ws->q || !pss->upgrade_principal) {
+        net__ws_unref(ws);
+        return -1;
+    }
+    ws->principal = pss->upgrade_principal;
+    ws->principal_free = pss->upgrade_principal_free;
+    pss->upgrade_principal = NULL;
+    ws->next = s->hub->conns;
+    if (ws->next)
+        ws->next->prev = ws;
+    s->hub->conns = ws;
+    s->hub->nconns++;
+    pss->ws = ws;
+    return 0;
+}
+
+static void net__ws_on_message(net_ws *ws)
+{
+    net_ws_msg m;
+    char why[160];
+    net_hub *h = ws->srv->hub;
+    if (net_ws_msg_parse(ws->rx.data, ws->rx.len, &m, why, sizeof(why)) != CC_OK) {
+        net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", "bad_message",
+                                        "message", why));
+        return;
+    }
+    if (m.type == NET_WS_MSG_PING) {
+        net__ws_send_json(ws, json_pack("{s:s,s:s}", "type", "pong", "id", m.ping_id));
+        return;
+    }
+    if (ws->state != WS_AWAIT_HELLO) {
+        net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", "already_started",
+                                        "message", "hello was already received"));
+        return;
+    }
+    bool reset = false;
+    ws->cursor = m.has_last_seq ? m.last_seq : h->head;
+    if (ws->cursor > h->head) {
+        /* The client saw a future the server does not have (a restored backup): start over. */
+        ws->cursor = h->head;
+        reset = true;
+    }
+    net__ws_send_json(ws, json_pack("{s:s,s:I,s:I,s:b}", "type", "welcome", "head",
+                                    (json_int_t)h->head, "resume_from", (json_int_t)ws->cursor,
+                                    "reset", reset));
+    ws->state = WS_CATCHUP;
+    net__ws_pump(ws);
+}
+
+static int net__ws_writeable(net_ws *ws)
+{
+    if (ws->closing) {
+        lws_close_reason(ws->wsi, (enum lws_close_status)ws->close_code,
+                         (unsigned char *)ws->close_reason, strlen(ws->close_reason));
+        return -1;
+    }
+    if (ws->qlen == 0)
+        return 0;
+    net_frame *f = ws->q[ws->qhead];
+    ws->qhead = (ws->qhead + 1) % ws->qcap;
+    ws->qlen--;
+    int w = lws_write(ws->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+    net__frame_unref(f);
+    if (w < 0)
+        return -1;
+    if (ws->state == WS_CATCHUP && ws->qlen < ws->qcap / 2)
+        net__ws_pump(ws);
+    if (ws->qlen)
+        lws_callback_on_writable(ws->wsi);
+    return 0;
+}
+
+int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss *pss, void *in,
+                     size_t len)
+{
+    net_server *s = lws_context_user(lws_get_context(wsi));
+    net_ws *ws = pss ? pss->ws : NULL;
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return net__ws_filter(s, wsi, pss);
+    case LWS_CALLBACK_ESTABLISHED:
+        return net__ws_established(s, wsi, pss);
+    case LWS_CALLBACK_RECEIVE:
+        if (!ws || ws->closing)
+            return 0;
+        if (lws_frame_is_binary(wsi)) {
+            net__ws_start_close(ws, 1003, "text messages only");
+            return 0;
+        }
+        if (ws->rx.len + len > ws->srv->max_ws_message) {
+            net__ws_start_close(ws, 1009, "message too big");
+            return 0;
+        }
+        if (cc_buf_append(&ws->rx, in, len) != CC_OK)
+            return -1;
+        if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
+            net__ws_on_message(ws);
+            ws->rx.len = 0;
+        }
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws ? net__ws_writeable(ws) : 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pss && pss->upgrade_principal && pss->upgrade_principal_free) {
+            pss->upgrade_principal_free(pss->upgrade_principal);
+            pss->upgrade_principal = NULL;
+        }
+        if (ws) {
+            net_hub *h = s->hub;
+            if (ws->prev)
+                ws->prev->next = ws->next;
+            else
+                h->conns = ws->next;
+            if (ws->next)
+                ws->next->prev = ws->prev;
+            h->nconns--;
+            ws->wsi = NULL;
+            pss->ws = NULL;
+            net__ws_unref(ws);
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
