@@ -7,6 +7,7 @@
 #include "net/net.h"
 #include "store/store.h"
 
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,8 +21,17 @@ typedef struct {
     account *acct;
     store_worker *worker;
     uv_signal_t sigterm, sigint;
+    uv_timer_t trim;
     bool stopping;
 } app;
+
+/* TLS handshakes and bursts leave freed memory in malloc's arenas; give it back to the system so
+ * thousands of idle WebSockets cost what they hold, not what their handshakes once needed. */
+static void app_trim(uv_timer_t *t)
+{
+    (void)t;
+    malloc_trim(0);
+}
 
 static void app_sink(void *ud, const store_event *evs, size_t n)
 {
@@ -44,6 +54,7 @@ static void app_drained(void *ud)
     net_server_close(a->srv);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->trim, NULL);
     cc_log(CC_LOG_INFO, "stopped accepting; store flushed", NULL);
 }
 
@@ -156,6 +167,8 @@ int main(int argc, char **argv)
     a.sigterm.data = a.sigint.data = &a;
     uv_signal_start(&a.sigterm, app_on_signal, SIGTERM);
     uv_signal_start(&a.sigint, app_on_signal, SIGINT);
+    uv_timer_init(&a.loop, &a.trim);
+    uv_timer_start(&a.trim, app_trim, 10000, 10000);
 
     char url[300];
     snprintf(url, sizeof(url), "%s://%s", cc_config_bool(a.cfg, "plain_http") ? "http" : "https",

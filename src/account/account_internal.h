@@ -24,6 +24,7 @@ typedef struct {
 /* Failed-login bookkeeping for one address or one username (memory only, per node). */
 typedef struct {
     int failures;
+    int pending; /* attempts reserved and not yet decided (their hash is being checked) */
     int64_t window_start;
     int64_t next_allowed; /* growing delay */
     int64_t blocked_until;
@@ -75,6 +76,10 @@ extern const size_t acct_login_routes_count;
 /* Throttle check for an address and username: 0 if allowed, else seconds to wait. */
 int64_t acct_throttle_check(account *a, const char *ip, const char *username, int64_t now);
 void acct_throttle_failure(account *a, const char *ip, const char *username, int64_t now);
+/* An attempt that passed the check holds a slot until its outcome is known, so that guesses sent
+ * in parallel count before their failures are recorded. Pair each reserve with one release. */
+void acct_throttle_reserve(account *a, const char *ip, const char *username);
+void acct_throttle_release(account *a, const char *ip, const char *username);
 void acct_throttle_sweep(account *a, int64_t now);
 
 /* self.c */

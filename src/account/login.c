@@ -31,6 +31,8 @@ static acct_throttle *acct__throttle_get(cc_map *m, const char *key, bool create
 int64_t acct_throttle_check(account *a, const char *ip, const char *username, int64_t now)
 {
     int64_t wait = 0;
+    int64_t window = cc_config_int(a->cfg, "login_lock_minutes") * 60000;
+    int64_t delay_after = cc_config_int(a->cfg, "login_delay_after");
     acct_throttle *t[2] = {acct__throttle_get(a->throttle_ip, ip, false),
                            acct__throttle_get(a->throttle_user, username, false)};
     for (int i = 0; i < 2; i++) {
@@ -40,8 +42,37 @@ int64_t acct_throttle_check(account *a, const char *ip, const char *username, in
                                                                  : t[i]->next_allowed;
         if (until > now && until - now > wait)
             wait = until - now;
+        /* Attempts still being hashed count as failures to come: without this, guesses sent in
+         * parallel all pass the check before the first failure is recorded. For an address this
+         * only starts once it has failed, so that staff behind one NAT logging in at the same
+         * moment are not slowed down. */
+        int failures = now - t[i]->window_start > window ? 0 : t[i]->failures;
+        bool counts = i == 1 || failures > 0;
+        if (counts && t[i]->pending > 0 && failures + t[i]->pending >= delay_after && wait < 1000)
+            wait = 1000;
     }
     return wait ? (wait + 999) / 1000 : 0;
+}
+
+void acct_throttle_reserve(account *a, const char *ip, const char *username)
+{
+    acct_throttle *t = acct__throttle_get(a->throttle_ip, ip, true);
+    if (t)
+        t->pending++;
+    t = acct__throttle_get(a->throttle_user, username, true);
+    if (t)
+        t->pending++;
+}
+
+void acct_throttle_release(account *a, const char *ip, const char *username)
+{
+    /* Looked up again rather than kept: the entry may have been created or replaced since. */
+    acct_throttle *t = acct__throttle_get(a->throttle_ip, ip, false);
+    if (t && t->pending > 0)
+        t->pending--;
+    t = acct__throttle_get(a->throttle_user, username, false);
+    if (t && t->pending > 0)
+        t->pending--;
 }
 
 static void acct__throttle_bump(account *a, acct_throttle *t, int64_t now, int64_t block_after)
@@ -77,7 +108,7 @@ static bool acct__throttle_stale(void *ud, const char *key, void *value)
     const int64_t *now = ud;
     acct_throttle *t = value;
     (void)key;
-    if (*now - t->window_start > 24 * 3600000LL && t->blocked_until < *now) {
+    if (*now - t->window_start > 24 * 3600000LL && t->blocked_until < *now && t->pending == 0) {
         cc_free(&t);
         return true;
     }
@@ -113,6 +144,7 @@ typedef struct {
     bool found;
     auth_user user;
     auth_user_secrets secrets;
+    bool reserved; /* holds a throttle slot (released in login__free) */
     login_outcome outcome;
     int64_t totp_step;           /* step used, to refuse replays */
     char recovery_hash[CC_HASH_HEX_LEN + 1]; /* a recovery code was used instead */
@@ -128,6 +160,8 @@ static void login__free(login_ctx *c)
         cc_free(&c->password);
     }
     auth_user_secrets_clear(&c->secrets);
+    if (c->reserved)
+        acct_throttle_release(c->a, net_req_source_ip(c->r), c->username);
     net_req_unref(c->r);
     cc_free_ptr(c);
 }
@@ -225,8 +259,16 @@ static int login__record_job(store *st, void *ctx)
             c->outcome = LOGIN_BAD_TOTP;
             return login__record_job(st, ctx);
         }
-        if (c->totp_step && (rc = auth_user_set_totp_step(st, c->user.id, c->totp_step)) != CC_OK)
-            return rc;
+        if (c->totp_step) {
+            rc = auth_user_set_totp_step(st, c->user.id, c->totp_step);
+            if (rc == CC_ERR_DENIED) {
+                /* A concurrent login spent this code first: this one is a replay. */
+                c->outcome = LOGIN_BAD_TOTP;
+                return login__record_job(st, ctx);
+            }
+            if (rc != CC_OK)
+                return rc;
+        }
         if ((rc = auth_user_set_login_failures(st, c->user.id, 0, 0)) != CC_OK ||
             (rc = auth_session_insert(st, &c->session)) != CC_OK)
             return rc;
@@ -239,12 +281,21 @@ static int login__record_job(store *st, void *ctx)
                           json_pack("{s:s}", "reason", "totp_required"));
     case LOGIN_BAD_PASSWORD:
     case LOGIN_BAD_TOTP: {
-        int64_t failed = c->secrets.failed_logins + 1;
+        /* Incremented in the store, not computed from the count read before hashing: guesses
+         * checked concurrently would each write the same count and never reach the lock. */
+        int64_t failed = 0;
         int64_t lock_after = cc_config_int(a->cfg, "login_lock_after");
-        if (failed >= lock_after)
-            c->lock_until = cc_now_ms() + cc_config_int(a->cfg, "login_lock_minutes") * 60000;
-        if ((rc = auth_user_set_login_failures(st, c->user.id, failed, c->lock_until)) != CC_OK)
+        store_val id[] = {SV_TEXT(c->user.id)};
+        if ((rc = store_exec(st, "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?",
+                             id, 1, NULL)) != CC_OK ||
+            (rc = store_query_int(st, "SELECT failed_logins FROM users WHERE id = ?", id, 1,
+                                  &failed)) != CC_OK)
             return rc;
+        if (failed >= lock_after) {
+            c->lock_until = cc_now_ms() + cc_config_int(a->cfg, "login_lock_minutes") * 60000;
+            if ((rc = auth_user_set_login_failures(st, c->user.id, failed, c->lock_until)) != CC_OK)
+                return rc;
+        }
         const char *reason = c->outcome == LOGIN_BAD_PASSWORD ? "bad_password" : "bad_totp";
         if ((rc = acct_audit(st, a, &who, "auth.login", object, ip, "failure",
                              login__details(c, reason))) != CC_OK)
@@ -421,6 +472,8 @@ static void login__handle(net_req *r)
     c->r = net_req_ref(r);
     memcpy(c->username, lower, sizeof(lower));
     snprintf(c->totp, sizeof(c->totp), "%s", totp ? totp : "");
+    acct_throttle_reserve(a, net_req_source_ip(r), c->username);
+    c->reserved = true;
     if (store_worker_submit(a->worker, login__read_job, login__read_done, c) != CC_OK) {
         net_reply_error(r, 503, "busy", "try again in a moment");
         login__free(c);

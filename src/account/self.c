@@ -299,6 +299,9 @@ static void self__password(net_req *r)
     const char *why;
     int64_t wait = acct_throttle_check(a, net_req_source_ip(r), p->username, cc_now_ms());
     if (wait > 0) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%lld", (long long)wait);
+        net_reply_header(r, "Retry-After", ra);
         net_reply_json(r, 429,
                        json_pack("{s:{s:s,s:s,s:I}}", "error", "code", "too_many_attempts",
                                  "message", "too many failed attempts: wait before trying again",

@@ -185,10 +185,9 @@ int auth_audit_append(store *st, const auth_keys *keys, const auth_audit_entry *
         goto out;
     {
         const store_val params[] = {
-            SV_INT(f.id),           SV_INT(f.ts),         SV_TEXT(f.actor_id),
-            SV_TEXT(f.actor_name),  SV_TEXT(f.action),    SV_TEXT(f.object),
-            SV_TEXT(f.source_ip),   SV_TEXT(f.outcome),   SV_TEXT(f.details),
-            SV_TEXT(f.prev_hash),   SV_TEXT(hash),
+            SV_INT(f.id),       SV_INT(f.ts),         SV_TEXT(f.actor_id),  SV_TEXT(f.actor_name),
+            SV_TEXT(f.action),  SV_TEXT(f.object),    SV_TEXT(f.source_ip), SV_TEXT(f.outcome),
+            SV_TEXT(f.details), SV_TEXT(f.prev_hash), SV_TEXT(hash),
         };
         rc = store_exec(st,
                         "INSERT INTO audit (id, ts, actor_id, actor_name, action, object, "
@@ -234,14 +233,12 @@ static int verify_row(void *ud, const store_row *r)
     if (f.id != v->expect_id) {
         rep->first_bad = f.id;
         if (f.id < v->expect_id)
-            snprintf(rep->reason, sizeof rep->reason, "record %" PRId64 " has an invalid id",
-                     f.id);
+            snprintf(rep->reason, sizeof rep->reason, "record %" PRId64 " has an invalid id", f.id);
         else if (f.id - v->expect_id == 1)
-            snprintf(rep->reason, sizeof rep->reason, "record %" PRId64 " missing",
-                     v->expect_id);
+            snprintf(rep->reason, sizeof rep->reason, "record %" PRId64 " missing", v->expect_id);
         else
-            snprintf(rep->reason, sizeof rep->reason,
-                     "records %" PRId64 " to %" PRId64 " missing", v->expect_id, f.id - 1);
+            snprintf(rep->reason, sizeof rep->reason, "records %" PRId64 " to %" PRId64 " missing",
+                     v->expect_id, f.id - 1);
         v->bad = true;
         return 1;
     }

@@ -146,8 +146,8 @@ static int key_read(const char *path, uint8_t secret[AUTH_KEY_BYTES], char *why,
     }
     if (sb.st_size != AUTH_KEY_BYTES) {
         rc = CC_ERR_INVALID;
-        set_why(why, whylen, "%s is %lld bytes, expected exactly %d", path,
-                (long long)sb.st_size, AUTH_KEY_BYTES);
+        set_why(why, whylen, "%s is %lld bytes, expected exactly %d", path, (long long)sb.st_size,
+                AUTH_KEY_BYTES);
         goto out;
     }
     while (got < AUTH_KEY_BYTES) {
@@ -195,8 +195,8 @@ int auth_keys_load(const char *data_dir, bool create, auth_keys *out, char *why,
         goto out;
     if (crypto_kdf_derive_from_key(out->audit_key, sizeof out->audit_key, KDF_AUDIT_ID,
                                    KDF_AUDIT_CTX, secret) != 0 ||
-        crypto_kdf_derive_from_key(out->totp_key, sizeof out->totp_key, KDF_TOTP_ID,
-                                   KDF_TOTP_CTX, secret) != 0) {
+        crypto_kdf_derive_from_key(out->totp_key, sizeof out->totp_key, KDF_TOTP_ID, KDF_TOTP_CTX,
+                                   secret) != 0) {
         rc = CC_ERR_CRYPTO;
         set_why(why, whylen, "key derivation failed");
         goto out;

@@ -369,8 +369,8 @@ int auth_secret_open(const auth_keys *keys, const char *sealed, char **plain)
         goto out;
     }
     if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)pt, &plen, NULL,
-                                                   bin + SEAL_NONCE, binlen - SEAL_NONCE, NULL,
-                                                   0, bin, keys->totp_key) != 0) {
+                                                   bin + SEAL_NONCE, binlen - SEAL_NONCE, NULL, 0,
+                                                   bin, keys->totp_key) != 0) {
         rc = CC_ERR_TAMPERED; /* altered, truncated, or sealed under another server key */
         goto out;
     }

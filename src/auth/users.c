@@ -272,10 +272,19 @@ int auth_user_enable_totp(store *st, const char *id, int64_t step,
                         p, 3, true);
 }
 
+/* A compare-and-set, not a plain write: two logins racing with the same code both pass the
+ * check against the step they read earlier, and only the first may move the step forward; the
+ * other is a replay. CC_ERR_DENIED when the step is not above the stored one. */
 int auth_user_set_totp_step(store *st, const char *id, int64_t step)
 {
-    store_val p[] = {SV_INT(step), SV_TEXT(id)};
-    return user__update(st, "UPDATE users SET totp_last_step = ? WHERE id = ?", p, 2, false);
+    int64_t changes = 0;
+    store_val p[] = {SV_INT(step), SV_TEXT(id), SV_INT(step)};
+    int rc = store_exec(st,
+                        "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
+                        p, 3, &changes);
+    if (rc != CC_OK)
+        return rc;
+    return changes ? CC_OK : CC_ERR_DENIED;
 }
 
 int auth_user_use_recovery_code(store *st, const char *id, const char *code_hash)

@@ -53,11 +53,13 @@ static void net__metrics(net_req *r)
     cc_free(&text);
 }
 
-static const net_route net__builtin_routes[] = {
+const net_route net__builtin_routes[] = {
     {"GET", "/healthz", 0, NET_ROUTE_PUBLIC, NULL, 0, net__healthz},
     {"GET", "/readyz", 0, NET_ROUTE_PUBLIC, NULL, 0, net__readyz},
     {"GET", "/metrics", 0, NET_ROUTE_PUBLIC, NULL, 0, net__metrics},
 };
+const size_t net__builtin_routes_count =
+    sizeof(net__builtin_routes) / sizeof(net__builtin_routes[0]);
 
 int net__builtin_register(net_server *s)
 {

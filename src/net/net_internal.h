@@ -40,6 +40,7 @@ struct net_req {
     char *query[NET_MAX_QUERY]; /* "name=value", decoded by lws */
     int64_t content_length;     /* -1 if absent */
     cc_buf body;
+    bool body_expected; /* the route takes a body and it is still to come in HTTP_BODY chunks */
     bool body_complete;
     json_t *json;
     void *principal;
@@ -142,7 +143,9 @@ const net_route *net__route_find(net_server *s, net_req *r, bool *method_mismatc
 void net__dispatch(net_req *r);      /* after headers: authn, body checks, or handler */
 void net__body_complete(net_req *r); /* after the body: parse, validate, handler */
 
-/* builtin.c: /healthz, /readyz, /metrics */
+/* builtin.c: /healthz, /readyz, /metrics (the table is extern for the OpenAPI drift test) */
+extern const net_route net__builtin_routes[];
+extern const size_t net__builtin_routes_count;
 int net__builtin_register(net_server *s);
 
 /* metrics.c */

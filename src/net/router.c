@@ -133,8 +133,9 @@ void net__dispatch(net_req *r)
     if (r->content_length == 0) {
         r->body_complete = true;
         net__body_complete(r);
+        return;
     }
-    /* otherwise the body arrives in LWS_CALLBACK_HTTP_BODY chunks */
+    r->body_expected = true; /* the body arrives in LWS_CALLBACK_HTTP_BODY chunks */
 }
 
 void net__body_complete(net_req *r)

@@ -46,7 +46,9 @@ static int net__callback(struct lws *wsi, enum lws_callback_reasons reason, void
                          size_t len);
 
 static const struct lws_protocols net__protocols[] = {
-    {"carecomm", net__callback, sizeof(net_pss), 16384, 0, NULL, 0},
+    /* rx_buffer_size is allocated per WebSocket: clients send small messages (hello, ping), larger
+     * ones arrive in pieces that ws.c assembles up to max_ws_message_bytes. */
+    {"carecomm", net__callback, sizeof(net_pss), 256, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 /* Bind subprotocol-less WebSocket upgrades to our protocol (notes/lws-libuv.md). */
@@ -419,8 +421,11 @@ static int net__http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         net__dispatch(pss->req);
         return 0;
     case LWS_CALLBACK_HTTP_BODY:
-        if (!pss->req || pss->req->replied)
-            return 0; /* discard: the response (an error) is already decided */
+        /* Discard when the response (an error) is already decided, or when no body was expected:
+         * lws also sends an empty HTTP_BODY for a POST with "Content-Length: 0", while the
+         * handler of a route without a body may still be working. */
+        if (!pss->req || pss->req->replied || !pss->req->body_expected)
+            return 0;
         if (pss->req->body.len + len > (size_t)pss->req->content_length) {
             net_reply_error(pss->req, 413, "body_too_large", "request body exceeds its length");
             return 0;
@@ -432,10 +437,11 @@ static int net__http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (!pss->req)
             return 0;
         pss->req->body_complete = true;
-        if (!pss->req->replied)
-            net__body_complete(pss->req);
-        else
+        if (pss->req->replied)
             lws_callback_on_writable(wsi);
+        else if (pss->req->body_expected)
+            net__body_complete(pss->req);
+        /* else: a route without a body ("Content-Length: 0" POST), already dispatched */
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!pss->req || !pss->req->replied)

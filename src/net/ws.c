@@ -13,6 +13,7 @@
  * and live events that arrive during a catch-up are simply picked up from the ring later. */
 #include "net/net_internal.h"
 
+#include <openssl/ssl.h>
 #include <string.h>
 
 #define NET_WS_PAGE 500
@@ -36,8 +37,8 @@ struct net_ws {
     void (*principal_free)(void *);
     net_ws_state state;
     int64_t cursor;
-    net_frame **q;
-    size_t qcap, qhead, qlen;
+    net_frame **q; /* ring buffer, grown on demand up to qmax: idle sockets stay small */
+    size_t qcap, qhead, qlen, qmax;
     cc_buf rx;
     bool fetching;
     bool closing;
@@ -188,10 +189,30 @@ static void net__ws_start_close(net_ws *ws, int code, const char *reason)
     lws_callback_on_writable(ws->wsi);
 }
 
+/* Doubles the queue ring (up to qmax), keeping order. */
+static bool net__ws_grow(net_ws *ws)
+{
+    size_t cap = ws->qcap ? ws->qcap * 2 : 8;
+    if (cap > ws->qmax)
+        cap = ws->qmax;
+    if (cap <= ws->qcap)
+        return false;
+    net_frame **q = cc_malloc(cap * sizeof(*q));
+    if (!q)
+        return false;
+    for (size_t i = 0; i < ws->qlen; i++)
+        q[i] = ws->q[(ws->qhead + i) % ws->qcap];
+    cc_free(&ws->q);
+    ws->q = q;
+    ws->qcap = cap;
+    ws->qhead = 0;
+    return true;
+}
+
 /* Queues a frame (taking a reference). false when the queue is full. */
 static bool net__ws_enqueue(net_ws *ws, net_frame *f)
 {
-    if (ws->qlen >= ws->qcap)
+    if (ws->qlen >= ws->qcap && !net__ws_grow(ws))
         return false;
     f->refs++;
     ws->q[(ws->qhead + ws->qlen) % ws->qcap] = f;
@@ -319,11 +340,11 @@ static void net__ws_pump(net_ws *ws)
             return;
         }
         /* Pages are paced by the client's reading: leave room for live control messages. */
-        if (ws->qlen + NET_WS_PAGE / 4 > ws->qcap)
+        if (ws->qlen + NET_WS_PAGE / 4 > ws->qmax)
             return;
         if (ws->cursor >= h->ring_from) {
             size_t i = net__ring_after(h, ws->cursor);
-            size_t budget = ws->qcap - ws->qlen - 1;
+            size_t budget = ws->qmax - ws->qlen - 1;
             for (; i < h->count && budget > 0; i++) {
                 net_frame *f = h->ring[(h->start + i) % h->cap];
                 ws->cursor = f->seq;
@@ -453,15 +474,17 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     ws->refs = 1;
     ws->srv = s;
     ws->wsi = wsi;
-    ws->qcap = s->ws_queue_max;
-    ws->q = cc_calloc(ws->qcap, sizeof(*ws->q));
-    if (!ws->q || !pss->upgrade_principal) {
+    ws->qmax = s->ws_queue_max;
+    if (!pss->upgrade_principal) {
         net__ws_unref(ws);
         return -1;
     }
     ws->principal = pss->upgrade_principal;
     ws->principal_free = pss->upgrade_principal_free;
     pss->upgrade_principal = NULL;
+    SSL *ssl = lws_get_ssl(wsi);
+    if (ssl) /* an idle TLS connection gives its read and write buffers back (~34 KiB) */
+        SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     ws->next = s->hub->conns;
     if (ws->next)
         ws->next->prev = ws;
@@ -520,10 +543,14 @@ static int net__ws_writeable(net_ws *ws)
     net__frame_unref(f);
     if (w < 0)
         return -1;
-    if (ws->state == WS_CATCHUP && ws->qlen < ws->qcap / 2)
+    if (ws->state == WS_CATCHUP && ws->qlen < ws->qmax / 2)
         net__ws_pump(ws);
     if (ws->qlen)
         lws_callback_on_writable(ws->wsi);
+    else {
+        cc_free(&ws->q); /* idle sockets hold no queue: most of them are idle */
+        ws->qcap = ws->qhead = 0;
+    }
     return 0;
 }
 
@@ -552,7 +579,7 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             return -1;
         if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
             net__ws_on_message(ws);
-            ws->rx.len = 0;
+            cc_buf_free(&ws->rx);
         }
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:

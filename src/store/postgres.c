@@ -48,9 +48,12 @@ int store__pg_connect(store *st, const char *conninfo)
         return CC_ERR_NOMEM;
     }
     st->impl = im;
-    /* Ours first, then the user's string (expanded from dbname), so the user's values win. */
-    const char *const keys[] = {"client_encoding", "application_name", "dbname", NULL};
-    const char *const vals[] = {"UTF8", "carecomm", conninfo, NULL};
+    /* Ours first, then the user's string (expanded from dbname), so the user's values win.
+     * A connect timeout: without one, a reset towards a vanished host blocks the worker for
+     * minutes. */
+    const char *const keys[] = {"client_encoding", "application_name", "connect_timeout", "dbname",
+                                NULL};
+    const char *const vals[] = {"UTF8", "carecomm", "10", conninfo, NULL};
     im->conn = PQconnectdbParams(keys, vals, 1);
     if (!im->conn) {
         store__set_err(st, "out of memory");
@@ -186,9 +189,8 @@ static int pg_run(store *st, const char *sql, const store_val *params, size_t np
     if (changes) {
         /* SELECT reports its row count here; only writes count as changes (as on SQLite). */
         const char *t = PQcmdTuples(res);
-        *changes = (t && *t && strncasecmp(PQcmdStatus(res), "SELECT", 6) != 0)
-                       ? strtoll(t, NULL, 10)
-                       : 0;
+        *changes =
+            (t && *t && strncasecmp(PQcmdStatus(res), "SELECT", 6) != 0) ? strtoll(t, NULL, 10) : 0;
     }
 out:
     PQclear(res);
@@ -268,8 +270,7 @@ static int pg_chain_lock(store *st, const char *chain)
 {
     char sql[96];
     int32_t key = (int32_t)(uint32_t)(store__fnv1a64(chain) & 0xffffffffu);
-    snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %d)", LOCK_CHAIN_CLASS,
-             (int)key);
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %d)", LOCK_CHAIN_CLASS, (int)key);
     return pg_script(st, sql);
 }
 

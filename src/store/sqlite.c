@@ -17,8 +17,8 @@ typedef struct {
     char *sql;
     uint64_t hash;
     sqlite3_stmt *stmt;
-    bool busy;       /* in use further up the stack (a query from inside a row callback) */
-    uint64_t used;   /* for least-recently-used eviction */
+    bool busy;     /* in use further up the stack (a query from inside a row callback) */
+    uint64_t used; /* for least-recently-used eviction */
 } cached_stmt;
 
 typedef struct {
@@ -143,8 +143,8 @@ static int stmt_get(store *st, const char *sql, sqlite3_stmt **out, int *slot)
             *slot = i;
             return CC_OK;
         }
-        if (!c->busy && (victim < 0 || !c->stmt || (im->cache[victim].stmt &&
-                                                    c->used < im->cache[victim].used)))
+        if (!c->busy && (victim < 0 || !c->stmt ||
+                         (im->cache[victim].stmt && c->used < im->cache[victim].used)))
             victim = i;
     }
     const char *tail = NULL;

@@ -131,8 +131,8 @@ static int open_backend(const store_ops *ops, store_backend kind, const char *ta
     }
     st->ops = ops;
     st->kind = kind;
-    int rc = kind == STORE_SQLITE ? store__sqlite_connect(st, target)
-                                  : store__pg_connect(st, target);
+    int rc =
+        kind == STORE_SQLITE ? store__sqlite_connect(st, target) : store__pg_connect(st, target);
     if (rc != CC_OK) {
         store__why(why, whylen, "%s: %s", ops->name, st->errmsg);
         goto fail;
@@ -257,8 +257,7 @@ static int migrate_one(store *st, const store_migration *m, int known, char *why
         goto fail;
     if (cur > known) {
         store_rollback(st);
-        store__why(why, whylen,
-                   "database schema version %lld is newer than this build knows (%d)",
+        store__why(why, whylen, "database schema version %lld is newer than this build knows (%d)",
                    (long long)cur, known);
         return CC_ERR_STORE;
     }
@@ -313,8 +312,15 @@ int store_begin(store *st)
 int store_commit(store *st)
 {
     int rc = st->ops->script(st, "COMMIT");
-    if (rc == CC_OK)
-        st->in_tx = false;
+    if (rc != CC_OK) {
+        /* SQLite may leave the transaction open after a failed COMMIT: end it here so that
+         * "the data is not there" holds whether or not the caller rolls back. */
+        char keep[sizeof(st->errmsg)];
+        memcpy(keep, st->errmsg, sizeof(keep));
+        st->ops->script(st, "ROLLBACK");
+        memcpy(st->errmsg, keep, sizeof(keep));
+    }
+    st->in_tx = false;
     return rc;
 }
 

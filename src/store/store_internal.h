@@ -16,8 +16,8 @@ typedef struct store_ops store_ops;
 
 struct store_row {
     const store_ops *ops;
-    void *h;  /* sqlite3_stmt * or PGresult * */
-    int row;  /* PostgreSQL row index */
+    void *h; /* sqlite3_stmt * or PGresult * */
+    int row; /* PostgreSQL row index */
     int ncols;
 };
 
@@ -25,8 +25,8 @@ struct store_ops {
     const char *name;
     void (*close)(store *st);
     /* One statement with parameters; fn (may be NULL) per row; *changes (may be NULL). */
-    int (*run)(store *st, const char *sql, const store_val *params, size_t nparams,
-               store_row_fn fn, void *ud, int64_t *changes);
+    int (*run)(store *st, const char *sql, const store_val *params, size_t nparams, store_row_fn fn,
+               void *ud, int64_t *changes);
     /* Statements without parameters (transaction control, DDL; several allowed). */
     int (*script)(store *st, const char *sql);
     const char *begin_sql;
@@ -49,8 +49,8 @@ struct store_ops {
 struct store {
     const store_ops *ops;
     store_backend kind;
-    void *impl;  /* backend state */
-    bool in_tx;  /* between store_begin and store_commit/store_rollback */
+    void *impl; /* backend state */
+    bool in_tx; /* between store_begin and store_commit/store_rollback */
     char errmsg[512];
 };
 

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "auth/auth.h"
@@ -22,8 +23,9 @@
 
 #define CHAIN_LEN 20
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
-#define AUDIT_COLS "id, ts, actor_id, actor_name, action, object, source_ip, outcome, details, " \
-                   "prev_hash, hash"
+#define AUDIT_COLS                                                                                 \
+    "id, ts, actor_id, actor_name, action, object, source_ip, outcome, details, "                  \
+    "prev_hash, hash"
 #define NCOLS 11
 
 typedef struct {
@@ -170,8 +172,8 @@ static void append_n(fixture *f, int n)
     for (int i = 1; i <= n; i++) {
         char actor[32], object[32];
         int64_t id = 0;
-        json_t *details = json_pack("{s:i,s:s,s:b}", "z_attempt", i, "a_reason", "test",
-                                    "m_flag", i % 2);
+        json_t *details =
+            json_pack("{s:i,s:s,s:b}", "z_attempt", i, "a_reason", "test", "m_flag", i % 2);
         snprintf(actor, sizeof actor, "01HUSER%02d", i);
         snprintf(object, sizeof object, "user:%d", i);
         auth_audit_entry e = {
@@ -258,9 +260,8 @@ static void test_intact_chain(void **state)
     assert_string_equal(rep.reason, "");
     expect_text(f, "SELECT hash FROM audit WHERE id = 20", rep.head_hash);
     expect_text(f, "SELECT prev_hash FROM audit WHERE id = 1", GENESIS);
-    assert_int_equal(store_query_text(f->st, "SELECT hash FROM audit WHERE id = 1", NULL, 0,
-                                      &hash1),
-                     CC_OK);
+    assert_int_equal(
+        store_query_text(f->st, "SELECT hash FROM audit WHERE id = 1", NULL, 0, &hash1), CC_OK);
     expect_text(f, "SELECT prev_hash FROM audit WHERE id = 2", hash1);
     cc_free(&hash1);
     /* details: compact, keys sorted, stable; NULL stays NULL */
@@ -375,8 +376,8 @@ static void test_grafted_record(void **state)
     assert_non_null(other);
     other->keys = f->keys;
     append_n(other, 5);
-    assert_int_equal(store_query(other->st, "SELECT " AUDIT_COLS " FROM audit WHERE id = 3",
-                                 NULL, 0, copy_row, &c),
+    assert_int_equal(store_query(other->st, "SELECT " AUDIT_COLS " FROM audit WHERE id = 3", NULL,
+                                 0, copy_row, &c),
                      CC_OK);
     fixture_free(other);
     append_n(f, CHAIN_LEN);
@@ -488,20 +489,20 @@ static void test_concurrent_appenders(void **state)
 #define AUDIT_TESTS(setup)                                                                         \
     {                                                                                              \
         cmocka_unit_test_setup_teardown(test_empty_chain, setup, teardown),                        \
-        cmocka_unit_test_setup_teardown(test_intact_chain, setup, teardown),                       \
-        cmocka_unit_test_setup_teardown(test_append_invalid, setup, teardown),                     \
-        cmocka_unit_test_setup_teardown(test_updated_record, setup, teardown),                     \
-        cmocka_unit_test_setup_teardown(test_updated_null_to_empty, setup, teardown),              \
-        cmocka_unit_test_setup_teardown(test_updated_ts, setup, teardown),                         \
-        cmocka_unit_test_setup_teardown(test_updated_details, setup, teardown),                    \
-        cmocka_unit_test_setup_teardown(test_deleted_record, setup, teardown),                     \
-        cmocka_unit_test_setup_teardown(test_deleted_first_records, setup, teardown),              \
-        cmocka_unit_test_setup_teardown(test_swapped_records, setup, teardown),                    \
-        cmocka_unit_test_setup_teardown(test_grafted_record, setup, teardown),                     \
-        cmocka_unit_test_setup_teardown(test_planted_record_zero, setup, teardown),                \
-        cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),                          \
-        cmocka_unit_test_setup_teardown(test_long_chain_batches, setup, teardown),                 \
-        cmocka_unit_test_setup_teardown(test_concurrent_appenders, setup, teardown),               \
+            cmocka_unit_test_setup_teardown(test_intact_chain, setup, teardown),                   \
+            cmocka_unit_test_setup_teardown(test_append_invalid, setup, teardown),                 \
+            cmocka_unit_test_setup_teardown(test_updated_record, setup, teardown),                 \
+            cmocka_unit_test_setup_teardown(test_updated_null_to_empty, setup, teardown),          \
+            cmocka_unit_test_setup_teardown(test_updated_ts, setup, teardown),                     \
+            cmocka_unit_test_setup_teardown(test_updated_details, setup, teardown),                \
+            cmocka_unit_test_setup_teardown(test_deleted_record, setup, teardown),                 \
+            cmocka_unit_test_setup_teardown(test_deleted_first_records, setup, teardown),          \
+            cmocka_unit_test_setup_teardown(test_swapped_records, setup, teardown),                \
+            cmocka_unit_test_setup_teardown(test_grafted_record, setup, teardown),                 \
+            cmocka_unit_test_setup_teardown(test_planted_record_zero, setup, teardown),            \
+            cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),                      \
+            cmocka_unit_test_setup_teardown(test_long_chain_batches, setup, teardown),             \
+            cmocka_unit_test_setup_teardown(test_concurrent_appenders, setup, teardown),           \
     }
 
 int main(void)

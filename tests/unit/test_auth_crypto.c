@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "auth/auth.h"
@@ -54,7 +55,7 @@ static void test_perm_names(void **state)
 {
     static const char *const roles[] = {"admin", "practitioner", "nurse", "secretary",
                                         "it_support"};
-    static const char *const perms[] = {"self",       "events",     "users.read",
+    static const char *const perms[] = {"self",        "events",     "users.read",
                                         "users.write", "audit.read", "patient.read"};
     auth_role r;
     auth_perm p;
@@ -190,8 +191,8 @@ static void test_password_policy(void **state)
     assert_int_equal(auth_password_policy(buf, "jdupont", &why), CC_ERR_INVALID);
     /* all one character, ASCII and multi-byte */
     assert_int_equal(auth_password_policy("aaaaaaaaaaaaaaa", NULL, &why), CC_ERR_INVALID);
-    assert_int_equal(auth_password_policy("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
-                                          NULL, &why),
+    assert_int_equal(auth_password_policy(
+                         "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", NULL, &why),
                      CC_ERR_INVALID);
     /* accents are fine */
     assert_int_equal(auth_password_policy("h\xc3\xb4pital du c\xc5\x93ur", NULL, &why), CC_OK);
@@ -201,8 +202,7 @@ static void test_password_policy(void **state)
     assert_int_equal(auth_password_policy("abcdefghijkl\xed\xa0\x80", NULL, &why), CC_ERR_INVALID);
     assert_int_equal(auth_password_policy("abcdefghijkl\xe2\x82", NULL, &why), CC_ERR_INVALID);
     /* contains the username, any case */
-    assert_int_equal(auth_password_policy("my name is JDupont!!", "jdupont", &why),
-                     CC_ERR_INVALID);
+    assert_int_equal(auth_password_policy("my name is JDupont!!", "jdupont", &why), CC_ERR_INVALID);
     assert_non_null(strstr(why, "username"));
     assert_int_equal(auth_password_policy(NULL, "x", &why), CC_ERR_INVALID);
 }
@@ -228,8 +228,7 @@ static void test_base32_rfc4648(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         size_t len = strlen(v[i].in);
-        assert_int_equal(auth_base32_encode((const uint8_t *)v[i].in, len, enc, sizeof enc),
-                         CC_OK);
+        assert_int_equal(auth_base32_encode((const uint8_t *)v[i].in, len, enc, sizeof enc), CC_OK);
         assert_string_equal(enc, v[i].out);
         assert_int_equal(auth_base32_decode(v[i].out, dec, sizeof dec, &n), CC_OK);
         assert_int_equal(n, len);
@@ -250,19 +249,19 @@ static void test_base32_rfc4648(void **state)
 static void test_base32_invalid(void **state)
 {
     static const char *const bad[] = {
-        "M",         /* 5 bits: no whole byte */
-        "MZX",       /* 15 bits */
-        "MZXW6Y",    /* 30 bits */
-        "MZ",        /* non-zero leftover bits */
-        "MZXW6YTBOJ",
-        "MY=",       /* wrong padding length */
-        "MY=======", /* too much padding */
+        "M",          /* 5 bits: no whole byte */
+        "MZX",        /* 15 bits */
+        "MZXW6Y",     /* 30 bits */
+        "MZ",         /* non-zero leftover bits */
+        "MZXW6YTBOJ", /* same, longer */
+        "MY=",        /* wrong padding length */
+        "MY=======",  /* too much padding */
         "MY======MY", /* data after padding */
-        "MZXW1",     /* 1 is not base32 */
-        "MZXW0",
-        "MZ-XW",
-        "MZ\tXW",
-        "\xc3\xa9",
+        "MZXW1",      /* 1 is not base32 */
+        "MZXW0",      /* nor 0 */
+        "MZ-XW",      /* nor punctuation */
+        "MZ\tXW",     /* spaces only, not tabs */
+        "\xc3\xa9",   /* nor UTF-8 */
     };
     char enc[8];
     uint8_t dec[64];
@@ -355,9 +354,17 @@ static void test_totp_window_replay(void **state)
 
 static void test_totp_malformed(void **state)
 {
-    static const char *const bad[] = {"28708a", "28708",  "2870820", " 287082", "287082 ",
-                                      "+28708", "-28708", "",        "２８７０８２",
-                                      "28 082", "\x32\x38\x37\x30\x38\xb2"};
+    static const char *const bad[] = {"28708a",
+                                      "28708",
+                                      "2870820",
+                                      " 287082",
+                                      "287082 ",
+                                      "+28708",
+                                      "-28708",
+                                      "",
+                                      "２８７０８２",
+                                      "28 082",
+                                      "\x32\x38\x37\x30\x38\xb2"};
     char code[7];
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -487,20 +494,13 @@ static void test_recovery_codes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_perm_table),
-        cmocka_unit_test(test_perm_names),
-        cmocka_unit_test(test_keys_file),
-        cmocka_unit_test(test_password_hash_verify),
-        cmocka_unit_test(test_password_policy),
-        cmocka_unit_test(test_base32_rfc4648),
-        cmocka_unit_test(test_base32_invalid),
-        cmocka_unit_test(test_base32_roundtrip),
-        cmocka_unit_test(test_totp_rfc6238),
-        cmocka_unit_test(test_totp_window_replay),
-        cmocka_unit_test(test_totp_malformed),
-        cmocka_unit_test(test_totp_secret_and_uri),
-        cmocka_unit_test(test_seal_open),
-        cmocka_unit_test(test_recovery_codes),
+        cmocka_unit_test(test_perm_table),      cmocka_unit_test(test_perm_names),
+        cmocka_unit_test(test_keys_file),       cmocka_unit_test(test_password_hash_verify),
+        cmocka_unit_test(test_password_policy), cmocka_unit_test(test_base32_rfc4648),
+        cmocka_unit_test(test_base32_invalid),  cmocka_unit_test(test_base32_roundtrip),
+        cmocka_unit_test(test_totp_rfc6238),    cmocka_unit_test(test_totp_window_replay),
+        cmocka_unit_test(test_totp_malformed),  cmocka_unit_test(test_totp_secret_and_uri),
+        cmocka_unit_test(test_seal_open),       cmocka_unit_test(test_recovery_codes),
     };
     if (cc_crypto_init() != CC_OK)
         return 1;

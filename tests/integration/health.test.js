@@ -1,0 +1,42 @@
+// Liveness, readiness, metrics, security headers and the shape of errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server } from './lib/harness.js';
+
+let server;
+before(async () => {
+  server = await new Server().start();
+});
+after(async () => {
+  await server.stop();
+  server.cleanup();
+});
+
+test('healthz and readyz answer for load balancers', async () => {
+  const h = await server.request('GET', '/healthz');
+  assert.equal(h.status, 200);
+  assert.equal(h.body.status, 'alive');
+  const r = await server.request('GET', '/readyz');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.status, 'ready');
+});
+
+test('every response carries the security headers', async () => {
+  const r = await server.request('GET', '/api/v1/nothing-here');
+  assert.equal(r.status, 404);
+  assert.equal(r.body.error.code, 'not_found');
+  assert.match(r.headers['strict-transport-security'], /max-age=\d+/);
+  assert.match(r.headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  assert.equal(r.headers['cache-control'], 'no-store');
+});
+
+test('metrics count requests by route and status', async () => {
+  await server.request('GET', '/healthz');
+  const m = await server.request('GET', '/metrics');
+  assert.equal(m.status, 200);
+  assert.match(m.text, /carecomm_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
+  assert.match(m.text, /carecomm_http_request_duration_seconds_bucket\{le="\+Inf"\} \d+/);
+  assert.match(m.text, /carecomm_websockets_open 0/);
+  assert.match(m.text, /carecomm_event_log_head \d+/);
+});

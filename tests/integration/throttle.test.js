@@ -1,0 +1,213 @@
+// Brute-force protection as an attacker and a bystander meet it: growing delays (429 with
+// Retry-After), account lockout after consecutive failures (audited, persisted), address blocking.
+// Limits are set small through the environment so that the file stays fast. Attackers connect
+// from other loopback addresses (127.0.0.2...) so that per-address counting sees them apart from
+// the legitimate users on 127.0.0.1, as it would see different machines.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, createUser, loginReady, sleep, PASSWORD } from './lib/harness.js';
+import { login, adminSession, auditQuery, listUsers, nextCode, wrongCode } from './lib/accounts.js';
+
+const WRONG = 'Wrong-Password-123';
+const from = (addr) => ({ localAddress: addr });
+
+function assertThrottled(r, code) {
+  assert.equal(r.status, 429, `${r.status} ${r.text}`);
+  assert.equal(r.body.error.code, code);
+  assert.equal(typeof r.body.error.retry_after, 'number');
+  assert.ok(r.body.error.retry_after >= 1, 'retry_after in whole seconds, at least 1');
+  assert.equal(r.headers['retry-after'], String(r.body.error.retry_after), 'Retry-After header matches');
+  assert.ok(!('token' in r.body));
+}
+
+describe('growing delay after repeated failures', () => {
+  let server;
+  let root;
+  before(async () => {
+    server = await new Server({
+      env: {
+        CARECOMM_LOGIN_DELAY_AFTER: '2',
+        CARECOMM_LOGIN_LOCK_AFTER: '1000',
+        CARECOMM_LOGIN_BLOCK_ADDRESS_AFTER: '100000',
+      },
+    }).start();
+    root = await adminSession(server, 'root');
+    createUser(server, 'victim', 'it_support');
+    createUser(server, 'flooded', 'it_support');
+    createUser(server, 'bystander', 'it_support');
+  });
+  after(async () => {
+    await server.stop();
+    server.cleanup();
+  });
+
+  test('wrong passwords: 401 twice, then 429 with retry_after and Retry-After, even for the right password', async () => {
+    const attacker = from('127.0.0.2');
+    for (let i = 0; i < 2; i++) {
+      const r = await login(server, 'victim', WRONG, {}, attacker);
+      assert.equal(r.status, 401, r.text);
+    }
+    let r = await login(server, 'victim', WRONG, {}, attacker);
+    assertThrottled(r, 'too_many_attempts');
+    r = await login(server, 'victim', PASSWORD, {}, attacker);
+    assertThrottled(r, 'too_many_attempts');
+    r = await login(server, 'victim', PASSWORD, {}, from('127.0.0.3'));
+    assertThrottled(r, 'too_many_attempts'); // the account is slowed down, whatever the address
+
+    // Someone else on another machine is not affected.
+    r = await login(server, 'bystander');
+    assert.equal(r.status, 200, r.text);
+
+    // Once the delay has passed the right password works; the next failure waits longer.
+    await sleep(1100);
+    r = await login(server, 'victim', PASSWORD, {}, attacker);
+    assert.equal(r.status, 200, r.text);
+    r = await login(server, 'victim', WRONG, {}, attacker);
+    assert.equal(r.status, 401);
+    r = await login(server, 'victim', WRONG, {}, attacker);
+    assertThrottled(r, 'too_many_attempts');
+    assert.ok(r.body.error.retry_after >= 2, `the delay grows: ${r.body.error.retry_after}`);
+
+    const a = await auditQuery(server, root.token, { action: 'auth.throttled' });
+    assert.ok(a.records.length >= 3, JSON.stringify(a));
+    assert.match(a.records[0].source_ip, /127\.0\.0\.2$/);
+    assert.equal(a.records[0].outcome, 'denied');
+  });
+
+  test('another user logging in during a flood on one account is not affected', async () => {
+    const flood = [];
+    for (let i = 0; i < 30; i++) flood.push(login(server, 'flooded', WRONG, {}, from('127.0.0.4')));
+    await sleep(20);
+    const mine = await login(server, 'bystander');
+    const results = await Promise.all(flood);
+    assert.equal(mine.status, 200, 'the bystander logs in during the flood: ' + mine.text);
+    for (const r of results) assert.ok([401, 429].includes(r.status), `${r.status} ${r.text}`);
+    assert.ok(results.some((r) => r.status === 429), 'the flood is throttled');
+    assert.ok(results.filter((r) => r.status === 401).length <= 3, 'few guesses were actually checked');
+    const me = await server.request('GET', '/api/v1/me', { token: mine.body.token });
+    assert.equal(me.status, 200);
+  });
+});
+
+describe('account lockout after consecutive failures', () => {
+  let server;
+  let root;
+  before(async () => {
+    server = await new Server({
+      env: {
+        CARECOMM_LOGIN_DELAY_AFTER: '100',
+        CARECOMM_LOGIN_LOCK_AFTER: '3',
+        CARECOMM_LOGIN_BLOCK_ADDRESS_AFTER: '100000',
+        CARECOMM_LOGIN_LOCK_MINUTES: '1',
+      },
+    }).start();
+    root = await adminSession(server, 'root');
+    createUser(server, 'lockme', 'it_support');
+    createUser(server, 'resetme', 'it_support');
+  });
+  after(async () => {
+    await server.stop();
+    server.cleanup();
+  });
+
+  test('the third failure locks the account: 429 account_locked even with the right password, audited', async () => {
+    const attacker = from('127.0.0.6');
+    for (let i = 0; i < 2; i++) {
+      const r = await login(server, 'lockme', WRONG, {}, attacker);
+      assert.equal(r.status, 401, r.text);
+    }
+    let r = await login(server, 'lockme', WRONG, {}, attacker);
+    assertThrottled(r, 'account_locked');
+    assert.ok(r.body.error.retry_after > 30 && r.body.error.retry_after <= 60, `lock lasts login_lock_minutes: ${r.body.error.retry_after}`);
+    r = await login(server, 'lockme', PASSWORD, {}, from('127.0.0.7'));
+    assertThrottled(r, 'account_locked');
+
+    const users = await listUsers(server, root.token);
+    assert.equal(users.find((u) => u.username === 'lockme').locked, true, 'admins see the lock');
+    const a = await auditQuery(server, root.token, { action: 'auth.lockout' });
+    assert.equal(a.records.length, 1, JSON.stringify(a));
+    assert.equal(a.records[0].actor_name, 'lockme');
+    assert.equal(a.records[0].details.failed_logins, 3);
+    const refused = await auditQuery(server, root.token, { action: 'auth.login', actor: 'lockme', outcome: 'failure' });
+    assert.ok(refused.records.some((x) => x.details.reason === 'locked'), 'attempts while locked are audited');
+  });
+
+  test('a parallel flood of wrong passwords locks the account all the same', async () => {
+    createUser(server, 'parallel', 'it_support');
+    const flood = [];
+    for (let i = 0; i < 12; i++) flood.push(login(server, 'parallel', WRONG, {}, from('127.0.0.8')));
+    const results = await Promise.all(flood);
+    for (const r of results) assert.ok([401, 429].includes(r.status), `${r.status} ${r.text}`);
+    const r = await login(server, 'parallel', PASSWORD);
+    assertThrottled(r, 'account_locked');
+  });
+
+  test('the lock survives a restart', async () => {
+    await server.stop();
+    await server.start();
+    const r = await login(server, 'lockme', PASSWORD);
+    assertThrottled(r, 'account_locked');
+  });
+
+  test('an admin password reset lifts the lock', async () => {
+    const id = (await listUsers(server, root.token)).find((u) => u.username === 'lockme').id;
+    let r = await server.request('POST', `/api/v1/users/${id}/reset-password`, { token: root.token });
+    assert.equal(r.status, 200, r.text);
+    r = await login(server, 'lockme', r.body.temporary_password);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.restriction, 'password_change_required');
+  });
+
+  test('only consecutive failures count: a success starts the count again', async () => {
+    for (let i = 0; i < 2; i++) assert.equal((await login(server, 'resetme', WRONG)).status, 401);
+    assert.equal((await login(server, 'resetme')).status, 200);
+    for (let i = 0; i < 2; i++) assert.equal((await login(server, 'resetme', WRONG)).status, 401);
+    const r = await login(server, 'resetme');
+    assert.equal(r.status, 200, 'not locked after 2 + 2 failures separated by a success: ' + r.text);
+  });
+
+  test('wrong TOTP codes count as failures too', async () => {
+    createUser(server, 'doc', 'practitioner');
+    const { secret } = await loginReady(server, 'doc');
+    for (let i = 0; i < 2; i++) {
+      const r = await login(server, 'doc', PASSWORD, { totp: wrongCode(secret) });
+      assert.equal(r.status, 401, r.text);
+    }
+    let r = await login(server, 'doc', PASSWORD, { totp: wrongCode(secret) });
+    assertThrottled(r, 'account_locked');
+    r = await login(server, 'doc', PASSWORD, { totp: nextCode(secret) });
+    assertThrottled(r, 'account_locked');
+  });
+});
+
+describe('address blocking', () => {
+  let server;
+  before(async () => {
+    server = await new Server({
+      env: {
+        CARECOMM_LOGIN_DELAY_AFTER: '100',
+        CARECOMM_LOGIN_LOCK_AFTER: '1000',
+        CARECOMM_LOGIN_BLOCK_ADDRESS_AFTER: '3',
+        CARECOMM_LOGIN_LOCK_MINUTES: '1',
+      },
+    }).start();
+    createUser(server, 'good', 'it_support');
+  });
+  after(async () => {
+    await server.stop();
+    server.cleanup();
+  });
+
+  test('an address with too many failures is blocked for every account; other addresses are not', async () => {
+    const scanner = from('127.0.0.9');
+    for (const name of ['alpha', 'bravo', 'charlie']) {
+      const r = await login(server, name, WRONG, {}, scanner);
+      assert.equal(r.status, 401, r.text);
+    }
+    let r = await login(server, 'good', PASSWORD, {}, scanner);
+    assertThrottled(r, 'too_many_attempts');
+    assert.ok(r.body.error.retry_after > 30, `blocked for the lock period: ${r.body.error.retry_after}`);
+    r = await login(server, 'good', PASSWORD);
+    assert.equal(r.status, 200, 'the same account from another address: ' + r.text);
+  });
+});
