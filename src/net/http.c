@@ -292,10 +292,13 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
     if (n && cc_buf_append(&r->resp_body, data, n) != CC_OK)
         r->status = 500;
     net__metrics_record(r->srv, r);
-    if (r->status >= 500 || r->status == 403 || r->status == 401)
-        cc_logf(r->status >= 500 ? CC_LOG_ERROR : CC_LOG_INFO, "request refused",
-                "{s:s,s:s,s:s,s:i}", "req_id", r->id, "method", r->method, "route",
-                net_req_route_path(r), "status", r->status);
+    /* One line per request: the route template, never the path or the query (they can name
+     * people), and the request id that ties it to other lines. */
+    cc_log_level lvl = r->status >= 500 ? CC_LOG_ERROR : r->srv->access_log ? CC_LOG_INFO
+                                                                             : CC_LOG_DEBUG;
+    cc_logf(lvl, "request", "{s:s,s:s,s:s,s:i,s:f}", "req_id", r->id, "method", r->method,
+            "route", net_req_route_path(r), "status", r->status, "ms",
+            (double)(net__now_us() - r->start_us) / 1000.0);
     if (r->wsi)
         lws_callback_on_writable(r->wsi);
 }

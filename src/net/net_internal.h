@@ -92,6 +92,7 @@ struct net_server {
     int port;
     bool tls;
     bool draining;
+    bool access_log;
     int inflight;
     uv_timer_t drain_timer;
     bool drain_timer_init;

@@ -35,6 +35,8 @@ const cc_cfg_key net_config_keys[] = {
      "Idle seconds before a keep-alive HTTP connection is closed"},
     {"event_ring_size", CC_CFG_INT, "20000", 100, 10000000, false,
      "Recent events kept in memory to serve resumes without the database"},
+    {"access_log", CC_CFG_BOOL, "true", 0, 0, false,
+     "Log one line per request (route template, status, duration; never the path or data)"},
     {"metrics_token", CC_CFG_STRING, NULL, 0, 0, true,
      "Bearer token a remote Prometheus presents for /metrics (localhost needs none)"},
     {"static_dir", CC_CFG_STRING, "web/dist", 0, 0, false,
@@ -171,6 +173,7 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
     s->max_body = (size_t)cc_config_int(cfg, "max_body_bytes");
     s->max_ws_message = (size_t)cc_config_int(cfg, "max_ws_message_bytes");
     s->ws_queue_max = (size_t)cc_config_int(cfg, "ws_send_queue");
+    s->access_log = cc_config_bool(cfg, "access_log");
     const char *sd = cc_config_str(cfg, "static_dir");
     if (sd && *sd && !(s->static_dir = cc_strdup(sd))) {
         rc = CC_ERR_NOMEM;

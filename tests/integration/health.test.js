@@ -40,3 +40,20 @@ test('metrics count requests by route and status', async () => {
   assert.match(m.text, /carecomm_websockets_open 0/);
   assert.match(m.text, /carecomm_event_log_head \d+/);
 });
+
+test('docs/configuration.md is the reference the CLI generates (no drift)', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { root } = await import('./lib/harness.js');
+  const r = server.cli(['config', 'doc']);
+  assert.equal(r.code, 0);
+  const doc = fs.readFileSync(path.join(root, 'docs/configuration.md'), 'utf8');
+  assert.equal(doc, r.stdout, 'run `make docs-config` after changing a configuration key');
+});
+
+test('an access log line per request names the route, never the path', async () => {
+  await server.request('GET', '/api/v1/users/SOME-PATIENT-NAME');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.match(server.logs, /"msg":"request".*"route":"\/api\/v1\/users\/:id"/);
+  assert.doesNotMatch(server.logs, /SOME-PATIENT-NAME/);
+});

@@ -181,7 +181,15 @@ export class Server {
     if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode) return this.exited;
     this.proc.kill(signal);
     const r = await this.exited;
+    this.checkSanitizers();
     return r;
+  }
+
+  // In the sanitizer build (CI) any report from the daemon fails the test that ran it.
+  checkSanitizers() {
+    if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(this.logs)) {
+      throw new Error(`carecommd sanitizer report:\n${this.logs}`);
+    }
   }
 
   cleanup() {
