@@ -88,9 +88,12 @@ char *net__metrics_render(net_server *s)
                          "carecomm_http_requests_in_flight %d\n"
                          "# HELP carecomm_memory_bytes Bytes allocated through carecomm's "
                          "allocator.\n# TYPE carecomm_memory_bytes gauge\n"
-                         "carecomm_memory_bytes %lld\n",
+                         "carecomm_memory_bytes %lld\n"
+                         "# HELP carecomm_loop_stalls_total Loop iterations that took 100 ms "
+                         "or more.\n# TYPE carecomm_loop_stalls_total counter\n"
+                         "carecomm_loop_stalls_total %llu\n",
                          net__ws_count(s), (long long)net_hub_head(s), s->inflight,
-                         (long long)cc_mem_live_bytes());
+                         (long long)cc_mem_live_bytes(), (unsigned long long)s->loop_stalls);
     for (size_t i = 0; i < s->ngauges; i++)
         rc |= cc_buf_appendf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", s->gauges[i].name,
                              s->gauges[i].help, s->gauges[i].name, s->gauges[i].name,

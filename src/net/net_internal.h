@@ -124,6 +124,12 @@ struct net_server {
     uint64_t latency_count;
     net_gauge gauges[NET_MAX_GAUGES];
     size_t ngauges;
+    /* watchdog.c */
+    uv_check_t wd_check;
+    uv_prepare_t wd_prepare;
+    bool wd_init;
+    uint64_t wd_started;
+    uint64_t loop_stalls;
     /* WebSockets */
     net_hub *hub;
     char *static_dir;
@@ -157,6 +163,10 @@ char *net__metrics_render(net_server *s);
 /* static.c */
 int net__static_serve(net_req *r); /* 1 if it replied */
 void net__static_free(net_server *s);
+
+/* watchdog.c */
+void net__watchdog_start(net_server *s);
+void net__watchdog_stop(net_server *s);
 
 /* tls.c */
 int net__tls_ensure_dev_cert(const char *data_dir, char **cert_path, char **key_path, char *why,

@@ -261,6 +261,7 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
         snprintf(why, whylen, "net: set-up failed (%s)", cc_strerror(rc));
         goto fail;
     }
+    net__watchdog_start(s);
     cc_free(&cert);
     cc_free(&key);
     *out = s;
@@ -379,6 +380,7 @@ void net_server_drain(net_server *s, int timeout_ms, void (*done)(void *ud), voi
 
 void net_server_close(net_server *s)
 {
+    net__watchdog_stop(s);
     if (s->drain_timer_init) {
         uv_close((uv_handle_t *)&s->drain_timer, NULL);
         s->drain_timer_init = false;
