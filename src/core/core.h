@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CC_VERSION "0.1.0"
+
 /* ---- errors -------------------------------------------------------------------------------- */
 
 /* The project's one error enum. Functions return CC_OK or a negative code; results go through

@@ -19,6 +19,16 @@ static void net__readyz(net_req *r)
         net_reply_error(r, 503, "not_ready", s->draining ? "shutting down" : "store unavailable");
 }
 
+/* What the web app needs before anyone logs in. Nothing here is secret. */
+static void net__info(net_req *r)
+{
+    const cc_config *cfg = r->srv->cfg;
+    net_reply_json(r, 200,
+                   json_pack("{s:s,s:s,s:s,s:s}", "name", cc_config_str(cfg, "site_name"),
+                             "timezone", cc_config_str(cfg, "timezone"), "default_language",
+                             cc_config_str(cfg, "default_language"), "version", CC_VERSION));
+}
+
 static bool net__ip_is_loopback(const char *ip)
 {
     struct in_addr a4;
@@ -57,6 +67,7 @@ const net_route net__builtin_routes[] = {
     {"GET", "/healthz", 0, NET_ROUTE_PUBLIC, NULL, 0, net__healthz},
     {"GET", "/readyz", 0, NET_ROUTE_PUBLIC, NULL, 0, net__readyz},
     {"GET", "/metrics", 0, NET_ROUTE_PUBLIC, NULL, 0, net__metrics},
+    {"GET", "/api/v1/info", 0, NET_ROUTE_PUBLIC, NULL, 0, net__info},
 };
 const size_t net__builtin_routes_count =
     sizeof(net__builtin_routes) / sizeof(net__builtin_routes[0]);
