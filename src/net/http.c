@@ -4,8 +4,6 @@
 
 #include <string.h>
 
-void net__inflight_changed(net_server *s);
-
 static uint64_t net__now_us(void)
 {
     struct timespec ts;
@@ -69,6 +67,10 @@ net_req *net__req_new(net_server *s, struct lws *wsi)
     cc_hex_encode(rnd, sizeof(rnd), r->id);
     if (lws_get_peer_simple(wsi, r->ip, sizeof(r->ip)) == NULL)
         snprintf(r->ip, sizeof(r->ip), "unknown");
+    /* The listen socket takes IPv4 and IPv6: show IPv4 clients as they know themselves, so audit
+     * records, session lists and throttling keys use one form per address. */
+    if (strncmp(r->ip, "::ffff:", 7) == 0 && strchr(r->ip + 7, '.') && !strchr(r->ip + 7, ':'))
+        memmove(r->ip, r->ip + 7, strlen(r->ip + 7) + 1);
 
     char *uri = NULL;
     int urilen = 0;
@@ -150,7 +152,7 @@ void net__req_detach(net_req *r)
     if (r->counted_inflight) {
         r->counted_inflight = false;
         r->srv->inflight--;
-        net__inflight_changed(r->srv);
+        net__drain_check(r->srv);
     }
 }
 

@@ -137,6 +137,9 @@ struct net_server {
     size_t nstatic;
 };
 
+/* server.c: a request ended or a WebSocket closed; completes a drain that waited for it. */
+void net__drain_check(net_server *s);
+
 /* http.c */
 net_req *net__req_new(net_server *s, struct lws *wsi);
 int net__req_write(net_req *r); /* WRITEABLE: 0 keep, -1 close */

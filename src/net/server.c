@@ -55,8 +55,10 @@ static int net__callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 static const struct lws_protocols net__protocols[] = {
     /* rx_buffer_size is allocated per WebSocket: clients send small messages (hello, ping), larger
-     * ones arrive in pieces that ws.c assembles up to max_ws_message_bytes. */
-    {"carecomm", net__callback, sizeof(net_pss), 256, 0, NULL, 0},
+     * ones arrive in pieces that ws.c assembles up to max_ws_message_bytes. tx_packet_size must be
+     * set apart: when 0, lws caps every send() at rx_buffer_size, so a response went out in
+     * 276-byte pieces, one loop iteration each (and a drain could end with them still buffered). */
+    {"carecomm", net__callback, sizeof(net_pss), 256, 0, NULL, 65536},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 /* Bind subprotocol-less WebSocket upgrades to our protocol (notes/lws-libuv.md). */
@@ -356,17 +358,18 @@ static void net__drain_finish(net_server *s)
 static void net__drain_timeout(uv_timer_t *t)
 {
     net_server *s = t->data;
-    if (s->inflight > 0)
-        cc_logf(CC_LOG_WARN, "shutdown: requests still in flight at the deadline", "{s:i}",
-                "inflight", s->inflight);
+    if (s->inflight > 0 || net__ws_count(s) > 0)
+        cc_logf(CC_LOG_WARN, "shutdown: requests or WebSockets still open at the deadline",
+                "{s:i,s:i}", "inflight", s->inflight, "websockets", (int)net__ws_count(s));
     net__drain_finish(s);
 }
 
-/* Called by http.c whenever a request ends, so a drain can complete as soon as it may. */
-void net__inflight_changed(net_server *s);
-void net__inflight_changed(net_server *s)
+/* Called whenever a request ends or a WebSocket closes, so a drain completes as soon as it may:
+ * once no request is in flight and every WebSocket has been sent its close frame (destroying
+ * the context earlier kills them without one, and clients would see 1006 instead of 1001). */
+void net__drain_check(net_server *s)
 {
-    if (s->draining && s->inflight == 0 && s->drain_done)
+    if (s->draining && s->inflight == 0 && net__ws_count(s) == 0 && s->drain_done)
         net__drain_finish(s);
 }
 
@@ -381,7 +384,7 @@ void net_server_drain(net_server *s, int timeout_ms, void (*done)(void *ud), voi
     s->drain_timer.data = s;
     s->drain_timer_init = true;
     uv_timer_start(&s->drain_timer, net__drain_timeout, (uint64_t)timeout_ms, 0);
-    net__inflight_changed(s);
+    net__drain_check(s);
 }
 
 void net_server_close(net_server *s)

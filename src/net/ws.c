@@ -347,10 +347,11 @@ static void net__ws_pump(net_ws *ws)
             size_t budget = ws->qmax - ws->qlen - 1;
             for (; i < h->count && budget > 0; i++) {
                 net_frame *f = h->ring[(h->start + i) % h->cap];
+                if (net__visible(s, ws, f->scope) && !net__ws_enqueue(ws, f)) {
+                    net__ws_start_close(ws, 1011, "out of memory");
+                    return; /* cursor not advanced: nothing is skipped */
+                }
                 ws->cursor = f->seq;
-                if (!net__visible(s, ws, f->scope))
-                    continue;
-                net__ws_enqueue(ws, f);
                 budget--;
             }
             if (i >= h->count)
@@ -527,11 +528,30 @@ static void net__ws_on_message(net_ws *ws)
     net__ws_pump(ws);
 }
 
+/* lws 4.1 keeps LWS_WRITE_CLOSE private (roles/ws/private-lib-roles-ws.h); its value is 4. */
+#define NET_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+
+/* Writes the close frame itself rather than through lws_close_reason() and returning -1: the
+ * Debian build of lws 4.1.6 is a _DEBUG one, whose libuv "close again" self-test in
+ * lws_service_fd_tsi() kills the connection before the queued close frame goes out (clients saw
+ * 1006 instead of our code). Returning -1 after this write just closes the socket; lws flushes
+ * what is still buffered first. */
+static void net__ws_write_close(net_ws *ws)
+{
+    unsigned char buf[LWS_PRE + 125];
+    size_t n = strlen(ws->close_reason);
+    if (n > 123)
+        n = 123; /* a control frame's payload is at most 125 bytes, with the 2-byte code */
+    buf[LWS_PRE] = (unsigned char)((ws->close_code >> 8) & 0xff);
+    buf[LWS_PRE + 1] = (unsigned char)(ws->close_code & 0xff);
+    memcpy(buf + LWS_PRE + 2, ws->close_reason, n);
+    lws_write(ws->wsi, buf + LWS_PRE, 2 + n, NET_LWS_WRITE_CLOSE);
+}
+
 static int net__ws_writeable(net_ws *ws)
 {
     if (ws->closing) {
-        lws_close_reason(ws->wsi, (enum lws_close_status)ws->close_code,
-                         (unsigned char *)ws->close_reason, strlen(ws->close_reason));
+        net__ws_write_close(ws);
         return -1;
     }
     if (ws->qlen == 0)
@@ -603,6 +623,7 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             ws->wsi = NULL;
             pss->ws = NULL;
             net__ws_unref(ws);
+            net__drain_check(s);
         }
         return 0;
     default:

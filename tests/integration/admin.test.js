@@ -2,7 +2,7 @@
 // console, and what each role may and may not do.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, createUser, loginReady, PASSWORD } from './lib/harness.js';
+import { Server, createUser, loginReady } from './lib/harness.js';
 import { login, adminSession, apiCreateUser, activate, auditQuery, listUsers, waitFor } from './lib/accounts.js';
 
 let server;

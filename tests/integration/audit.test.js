@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Server, createUser, PASSWORD, sleep } from './lib/harness.js';
+import { Server, createUser } from './lib/harness.js';
 import { login, adminSession, apiCreateUser, auditQuery } from './lib/accounts.js';
 
 let server;
@@ -90,13 +90,9 @@ test('reading the audit trail is itself audited', async () => {
   assert.ok(a.records.length >= 1);
 });
 
-// KNOWN BUG (src/net/http.c, net_req_source_ip): lws_get_peer_simple() on the dual-stack listening
-// socket gives IPv4 clients as "::ffff:127.0.0.1"; the audit trail, the session list and the
-// per-address throttle then carry the v4-mapped form, so an auditor searching for the client's
-// address (127.0.0.1) finds nothing. net/ should normalise v4-mapped addresses to dotted IPv4.
-// Marked todo so that the known failure is reported (as "# TODO") without failing the run;
-// drop the option once net/ is fixed.
-test('the client address is recorded as the client has it (127.0.0.1)', { todo: 'KNOWN BUG in src/net/http.c: v4-mapped source address' }, async () => {
+// lws reports IPv4 clients of the dual-stack socket as "::ffff:127.0.0.1"; an auditor searching
+// for the client's address must find it as the client knows it.
+test('the client address is recorded as the client has it (127.0.0.1)', async () => {
   const a = await auditQuery(server, root.token, { action: 'auth.login', actor: 'root', limit: '1' });
   assert.equal(a.records[0].source_ip, '127.0.0.1');
 });
@@ -198,5 +194,4 @@ test('an edited or deleted record is named by `carecomm audit verify` and by the
   assert.equal(r.body.records, 4, 'the records before the gap are intact');
   const failed = await server.request('GET', '/api/v1/audit?action=audit.verify&outcome=failure', { token: root.token });
   assert.equal(failed.body.records.length, 1, 'the failed verification is itself audited');
-  await sleep(0);
 });

@@ -1,0 +1,30 @@
+// A QR code drawn as SVG from the otpauth:// URI, generated in the browser (the secret never
+// leaves it). The generator is loaded only on the page that needs it.
+import { useEffect, useState } from 'preact/hooks';
+
+export function QrCode(props: { text: string; label: string }) {
+  const [path, setPath] = useState<{ d: string; n: number } | null>(null);
+  useEffect(() => {
+    let live = true;
+    void import('qrcode-generator').then((m) => {
+      const qr = m.default(0, 'M');
+      qr.addData(props.text);
+      qr.make();
+      const n = qr.getModuleCount();
+      let d = '';
+      for (let r = 0; r < n; r++)
+        for (let c = 0; c < n; c++) if (qr.isDark(r, c)) d += `M${c + 4} ${r + 4}h1v1h-1z`;
+      if (live) setPath({ d, n: n + 8 });
+    });
+    return () => {
+      live = false;
+    };
+  }, [props.text]);
+  if (!path) return <div class="qr qr-loading" aria-hidden="true" />;
+  return (
+    <svg class="qr" viewBox={`0 0 ${path.n} ${path.n}`} role="img" aria-label={props.label} shape-rendering="crispEdges">
+      <rect width={path.n} height={path.n} fill="#fff" />
+      <path d={path.d} fill="#000" />
+    </svg>
+  );
+}
