@@ -285,11 +285,7 @@ static int login__record_job(store *st, void *ctx)
          * checked concurrently would each write the same count and never reach the lock. */
         int64_t failed = 0;
         int64_t lock_after = cc_config_int(a->cfg, "login_lock_after");
-        store_val id[] = {SV_TEXT(c->user.id)};
-        if ((rc = store_exec(st, "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?",
-                             id, 1, NULL)) != CC_OK ||
-            (rc = store_query_int(st, "SELECT failed_logins FROM users WHERE id = ?", id, 1,
-                                  &failed)) != CC_OK)
+        if ((rc = auth_user_count_login_failure(st, c->user.id, &failed)) != CC_OK)
             return rc;
         if (failed >= lock_after) {
             c->lock_until = cc_now_ms() + cc_config_int(a->cfg, "login_lock_minutes") * 60000;

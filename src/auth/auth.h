@@ -176,9 +176,14 @@ int auth_user_set_totp_pending(store *st, const char *id, const char *sealed);
 /* Makes the pending secret the active one and stores the recovery code hashes (n of them). */
 int auth_user_enable_totp(store *st, const char *id, int64_t step,
                           char hashes[][CC_HASH_HEX_LEN + 1], size_t n);
+/* Records the TOTP step a login used, only moving forward: CC_ERR_DENIED if a step as recent
+ * was already used (a replay, possibly by a concurrent login). */
 int auth_user_set_totp_step(store *st, const char *id, int64_t step);
 /* Marks a recovery code used; CC_ERR_NOT_FOUND if unknown or already used. */
 int auth_user_use_recovery_code(store *st, const char *id, const char *code_hash);
+/* Adds one failed login in the store (not from a count read earlier: concurrent guesses must
+ * all count) and returns the new count. */
+int auth_user_count_login_failure(store *st, const char *id, int64_t *failed);
 /* Failed-login bookkeeping: count and optional lock (no event: not a visible change). */
 int auth_user_set_login_failures(store *st, const char *id, int64_t failed, int64_t locked_until);
 /* Counts accounts with the given role that are not disabled. */

@@ -300,6 +300,16 @@ int auth_user_use_recovery_code(store *st, const char *id, const char *code_hash
     return changes ? CC_OK : CC_ERR_NOT_FOUND;
 }
 
+int auth_user_count_login_failure(store *st, const char *id, int64_t *failed)
+{
+    store_val p[] = {SV_TEXT(id)};
+    int rc = store_exec(st, "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?", p,
+                        1, NULL);
+    if (rc != CC_OK)
+        return rc;
+    return store_query_int(st, "SELECT failed_logins FROM users WHERE id = ?", p, 1, failed);
+}
+
 int auth_user_set_login_failures(store *st, const char *id, int64_t failed, int64_t locked_until)
 {
     store_val p[] = {SV_INT(failed), SV_INT(locked_until), SV_TEXT(id)};

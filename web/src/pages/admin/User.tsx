@@ -135,7 +135,7 @@ export function UserPage(props: { id: string }) {
       </p>
       {error && <Alert kind="error">{error}</Alert>}
       <div role="status" class="status-line">
-        {status && <Alert kind="success">{status}</Alert>}
+        {status && <p class="alert alert-success">{status}</p>}
       </div>
       {tempPassword && (
         <section class="panel panel-success" aria-labelledby="temp-h">
