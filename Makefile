@@ -27,9 +27,9 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all deps run test test-unit test-integration test-san fuzz fuzz-short bench lint clean docs-config
+.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench lint clean docs-config web
 
-all: $(BUILD)/carecommd $(BUILD)/carecomm
+all: $(BUILD)/carecommd $(BUILD)/carecomm web
 
 deps:
 	@scripts/install-deps
@@ -47,6 +47,19 @@ $(BUILD)/carecommd: $(BUILD)/obj/src/main.o $(BUILD)/libcarecomm.a
 
 $(BUILD)/carecomm: $(CLI_OBJ) $(BUILD)/libcarecomm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The web application (web/, TypeScript + Preact, built by Vite into web/dist, which carecommd
+# serves). Rebuilt when a source file or the lock file changed; type-checked by tsc first.
+WEB_SRC   := $(shell find web \( -path web/dist -o -path web/node_modules \) -prune -o -type f -print 2>/dev/null)
+WEB_STAMP := web/dist/.stamp
+
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): $(WEB_SRC) package.json package-lock.json
+	@if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		npm ci --no-audit --no-fund --loglevel=error >/dev/null; fi
+	npm run --silent build:web
+	@touch $@
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libcarecomm.a
 	@mkdir -p $(dir $@)
@@ -68,7 +81,7 @@ run: deps all
 	scripts/run-dev
 
 test: deps
-	$(MAKE) all test-unit test-integration fuzz-short
+	$(MAKE) all test-unit test-integration test-e2e fuzz-short
 ifeq ($(CI),true)
 	$(MAKE) test-san
 endif
@@ -78,6 +91,11 @@ test-unit: $(UNIT_BIN)
 
 test-integration: all
 	CARECOMM_BUILD=$(BUILD) node --test --test-concurrency=1 tests/integration/
+
+# End-to-end tests of the web application: Chromium (Debian's) driven by playwright-core
+# against a real carecommd serving web/dist.
+test-e2e: all
+	CARECOMM_BUILD=$(BUILD) node --test --test-concurrency=1 tests/e2e/
 
 test-san:
 	$(MAKE) SAN=1 all test-unit test-integration

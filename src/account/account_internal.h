@@ -66,7 +66,8 @@ void acct_principal_free(void *p);
 /* Appends an audit record from the loop without waiting (denials, throttling). Copies. */
 void acct_audit_async(account *a, const acct_principal *who, const char *action,
                       const char *object, const char *ip, const char *outcome, json_t *details);
-/* Appends inside a job. who may be NULL (system). */
+/* Appends inside a job. who may be NULL (system). details (may be NULL) is taken: callers pass
+ * a fresh json_pack(). */
 int acct_audit(store *st, account *a, const acct_principal *who, const char *action,
                const char *object, const char *ip, const char *outcome, json_t *details);
 

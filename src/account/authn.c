@@ -23,7 +23,7 @@ static int acct__audit_run(store *st, void *ctx)
 {
     acct_audit_job *j = ctx;
     return acct_audit(st, j->a, j->has_who ? &j->who : NULL, j->action, j->object, j->ip,
-                      j->outcome, j->details);
+                      j->outcome, j->details ? json_incref(j->details) : NULL);
 }
 
 static void acct__audit_done(void *ctx, int rc)
@@ -53,7 +53,10 @@ int acct_audit(store *st, account *a, const acct_principal *who, const char *act
         .outcome = outcome,
         .details = details,
     };
-    return auth_audit_append(st, a->keys, &e, NULL);
+    int rc = auth_audit_append(st, a->keys, &e, NULL);
+    if (details)
+        json_decref(details);
+    return rc;
 }
 
 void acct_audit_async(account *a, const acct_principal *who, const char *action,

@@ -156,6 +156,11 @@ void net__req_detach(net_req *r)
     }
 }
 
+uint64_t net__req_age_us(const net_req *r)
+{
+    return net__now_us() - r->start_us;
+}
+
 bool net_req_gone(const net_req *r)
 {
     return r->wsi == NULL;

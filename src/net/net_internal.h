@@ -113,6 +113,7 @@ struct net_server {
     int events_perm;
     /* limits */
     size_t max_body;
+    uint64_t request_timeout_us; /* for the headers (lws) and the whole body (http callback) */
     size_t max_ws_message;
     size_t ws_queue_max;
     char **origins;
@@ -144,6 +145,7 @@ void net__drain_check(net_server *s);
 net_req *net__req_new(net_server *s, struct lws *wsi);
 int net__req_write(net_req *r); /* WRITEABLE: 0 keep, -1 close */
 void net__req_detach(net_req *r);
+uint64_t net__req_age_us(const net_req *r); /* since its headers arrived */
 int net__security_headers(net_server *s, struct lws *wsi, unsigned char **p, unsigned char *end);
 
 /* router.c */

@@ -179,6 +179,7 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
     s->loop = loop;
     s->cfg = cfg;
     s->max_body = (size_t)cc_config_int(cfg, "max_body_bytes");
+    s->request_timeout_us = (uint64_t)cc_config_int(cfg, "request_timeout_seconds") * 1000000u;
     s->max_ws_message = (size_t)cc_config_int(cfg, "max_ws_message_bytes");
     s->ws_queue_max = (size_t)cc_config_int(cfg, "ws_send_queue");
     s->access_log = cc_config_bool(cfg, "access_log");
@@ -246,6 +247,9 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
     vinfo.protocols = net__protocols;
     vinfo.pvo = &net__pvo;
     vinfo.keepalive_timeout = (int)cc_config_int(cfg, "keepalive_timeout_seconds");
+    /* The headers of a request after the first on a keep-alive connection are timed by this one
+     * (lws default 10 s), not by timeout_secs: without it a slowloris got 10 s per connection. */
+    vinfo.timeout_secs_ah_idle = info.timeout_secs;
     vinfo.retry_and_idle_policy = &s->retry;
     vinfo.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
                     (s->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
@@ -440,6 +444,12 @@ static int net__http_callback(struct lws *wsi, enum lws_callback_reasons reason,
          * handler of a route without a body may still be working. */
         if (!pss->req || pss->req->replied || !pss->req->body_expected)
             return 0;
+        if (net__req_age_us(pss->req) > s->request_timeout_us) {
+            /* lws re-arms its body timeout at every chunk, so a body trickled a byte at a time
+             * would hold the connection for ever: the whole body has request_timeout_seconds. */
+            net_reply_error(pss->req, 408, "request_timeout", "the request body came too slowly");
+            return 0;
+        }
         if (pss->req->body.len + len > (size_t)pss->req->content_length) {
             net_reply_error(pss->req, 413, "body_too_large", "request body exceeds its length");
             return 0;

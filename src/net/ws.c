@@ -246,9 +246,19 @@ static size_t net__ring_after(const net_hub *h, int64_t after)
 
 static void net__ws_pump(net_ws *ws);
 
+/* Queue slots a catching-up connection keeps free for live control messages (pong, error): a
+ * quarter of the queue, at most NET_WS_PAGE / 4. Scaled to the queue, or a ws_send_queue below
+ * NET_WS_PAGE / 4 (the minimum is 16) would never let a resume start. */
+static size_t net__ws_reserve(const net_ws *ws)
+{
+    size_t r = ws->qmax / 4;
+    return r < NET_WS_PAGE / 4 ? r : NET_WS_PAGE / 4;
+}
+
 typedef struct {
     net_ws *ws;
     int64_t after;
+    size_t limit; /* events to read: what the queue can take, at most NET_WS_PAGE */
     store_event *evs;
     size_t n, cap;
     bool alloc_failed;
@@ -281,7 +291,7 @@ static int net__fetch_row(void *ud, const store_event *ev)
 static int net__fetch_job(store *st, void *ctx)
 {
     net_fetch *f = ctx;
-    return store_event_read(st, f->after, NET_WS_PAGE, net__fetch_row, f);
+    return store_event_read(st, f->after, f->limit, net__fetch_row, f);
 }
 
 static void net__fetch_free(net_fetch *f)
@@ -308,16 +318,20 @@ static void net__fetch_done(void *ctx, int rc)
             for (size_t i = 0; i < f->n && f->evs[i].seq <= head; i++) {
                 if (f->evs[i].seq <= ws->cursor)
                     continue;
-                ws->cursor = f->evs[i].seq;
-                if (!net__visible(ws->srv, ws, f->evs[i].scope))
-                    continue;
-                net_frame *fr = net__frame_event(&f->evs[i]);
-                bool ok = fr && net__ws_enqueue(ws, fr);
-                net__frame_unref(fr);
-                if (!ok) {
-                    net__ws_start_close(ws, 1011, "resume failed");
-                    break;
+                if (net__visible(ws->srv, ws, f->evs[i].scope)) {
+                    /* Control messages queued during the read may have taken the room: stop
+                     * without moving the cursor, the rest is read again once the client reads. */
+                    if (ws->qlen >= ws->qmax)
+                        break;
+                    net_frame *fr = net__frame_event(&f->evs[i]);
+                    bool ok = fr && net__ws_enqueue(ws, fr);
+                    net__frame_unref(fr);
+                    if (!ok) {
+                        net__ws_start_close(ws, 1011, "resume failed");
+                        break;
+                    }
                 }
+                ws->cursor = f->evs[i].seq;
             }
             /* An empty page below the head means the rest is in the ring (or rolled back). */
             if (f->n == 0 && ws->cursor < ws->srv->hub->ring_from)
@@ -340,11 +354,12 @@ static void net__ws_pump(net_ws *ws)
             return;
         }
         /* Pages are paced by the client's reading: leave room for live control messages. */
-        if (ws->qlen + NET_WS_PAGE / 4 > ws->qmax)
+        size_t reserve = net__ws_reserve(ws);
+        if (ws->qlen + reserve >= ws->qmax)
             return;
         if (ws->cursor >= h->ring_from) {
             size_t i = net__ring_after(h, ws->cursor);
-            size_t budget = ws->qmax - ws->qlen - 1;
+            size_t budget = ws->qmax - ws->qlen - reserve;
             for (; i < h->count && budget > 0; i++) {
                 net_frame *f = h->ring[(h->start + i) % h->cap];
                 if (net__visible(s, ws, f->scope) && !net__ws_enqueue(ws, f)) {
@@ -366,6 +381,9 @@ static void net__ws_pump(net_ws *ws)
         }
         f->ws = ws;
         f->after = ws->cursor;
+        f->limit = ws->qmax - ws->qlen - reserve;
+        if (f->limit > NET_WS_PAGE)
+            f->limit = NET_WS_PAGE;
         ws->refs++;
         ws->fetching = true;
         if (store_worker_submit(h->worker, net__fetch_job, net__fetch_done, f) != CC_OK) {

@@ -281,17 +281,22 @@ export function createUser(server, name, role, password = PASSWORD) {
   if (r.code !== 0) throw new Error(`user create failed: ${r.stderr}`);
 }
 
-// Logs in, enrolling 2FA if the role requires it; returns {token, secret}.
+// Logs in, enrolling 2FA if the role requires it; returns {token, secret, sessionId, userId,
+// recovery} (recovery: the one-time codes given at enrolment, each good for one more login).
 export async function loginReady(server, name, password = PASSWORD) {
   let r = await server.request('POST', '/api/v1/auth/login', { body: { username: name, password } });
   if (r.status !== 200) throw new Error(`login ${r.status} ${r.text}`);
   const token = r.body.token;
+  const sessionId = r.body.session_id;
+  const userId = r.body.user.id;
   let secret = null;
+  let recovery = [];
   if (r.body.restriction === 'totp_enrolment_required') {
     r = await server.request('POST', '/api/v1/auth/totp/enroll', { token });
     secret = r.body.secret;
     r = await server.request('POST', '/api/v1/auth/totp/confirm', { token, body: { code: totp(secret) } });
     if (r.status !== 200) throw new Error(`totp confirm ${r.status} ${r.text}`);
+    recovery = r.body.recovery_codes;
   }
-  return { token, secret };
+  return { token, secret, sessionId, userId, recovery };
 }

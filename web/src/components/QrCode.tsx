@@ -6,14 +6,12 @@ export function QrCode(props: { text: string; label: string }) {
   const [path, setPath] = useState<{ d: string; n: number } | null>(null);
   useEffect(() => {
     let live = true;
-    void import('qrcode-generator').then((m) => {
-      const qr = m.default(0, 'M');
-      qr.addData(props.text);
-      qr.make();
-      const n = qr.getModuleCount();
+    void import('lean-qr/nano').then(({ generate, correction }) => {
+      const qr = generate(props.text, { minCorrectionLevel: correction.M });
+      const n = qr.size;
       let d = '';
-      for (let r = 0; r < n; r++)
-        for (let c = 0; c < n; c++) if (qr.isDark(r, c)) d += `M${c + 4} ${r + 4}h1v1h-1z`;
+      for (let y = 0; y < n; y++)
+        for (let x = 0; x < n; x++) if (qr.get(x, y)) d += `M${x + 4} ${y + 4}h1v1h-1z`;
       if (live) setPath({ d, n: n + 8 });
     });
     return () => {

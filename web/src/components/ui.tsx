@@ -1,11 +1,11 @@
 // Small accessible building blocks: every input has a label, hints and errors are tied to it
 // with aria-describedby, errors are announced, pages move focus to their heading.
-import type { ComponentChildren, JSX, Ref } from 'preact';
+import type { AnchorHTMLAttributes, ComponentChildren, Ref } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { app, navigate, takeFocusRequest, changeLang } from '../lib/app';
 import { t, LANGS } from '../i18n';
 
-export function Link(props: JSX.HTMLAttributes<HTMLAnchorElement> & { href: string }) {
+export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
   const { href, onClick, ...rest } = props;
   return (
     <a
@@ -48,7 +48,18 @@ export function useId(prefix: string): string {
   return id;
 }
 
-type InputProps = Omit<JSX.HTMLAttributes<HTMLInputElement>, 'label' | 'value' | 'onInput' | 'ref'>;
+interface InputProps {
+  id?: string;
+  type?: 'text' | 'password' | 'search' | 'datetime-local' | 'email' | 'tel';
+  autoComplete?: string;
+  autoCapitalize?: 'none' | 'off' | 'on' | 'sentences' | 'words' | 'characters';
+  spellcheck?: boolean;
+  inputMode?: 'numeric' | 'text' | 'email' | 'tel' | 'search';
+  maxLength?: number;
+  required?: boolean;
+  list?: string;
+  disabled?: boolean;
+}
 export function Field(
   props: InputProps & {
     label: string;
@@ -80,7 +91,7 @@ export function Field(
         onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={describedBy}
-        {...rest}
+        {...(rest as Record<string, unknown>)}
       />
       {error && (
         <p class="field-error" id={errId}>
@@ -232,7 +243,7 @@ export function SecretBox(props: { value: string; label: string; id?: string }) 
   return (
     <div class="secret-box">
       <p class="secret-label">{props.label}</p>
-      <p class="secret-value" id={props.id} translate="no">
+      <p class="secret-value" id={props.id} translate={false}>
         <code>{props.value}</code>
       </p>
       <button

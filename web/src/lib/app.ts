@@ -132,7 +132,9 @@ export function sessionEnded(notice: Notice): void {
     app.set({ notice });
     return;
   }
-  app.set({ me: null, notice, next: null });
+  // After an expiry, logging in again comes back to the same page.
+  const next = (notice === 'expired' || notice === 'ended_ws') && path !== '/' ? path : null;
+  app.set({ me: null, notice, next });
   navigate('/login', { replace: true });
 }
 
@@ -182,6 +184,8 @@ export async function boot(): Promise<void> {
       me = null;
     }
   }
-  app.set({ booted: true });
+  const path = location.pathname;
+  const deep = !me && path !== '/' && path !== '/login' && !path.startsWith('/setup/');
+  app.set({ booted: true, next: deep ? path : null });
   applyMe(me);
 }

@@ -116,7 +116,7 @@ export function TotpEnrol(props: { onFinished: () => void }) {
         </h2>
         <Alert kind="success">{t('totp.enabled')}</Alert>
         <p>{t('totp.codes.help')}</p>
-        <ol class="recovery-codes" id={listId} translate="no">
+        <ol class="recovery-codes" id={listId} translate={false}>
           {codes.map((c) => (
             <li key={c}>
               <code>{c}</code>
@@ -205,7 +205,7 @@ export function TotpEnrol(props: { onFinished: () => void }) {
               <p class="secret-label" id="totp-secret-label">
                 {t('totp.secret.label')}
               </p>
-              <p class="secret-value" translate="no">
+              <p class="secret-value" translate={false}>
                 <code id="totp-secret" data-secret={enrol.secret}>
                   {groupSecret(enrol.secret)}
                 </code>

@@ -1,0 +1,147 @@
+// End-to-end helpers: a real carecommd serving the built web app (web/dist), Debian's Chromium
+// driven by playwright-core, an axe-core accessibility check, screenshots at three sizes, and
+// TOTP codes that the server has not seen yet.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+import { Server, createUser, root, totp, sleep, PASSWORD } from '../../integration/lib/harness.js';
+
+export { createUser, totp, sleep, PASSWORD, root };
+
+const require = createRequire(import.meta.url);
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export const staticDir = path.join(root, 'web/dist');
+export const screenshotDir = path.join(root, 'tests/e2e/screenshots');
+
+export const SIZES = [
+  { name: 'phone', width: 360, height: 740 },
+  { name: 'tablet', width: 1280, height: 800 },
+  { name: 'desktop', width: 1440, height: 900 },
+];
+export const PHONE = SIZES[0];
+export const TABLET = SIZES[1];
+export const DESKTOP = SIZES[2];
+
+// A carecommd with the web app, lenient throttling (the tests log in often from one address)
+// but a small account lock threshold to show the "locked" message.
+export async function startServer(env = {}) {
+  if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
+    throw new Error('web/dist is not built: run `make web` (make test does it)');
+  }
+  const server = new Server({
+    env: {
+      CARECOMM_STATIC_DIR: staticDir,
+      CARECOMM_LOGIN_DELAY_AFTER: '100',
+      CARECOMM_LOGIN_LOCK_AFTER: '4',
+      CARECOMM_LOGIN_BLOCK_ADDRESS_AFTER: '100000',
+      ...env,
+    },
+  });
+  await server.start();
+  return server;
+}
+
+// Playwright gives each launch a fresh, temporary profile (user-data dir) and removes it on close.
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+    ],
+  });
+}
+
+// A browser context (a separate person: own cookies) with its page. Content-Security-Policy
+// violations and uncaught errors in the page are collected: the tests fail on any.
+export async function openPage(browser, server, size = DESKTOP, opts = {}) {
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true, // the server's self-signed development certificate (test only)
+    viewport: { width: size.width, height: size.height },
+    locale: opts.locale || 'fr-FR',
+    timezoneId: opts.timezoneId || 'Europe/Paris',
+    reducedMotion: 'reduce',
+  });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    const text = m.text();
+    if (/Content.Security.Policy|Refused to/i.test(text)) page.problems.push(`CSP: ${text}`);
+  });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.base = server.url;
+  return page;
+}
+
+export function go(page, urlPath) {
+  return page.goto(page.base + urlPath, { waitUntil: 'load' });
+}
+
+// Runs axe-core (WCAG 2.1 A and AA rules and best practices) in the page; returns the serious
+// and critical violations. axe is evaluated through the DevTools protocol, which the page's CSP
+// does not govern, so the app keeps its strict policy during the test.
+export async function axe(page) {
+  const loaded = await page.evaluate(() => typeof window.axe === 'object');
+  if (!loaded) await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} — ${n.failureSummary}`),
+    }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+// Screenshots of the page at the phone, tablet and desktop sizes (full page), each checked by
+// axe; the viewport is put back as it was. Fails on serious/critical violations.
+export async function capture(page, name, { sizes = SIZES } = {}) {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  const original = page.viewportSize();
+  const problems = [];
+  for (const s of sizes) {
+    await page.setViewportSize({ width: s.width, height: s.height });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.screenshot({ path: path.join(screenshotDir, `${name}-${s.name}-${s.width}x${s.height}.png`), fullPage: true });
+    for (const v of await axe(page)) problems.push(`[${s.name}] ${v.impact} ${v.id}: ${v.help}\n    ${v.nodes.join('\n    ')}`);
+    // Nothing may overflow the width of the screen (horizontal scrolling of the whole page).
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    if (overflow > 1) problems.push(`[${s.name}] the page is ${overflow}px wider than the screen`);
+  }
+  await page.setViewportSize(original);
+  if (problems.length) throw new Error(`${name}: accessibility or layout problems:\n${problems.join('\n')}`);
+  if (page.problems.length) throw new Error(`${name}: ${page.problems.join('\n')}`);
+}
+
+// TOTP codes the server accepts (±1 step) and has not seen: a code is accepted once per step,
+// so each user remembers the last step used.
+export class Authenticator {
+  constructor(secret) {
+    this.secret = secret;
+    this.lastStep = -1;
+  }
+  async code() {
+    for (;;) {
+      const now = Date.now();
+      const step = Math.floor(now / 30000);
+      for (const s of [step, step + 1]) {
+        if (s > this.lastStep) {
+          this.lastStep = s;
+          return totp(this.secret, s * 30000 + 1000);
+        }
+      }
+      await sleep(1000);
+    }
+  }
+}

@@ -1,0 +1,461 @@
+// What an attacker or a broken client can throw at the HTTP server, and what an operator gets
+// wrong in the configuration: limits (body, headers), strict JSON input, errors as JSON, HTTP/2
+// next to HTTP/1.1, keep-alive, slow clients (slowloris, slow body) dropped without hurting
+// others, and a refusal to start on an unsafe or invalid configuration.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import path from 'node:path';
+import tls from 'node:tls';
+import { Server, createUser, loginReady, sleep, freePort, tempDir, daemonPath, PASSWORD } from './lib/harness.js';
+
+let server;
+let user; // an IT support account: no 2FA, so it can log in as often as a test needs
+
+before(async () => {
+  server = await new Server({
+    env: {
+      CARECOMM_MAX_BODY_BYTES: '2048',
+      CARECOMM_MAX_HEADER_BYTES: '4096',
+      CARECOMM_REQUEST_TIMEOUT_SECONDS: '2',
+    },
+  }).start();
+  createUser(server, 'ivan', 'it_support');
+  user = await loginReady(server, 'ivan');
+});
+after(async () => {
+  await server.stop();
+  server.cleanup();
+});
+
+// POST /api/v1/auth/login with an object (sent as JSON) or raw text, as application/json unless
+// opts.headers says otherwise.
+const login = (body, opts = {}) =>
+  server.request('POST', '/api/v1/auth/login', {
+    ...opts,
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    ...(typeof body === 'string' ? { raw: body } : { body }),
+  });
+
+// A TLS connection speaking HTTP/1.1 by hand. Resolves the socket once connected; `received`
+// collects what the server sends, `closedAt` is set when it closes.
+async function rawConnection() {
+  const sock = tls.connect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: server.ca(), ALPNProtocols: ['http/1.1'] });
+  sock.received = '';
+  sock.closedAt = null;
+  sock.on('data', (d) => (sock.received += d));
+  sock.on('close', () => (sock.closedAt = Date.now()));
+  sock.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    sock.once('secureConnect', resolve);
+    sock.once('error', reject);
+  });
+  return sock;
+}
+
+async function waitClosed(sock, maxMs) {
+  const t0 = Date.now();
+  while (sock.closedAt === null && Date.now() - t0 < maxMs) await sleep(50);
+  return sock.closedAt;
+}
+
+// Writes text one byte every `everyMs` until the socket closes (or the text ends).
+function trickle(sock, text, everyMs) {
+  let i = 0;
+  const iv = setInterval(() => {
+    if (sock.destroyed || sock.closedAt !== null || i >= text.length) return clearInterval(iv);
+    sock.write(text[i++]);
+  }, everyMs);
+  return () => clearInterval(iv);
+}
+
+// ---- request bodies --------------------------------------------------------------------------
+
+test('a body over max_body_bytes is refused with 413 before it is read', async () => {
+  const big = JSON.stringify({ username: 'ivan', password: 'x'.repeat(3000) });
+  const r = await login(big);
+  assert.equal(r.status, 413);
+  assert.equal(r.body.error.code, 'body_too_large');
+  // Just under the limit the body is read and judged on its content.
+  const fits = JSON.stringify({ username: 'ivan', password: 'x'.repeat(1000) });
+  assert.ok(fits.length < 2048);
+  const r2 = await login(fits);
+  assert.equal(r2.status, 401);
+});
+
+test('a JSON route refuses other content types (415) and bodies without a length (411)', async () => {
+  const body = JSON.stringify({ username: 'ivan', password: PASSWORD });
+  for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonp', 'multipart/form-data; boundary=x']) {
+    const r = await login(body, { headers: { 'content-type': ct } });
+    assert.equal(r.status, 415, ct);
+    assert.equal(r.body.error.code, 'unsupported_media_type');
+  }
+  const ok = await login(body, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+  assert.equal(ok.status, 200, 'a charset parameter is fine');
+
+  // A chunked body (no Content-Length) is answered at once instead of hanging.
+  let req;
+  const r = await new Promise((resolve, reject) => {
+    req = https.request(
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: server.port,
+        method: 'POST',
+        path: '/api/v1/auth/login',
+        ca: server.ca(),
+        agent: false,
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('the server hung on a chunked body')));
+    req.write(body.slice(0, 10));
+  });
+  req.destroy();
+  assert.equal(r.status, 411);
+  assert.equal(r.body.error.code, 'length_required');
+});
+
+test('invalid JSON is a 400 invalid_json', async () => {
+  for (const bad of ['{"username": "ivan", ', 'not json at all', '{"username":"ivan","password":"x"}}', '', '\u0000']) {
+    const r = await login(bad);
+    assert.equal(r.status, 400, JSON.stringify(bad));
+    assert.equal(r.body.error.code, 'invalid_json', JSON.stringify(bad));
+    assert.equal(typeof r.body.error.message, 'string');
+  }
+});
+
+test('an unknown field or a wrong type is a 400 invalid_request that names the field', async () => {
+  let r = await login({ username: 'ivan', password: PASSWORD, remember_me: true });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'invalid_request');
+  assert.match(r.body.error.message, /remember_me/);
+
+  r = await login({ username: 42, password: PASSWORD });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'invalid_request');
+  assert.match(r.body.error.message, /username/);
+
+  r = await login({ username: 'ivan' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'invalid_request');
+  assert.match(r.body.error.message, /password/);
+
+  r = await login('[{"username":"ivan"}]');
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.code, /^invalid_(json|request)$/);
+
+  // The same rules on an authenticated route.
+  r = await server.request('POST', '/api/v1/auth/password', { token: user.token, body: { old: PASSWORD, new: 7 } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'invalid_request');
+  assert.match(r.body.error.message, /new/);
+});
+
+test('a body on a route that takes none is a 400', async () => {
+  let r = await server.request('GET', '/api/v1/me', { token: user.token, body: { hello: 'there' } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'unexpected_body');
+  r = await server.request('POST', '/api/v1/auth/logout-all', { token: user.token, raw: 'x' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'unexpected_body');
+  // An empty body with "Content-Length: 0" (what most clients send for a bare POST) is fine.
+  const other = await loginReady(server, 'ivan');
+  r = await server.request('POST', '/api/v1/auth/logout', { token: other.token, raw: '' });
+  assert.equal(r.status, 200, r.text);
+});
+
+// ---- headers, paths, methods -----------------------------------------------------------------
+
+test('headers over max_header_bytes are refused and the server goes on', async () => {
+  const small = await server.request('GET', '/healthz', { headers: { 'x-padding': 'p'.repeat(1500) } });
+  assert.equal(small.status, 200);
+  let refused;
+  try {
+    const r = await server.request('GET', '/healthz', { headers: { 'x-padding': 'p'.repeat(10000) } });
+    refused = r.status === 431 || r.status === 400 ? r.status : `status ${r.status}`;
+  } catch (e) {
+    refused = 'connection closed'; // lws drops the connection
+  }
+  assert.ok(refused === 431 || refused === 400 || refused === 'connection closed', String(refused));
+  // Many headers, each small, add up the same way.
+  const many = {};
+  for (let i = 0; i < 200; i++) many[`x-h${i}`] = 'v'.repeat(40);
+  await server.request('GET', '/healthz', { headers: many }).then(
+    (r) => assert.notEqual(r.status, 200),
+    () => {},
+  );
+  assert.equal((await server.request('GET', '/healthz')).status, 200);
+  assert.equal((await server.request('GET', '/api/v1/me', { token: user.token })).status, 200);
+});
+
+test('unknown API paths are a JSON 404, wrong methods a JSON 405', async () => {
+  for (const p of ['/api/v1/nothing', '/api/v2/me', '/api/', '/fhir/R4/Nothing', '/api/v1/users/../../etc/passwd']) {
+    const r = await server.request('GET', p, { token: user.token });
+    assert.equal(r.status, 404, p);
+    assert.match(r.headers['content-type'], /^application\/json/);
+    assert.equal(r.body.error.code, 'not_found', p);
+  }
+  for (const [m, p] of [
+    ['DELETE', '/api/v1/me'],
+    ['PUT', '/healthz'],
+    ['GET', '/api/v1/auth/login'],
+    ['PATCH', '/api/v1/auth/sessions'],
+  ]) {
+    const r = await server.request(m, p, { token: user.token });
+    assert.equal(r.status, 405, `${m} ${p}`);
+    assert.equal(r.body.error.code, 'method_not_allowed');
+  }
+});
+
+// ---- protocols and connections ---------------------------------------------------------------
+
+function h2request(session, headers, body) {
+  return new Promise((resolve, reject) => {
+    const st = session.request(headers);
+    let text = '';
+    let head;
+    st.on('response', (h) => (head = h));
+    st.on('data', (d) => (text += d));
+    st.on('end', () => {
+      let parsed = null;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      resolve({ status: head[':status'], headers: head, body: parsed, text });
+    });
+    st.on('error', reject);
+    st.end(body);
+  });
+}
+
+test('HTTP/2 and HTTP/1.1 are both served on the one port', async () => {
+  const session = http2.connect(`https://localhost:${server.port}`, { ca: server.ca() });
+  session.on('error', () => {});
+  try {
+    await new Promise((resolve, reject) => {
+      session.once('connect', resolve);
+      session.once('error', reject);
+    });
+    assert.equal(session.alpnProtocol, 'h2');
+    let r = await h2request(session, { ':method': 'GET', ':path': '/healthz' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status, 'alive');
+    assert.match(r.headers['strict-transport-security'], /max-age/);
+
+    const body = JSON.stringify({ username: 'ivan', password: PASSWORD });
+    r = await h2request(session, { ':method': 'POST', ':path': '/api/v1/auth/login', 'content-type': 'application/json', 'content-length': body.length }, body);
+    assert.equal(r.status, 200, r.text);
+    const token = r.body.token;
+    const sid = r.body.session_id;
+    r = await h2request(session, { ':method': 'GET', ':path': '/api/v1/me', authorization: `Bearer ${token}` });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.user.username, 'ivan');
+    r = await h2request(session, { ':method': 'GET', ':path': '/api/v1/nothing', authorization: `Bearer ${token}` });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.error.code, 'not_found');
+    r = await h2request(session, { ':method': 'POST', ':path': '/api/v1/auth/login', 'content-type': 'text/plain', 'content-length': body.length }, body);
+    assert.equal(r.status, 415);
+    // Many streams at once on the one connection.
+    const many = await Promise.all(
+      Array.from({ length: 30 }, () => h2request(session, { ':method': 'GET', ':path': '/api/v1/me', authorization: `Bearer ${token}` })),
+    );
+    for (const m of many) assert.equal(m.status, 200);
+    // Other methods than GET and POST.
+    r = await h2request(session, { ':method': 'DELETE', ':path': `/api/v1/auth/sessions/${sid}`, authorization: `Bearer ${token}` });
+    assert.equal(r.status, 200, r.text);
+    r = await h2request(session, { ':method': 'GET', ':path': '/api/v1/me', authorization: `Bearer ${token}` });
+    assert.equal(r.status, 401, 'the session was revoked over HTTP/2');
+  } finally {
+    session.close();
+  }
+
+  // HTTP/1.1 when the client offers only that.
+  const version = await new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', servername: 'localhost', port: server.port, path: '/healthz', ca: server.ca(), agent: false, ALPNProtocols: ['http/1.1'] },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(`${res.httpVersion} ${res.statusCode}`));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(version, '1.1 200');
+});
+
+test('many requests on one keep-alive connection, idle pauses included', async () => {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: server.ca() });
+  const sockets = new Set();
+  const get = (p, { method = 'GET', body } = {}) =>
+    new Promise((resolve, reject) => {
+      const payload = body ? Buffer.from(JSON.stringify(body)) : null;
+      const headers = { authorization: `Bearer ${user.token}` };
+      if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
+      const req = https.request({ host: '127.0.0.1', servername: 'localhost', port: server.port, method, path: p, agent, headers }, (res) => {
+        sockets.add(res.socket);
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, text }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  try {
+    for (let i = 0; i < 150; i++) {
+      const r = await get(i % 3 === 0 ? '/healthz' : i % 3 === 1 ? '/api/v1/me' : '/api/v1/nothing');
+      assert.equal(r.status, i % 3 === 2 ? 404 : 200);
+    }
+    // A POST answered with an error after its body was read keeps the connection too.
+    const bad = await get('/api/v1/auth/login', { method: 'POST', body: { username: 'ivan' } });
+    assert.equal(bad.status, 400);
+    // Idle longer than request_timeout_seconds (2 s), shorter than the keep-alive timeout.
+    await sleep(2500);
+    for (let i = 0; i < 50; i++) assert.equal((await get('/api/v1/me')).status, 200);
+    assert.equal(sockets.size, 1, 'every request went over the same connection');
+  } finally {
+    agent.destroy();
+  }
+});
+
+test('a slowloris (headers a byte at a time) is dropped after request_timeout_seconds; others are served', async () => {
+  const t0 = Date.now();
+  const first = await rawConnection();
+  const stop1 = trickle(first, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ${'a'.repeat(500)}\r\n\r\n`, 100);
+  // The same on a keep-alive connection, after a first complete request.
+  const second = await rawConnection();
+  second.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  while (!second.received.includes('"alive"')) await sleep(20);
+  const t1 = Date.now();
+  const stop2 = trickle(second, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ${'a'.repeat(500)}\r\n\r\n`, 100);
+  try {
+    // Meanwhile everyone else is served promptly.
+    for (let i = 0; i < 5; i++) {
+      const t = Date.now();
+      assert.equal((await server.request('GET', '/api/v1/me', { token: user.token })).status, 200);
+      assert.ok(Date.now() - t < 1000);
+      await sleep(200);
+    }
+    const c1 = await waitClosed(first, 8000);
+    const c2 = await waitClosed(second, 8000);
+    assert.ok(c1 !== null, 'the slowloris connection was not dropped');
+    assert.ok(c2 !== null, 'the keep-alive slowloris connection was not dropped');
+    assert.ok(c1 - t0 >= 1500 && c1 - t0 < 4500, `dropped after ${c1 - t0} ms`);
+    assert.ok(c2 - t1 >= 1500 && c2 - t1 < 4500, `dropped after ${c2 - t1} ms (keep-alive)`);
+    assert.ok(!first.received.includes('HTTP/1.1 200'), 'the slow request was never answered');
+  } finally {
+    stop1();
+    stop2();
+    first.destroy();
+    second.destroy();
+  }
+  assert.equal((await server.request('GET', '/healthz')).status, 200);
+});
+
+test('a body sent a byte at a time does not hold the connection beyond request_timeout_seconds', async () => {
+  const sock = await rawConnection();
+  const body = JSON.stringify({ username: 'ivan', password: 'y'.repeat(100) });
+  const t0 = Date.now();
+  sock.write(`POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+  const stop = trickle(sock, body, 150); // ~20 s for the whole body, each byte well within 2 s
+  try {
+    const closed = await waitClosed(sock, 8000);
+    assert.ok(closed !== null, 'the slow body was not cut off');
+    assert.ok(closed - t0 < 4500, `cut off after ${closed - t0} ms`);
+    if (sock.received) assert.match(sock.received, /^HTTP\/1\.1 408/);
+  } finally {
+    stop();
+    sock.destroy();
+  }
+  assert.equal((await server.request('GET', '/healthz')).status, 200);
+});
+
+// ---- configuration refused at start-up ---------------------------------------------------------
+
+// Runs carecommd expecting it to exit; returns {code, output}.
+function runDaemon(env, dataDir) {
+  const r = spawnSync(daemonPath, [], {
+    env: { ...process.env, CARECOMM_DATA_DIR: dataDir, CARECOMM_STATIC_DIR: '', ...env },
+    encoding: 'utf8',
+    timeout: 15000,
+  });
+  return { code: r.status, signal: r.signal, output: `${r.stdout}${r.stderr}` };
+}
+
+test('plain_http is refused on a non-loopback address, with a clear message', async () => {
+  const dir = tempDir();
+  try {
+    const port = await freePort();
+    const r = runDaemon({ CARECOMM_PLAIN_HTTP: 'true', CARECOMM_LISTEN: `0.0.0.0:${port}` }, dir);
+    assert.equal(r.signal, null, 'it exits by itself instead of serving');
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /plain_http/);
+    assert.match(r.output, /loopback/);
+    // On loopback it is allowed (behind a local TLS proxy): it starts and answers over http://.
+    const port2 = await freePort();
+    const proc = spawn(daemonPath, [], {
+      env: { ...process.env, CARECOMM_DATA_DIR: dir, CARECOMM_STATIC_DIR: '', CARECOMM_PLAIN_HTTP: 'true', CARECOMM_LISTEN: `127.0.0.1:${port2}` },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
+    try {
+      let status = null;
+      for (let i = 0; i < 100 && status === null; i++) {
+        status = await new Promise((resolve) => {
+          http.get({ host: '127.0.0.1', port: port2, path: '/healthz' }, (res) => {
+            res.resume();
+            resolve(res.statusCode);
+          }).on('error', () => resolve(null));
+        });
+        if (status === null) await sleep(50);
+      }
+      assert.equal(status, 200);
+    } finally {
+      proc.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an invalid configuration file stops start-up, naming the key and the line', async () => {
+  const dir = tempDir();
+  try {
+    const port = await freePort();
+    const conf = path.join(dir, 'carecomm.conf');
+    fs.writeFileSync(conf, `# carecomm configuration\nlisten = 127.0.0.1:${port}\nmax_body_byte = 4096\n`);
+    let r = runDaemon({}, dir);
+    assert.equal(r.signal, null);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /max_body_byte/);
+    assert.match(r.output, /line 3/);
+
+    fs.writeFileSync(conf, `listen = 127.0.0.1:${port}\n\nmax_body_bytes = lots\n`);
+    r = runDaemon({}, dir);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /max_body_bytes/);
+    assert.match(r.output, /line 3/);
+
+    // A bad value in the environment is named too.
+    fs.writeFileSync(conf, `listen = 127.0.0.1:${port}\n`);
+    r = runDaemon({ CARECOMM_REQUEST_TIMEOUT_SECONDS: '0' }, dir);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /CARECOMM_REQUEST_TIMEOUT_SECONDS|request_timeout_seconds/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,2 @@
+// Side-effect imports that Vite handles.
+declare module '*.css';
