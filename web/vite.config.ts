@@ -15,23 +15,16 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     sourcemap: false,
     reportCompressedSize: false,
-    rolldownOptions: {
-      output: {
-        // Every file stays under 16 KiB: carecommd writes an HTTP/2 response body as one DATA
-        // frame, and a frame above the peer's SETTINGS_MAX_FRAME_SIZE (16 384 bytes by default)
-        // makes browsers drop the whole connection (ERR_HTTP2_FRAME_SIZE_ERROR). Remove once the
-        // server splits bodies into frames (reported with issue 3).
-        codeSplitting: {
-          groups: [
-            { name: 'vendor', test: /node_modules/, maxSize: 12000 },
-            { name: 'app', test: (id: string) => !id.endsWith('/src/main.tsx'), maxSize: 12000 },
-          ],
-        },
-      },
-    },
   },
   oxc: {
     jsx: { runtime: 'automatic', importSource: 'preact' },
   },
-  server: { port: 5173 },
+  // `npm run dev:web`: Vite serves the sources with hot reload and passes the API and the event
+  // socket to a running carecommd (CARECOMM_URL, https://localhost:8443 by default).
+  server: {
+    port: 5173,
+    proxy: {
+      '/api': { target: process.env.CARECOMM_URL || 'https://localhost:8443', secure: false, ws: true, changeOrigin: true },
+    },
+  },
 });

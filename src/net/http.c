@@ -356,6 +356,41 @@ int net__security_headers(net_server *s, struct lws *wsi, unsigned char **p, uns
     return 0;
 }
 
+/* HTTP/2: one DATA frame per WRITEABLE. lws 4.1 neither splits a write into frames of the peer's
+ * maximum size (16 KiB unless it says more) nor holds back what exceeds the peer's flow-control
+ * window: one write of a larger body broke the stream (bodies over 16 KiB never arrived). lws
+ * withholds WRITEABLE from a stream without credit and calls it again when credit comes. */
+#define NET_H2_MAX_DATA 16384
+
+static int net__req_write_h2_data(net_req *r)
+{
+    size_t left = r->resp_body.len - r->body_sent;
+    lws_fileofs_t allowed = lws_get_peer_write_allowance(r->wsi);
+    size_t n = left < NET_H2_MAX_DATA ? left : NET_H2_MAX_DATA;
+    if (allowed >= 0 && (lws_fileofs_t)n > allowed)
+        n = (size_t)allowed;
+    if (n == 0 && left > 0) {
+        lws_callback_on_writable(r->wsi); /* no credit: lws calls back once it has some */
+        return 1;
+    }
+    bool last = n == left;
+    unsigned char *buf = cc_malloc(LWS_PRE + n + 1);
+    if (!buf)
+        return -1;
+    if (n)
+        memcpy(buf + LWS_PRE, r->resp_body.data + r->body_sent, n);
+    /* Even an empty body goes in its own DATA frame: it carries END_STREAM. */
+    int w = lws_write(r->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+    cc_free_ptr(buf);
+    if (w < 0)
+        return -1;
+    r->body_sent += n;
+    if (last)
+        return 0;
+    lws_callback_on_writable(r->wsi);
+    return 1;
+}
+
 /* Writes the response. HTTP/1.1: headers and body in one write (half the cost of two, see
  * notes/lws-libuv.md). HTTP/2: the headers frame first, the body in the next WRITEABLE.
  * Returns 1 when more is to be written, 0 when done (keep-alive), -1 when done and the connection
@@ -366,16 +401,8 @@ int net__req_write(net_req *r)
     size_t body_len = r->resp_body.len;
     bool close_after = !r->body_complete && r->content_length > 0;
 
-    if (r->is_h2 && r->headers_sent) {
-        unsigned char *buf = cc_malloc(LWS_PRE + body_len + 1);
-        if (!buf)
-            return -1;
-        if (body_len)
-            memcpy(buf + LWS_PRE, r->resp_body.data, body_len);
-        int w = lws_write(wsi, buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL);
-        cc_free_ptr(buf);
-        return w < 0 ? -1 : 0;
-    }
+    if (r->is_h2 && r->headers_sent)
+        return net__req_write_h2_data(r);
 
     size_t hdr_room = 4096;
     for (int i = 0; i < r->nheaders_out; i++)

@@ -19,6 +19,7 @@ typedef struct {
     net_ws *ws;   /* WebSocket state after upgrade, owned */
     void *upgrade_principal; /* principal authenticated at the upgrade, handed to ws */
     void (*upgrade_principal_free)(void *);
+    int refuse_code; /* HTTP/2 upgrade accepted only to be closed with this code (ws.c) */
 } net_pss;
 
 struct net_req {
@@ -48,6 +49,9 @@ struct net_req {
     /* response */
     bool replied;
     bool headers_sent; /* h2: headers went in an earlier write */
+    size_t body_sent;  /* h2: body bytes already sent in DATA frames */
+    bool flushing;     /* written, but lws still buffers part of it */
+    int write_rc;      /* net__req_write's result, kept while flushing */
     int status;
     char *resp_type;
     cc_buf resp_body;

@@ -123,7 +123,26 @@ static int net__add_origin(net_server *s, const char *o, size_t n)
         o++;
         n--;
     }
-    while (n && (o[n - 1] == ' ' || o[n - 1] == '/'))
+    while (n && (o[n - 1] == ' ' || o[n - 1] == '\t'))
+        n--;
+    /* A browser's Origin is scheme://host[:port], without a path and without the scheme's
+     * default port: reduce a URL such as https://host:443/carecomm/ to that, or it never
+     * matches. */
+    const char *sep = memmem(o, n, "://", 3);
+    if (sep) {
+        const char *auth = sep + 3;
+        const char *slash = memchr(auth, '/', n - (size_t)(auth - o));
+        if (slash)
+            n = (size_t)(slash - o);
+        size_t scheme = (size_t)(sep - o);
+        if (scheme == 5 && strncasecmp(o, "https", 5) == 0 && n > 4 &&
+            memcmp(o + n - 4, ":443", 4) == 0)
+            n -= 4;
+        else if (scheme == 4 && strncasecmp(o, "http", 4) == 0 && n > 3 &&
+                 memcmp(o + n - 3, ":80", 3) == 0)
+            n -= 3;
+    }
+    while (n && o[n - 1] == '/')
         n--;
     if (n == 0)
         return CC_OK;
@@ -471,7 +490,15 @@ static int net__http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (!pss->req || !pss->req->replied)
             return 0;
         {
-            int rc = net__req_write(pss->req);
+            int rc = pss->req->flushing ? pss->req->write_rc : net__req_write(pss->req);
+            if (rc != 1 && lws_partial_buffered(lws_get_network_wsi(wsi))) {
+                /* lws still holds part of the response: the request stays in flight (a drain
+                 * waits for it) until lws calls back, which it does once it has all been sent. */
+                pss->req->flushing = true;
+                pss->req->write_rc = rc;
+                lws_callback_on_writable(wsi);
+                return 0;
+            }
             if (rc != 1) {
                 /* finished (0 keep-alive, -1 close): the transaction is over */
                 net_req *r = pss->req;

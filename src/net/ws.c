@@ -4,8 +4,10 @@
  * follower). The hub serialises each event once into a shared, reference-counted frame and keeps
  * the most recent frames in a ring. Each connection has a cursor (the last seq it has been given
  * or skipped) and a bounded queue of frames to write:
- *  - LIVE connections get new frames pushed as they are published; a queue that overflows means
- *    the client cannot keep up, and it is closed with 4008 rather than slowing anyone else.
+ *  - LIVE connections get new frames pushed as they are published. When a queue overflows (a
+ *    burst, or a slow reader) the connection falls back to pulling from the ring at its own pace;
+ *    one that the ring overtakes cannot keep up and is closed with 4008 rather than slowing
+ *    anyone else or making the server read the log for it.
  *  - CATCHUP connections (after a hello with last_seq) pull: from the ring when the ring holds
  *    everything after their cursor, otherwise from the store through the worker, a page at a
  *    time, paced by their own writes. When the cursor reaches the head they turn LIVE.
@@ -41,6 +43,7 @@ struct net_ws {
     size_t qcap, qhead, qlen, qmax;
     cc_buf rx;
     bool fetching;
+    bool lagging; /* was LIVE, its queue overflowed: pulls from the ring, never from the store */
     bool closing;
     int close_code;
     char close_reason[100];
@@ -351,6 +354,13 @@ static void net__ws_pump(net_ws *ws)
     while (ws->state == WS_CATCHUP && !ws->closing && !ws->fetching) {
         if (ws->cursor >= h->head) {
             ws->state = WS_LIVE;
+            ws->lagging = false;
+            return;
+        }
+        if (ws->lagging && ws->cursor < h->ring_from) {
+            /* A live reader that fell behind everything kept in memory cannot keep up: it must
+             * not make the server read the log for it. It resumes after reconnecting. */
+            net__ws_start_close(ws, 4008, "too slow: fell behind the event stream");
             return;
         }
         /* Pages are paced by the client's reading: leave room for live control messages. */
@@ -424,11 +434,15 @@ void net_hub_publish(void *server, const store_event *evs, size_t n)
         for (net_ws *ws = h->conns; ws; ws = ws->next) {
             if (ws->state != WS_LIVE || ws->closing)
                 continue;
-            ws->cursor = f->seq;
-            if (!net__visible(s, ws, f->scope))
+            if (net__visible(s, ws, f->scope) && !net__ws_enqueue(ws, f)) {
+                /* Queue full: a burst, or a slow reader. Either way the connection now pulls
+                 * from the ring at its own pace, from this event on; only a reader the ring
+                 * overtakes is too slow (closed with 4008 in net__ws_pump). */
+                ws->state = WS_CATCHUP;
+                ws->lagging = true;
                 continue;
-            if (!net__ws_enqueue(ws, f))
-                net__ws_start_close(ws, 4008, "too slow: send queue overflow");
+            }
+            ws->cursor = f->seq;
         }
     }
 }
@@ -458,31 +472,69 @@ void net__ws_close_all(net_server *s, int code, const char *reason)
 }
 
 /* Upgrade: right path, allowed origin, authenticated session with the events permission. */
+/* Refuses an upgrade with an HTTP status rather than by closing alone, so that the client learns
+ * why. Over HTTP/2 (RFC 8441) lws 4.1.6 cannot refuse cleanly: it has allocated the stream's
+ * WebSocket state before asking us and leaks it (224 bytes, for anyone who asks) when we refuse;
+ * so such an upgrade is accepted and closed at once, before anything is sent, with the code
+ * matching the status (4001: log in; 1008: not allowed; 1001: shutting down). Returns what the
+ * FILTER callback returns. */
+static int net__ws_refuse(struct lws *wsi, net_pss *pss, unsigned int status)
+{
+    if (lws_get_network_wsi(wsi) != wsi) {
+        pss->refuse_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+        if (status == HTTP_STATUS_UNAUTHORIZED)
+            pss->refuse_code = 4001;
+        else if (status == HTTP_STATUS_SERVICE_UNAVAILABLE)
+            pss->refuse_code = LWS_CLOSE_STATUS_GOINGAWAY;
+        return 0;
+    }
+    lws_return_http_status(wsi, status, NULL);
+    return 1;
+}
+
+static const char *net__ws_refuse_reason(int code)
+{
+    if (code == 4001)
+        return "log in first";
+    return code == LWS_CLOSE_STATUS_GOINGAWAY ? "server shutting down" : "not allowed";
+}
+
 static int net__ws_filter(net_server *s, struct lws *wsi, net_pss *pss)
 {
     char path[64];
-    if (s->draining || lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
+    /* Over HTTP/2 (RFC 8441 extended CONNECT, which browsers use since lws announces it) the
+     * path is in :path, not in a GET request line. */
+    enum lws_token_indexes path_token =
+        lws_get_network_wsi(wsi) != wsi ? WSI_TOKEN_HTTP_COLON_PATH : WSI_TOKEN_GET_URI;
+    if (s->draining)
+        return net__ws_refuse(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE);
+    if (lws_hdr_copy(wsi, path, sizeof(path), path_token) <= 0 ||
         strcmp(path, "/api/v1/events") != 0)
-        return 1;
+        return net__ws_refuse(wsi, pss, HTTP_STATUS_NOT_FOUND);
     net_req *r = net__req_new(s, wsi);
     if (!r)
-        return 1;
+        return net__ws_refuse(wsi, pss, HTTP_STATUS_INTERNAL_SERVER_ERROR);
     net__req_detach(r); /* a probe, not a transaction: replies from the authenticator drop */
-    int rc = 1;
+    unsigned int status = 0;
     if (!net__ws_origin_allowed(s, r->origin)) {
         cc_logf(CC_LOG_WARN, "websocket upgrade refused: origin not allowed", "{s:s}", "req_id",
                 r->id);
+        status = HTTP_STATUS_FORBIDDEN;
         goto out;
     }
-    if (!s->authn || !s->authn(s->authn_ud, r, s->events_perm, 0))
+    if (!s->authn || !s->authn(s->authn_ud, r, s->events_perm, 0)) {
+        /* the authenticator's dropped reply still says which refusal it was (401, 403) */
+        status = HTTP_STATUS_UNAUTHORIZED;
+        if (r->replied && r->status >= 400)
+            status = (unsigned int)r->status;
         goto out;
+    }
     pss->upgrade_principal = r->principal;
     pss->upgrade_principal_free = r->principal_free;
     r->principal = NULL;
-    rc = 0;
 out:
     net_req_unref(r);
-    return rc;
+    return status ? net__ws_refuse(wsi, pss, status) : 0;
 }
 
 static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
@@ -554,22 +606,22 @@ static void net__ws_on_message(net_ws *ws)
  * lws_service_fd_tsi() kills the connection before the queued close frame goes out (clients saw
  * 1006 instead of our code). Returning -1 after this write just closes the socket; lws flushes
  * what is still buffered first. */
-static void net__ws_write_close(net_ws *ws)
+static void net__ws_write_close(struct lws *wsi, int code, const char *reason)
 {
     unsigned char buf[LWS_PRE + 125];
-    size_t n = strlen(ws->close_reason);
+    size_t n = strlen(reason);
     if (n > 123)
         n = 123; /* a control frame's payload is at most 125 bytes, with the 2-byte code */
-    buf[LWS_PRE] = (unsigned char)((ws->close_code >> 8) & 0xff);
-    buf[LWS_PRE + 1] = (unsigned char)(ws->close_code & 0xff);
-    memcpy(buf + LWS_PRE + 2, ws->close_reason, n);
-    lws_write(ws->wsi, buf + LWS_PRE, 2 + n, NET_LWS_WRITE_CLOSE);
+    buf[LWS_PRE] = (unsigned char)((code >> 8) & 0xff);
+    buf[LWS_PRE + 1] = (unsigned char)(code & 0xff);
+    memcpy(buf + LWS_PRE + 2, reason, n);
+    lws_write(wsi, buf + LWS_PRE, 2 + n, NET_LWS_WRITE_CLOSE);
 }
 
 static int net__ws_writeable(net_ws *ws)
 {
     if (ws->closing) {
-        net__ws_write_close(ws);
+        net__ws_write_close(ws->wsi, ws->close_code, ws->close_reason);
         return -1;
     }
     if (ws->qlen == 0)
@@ -601,6 +653,10 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return net__ws_filter(s, wsi, pss);
     case LWS_CALLBACK_ESTABLISHED:
+        if (pss && pss->refuse_code) {
+            lws_callback_on_writable(wsi); /* a refused HTTP/2 upgrade: close it first thing */
+            return 0;
+        }
         return net__ws_established(s, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
         if (!ws || ws->closing)
@@ -621,6 +677,10 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
         }
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!ws && pss && pss->refuse_code) {
+            net__ws_write_close(wsi, pss->refuse_code, net__ws_refuse_reason(pss->refuse_code));
+            return -1;
+        }
         return ws ? net__ws_writeable(ws) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return 0;

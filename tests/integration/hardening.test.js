@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -15,13 +16,20 @@ import { Server, createUser, loginReady, sleep, freePort, tempDir, daemonPath, P
 
 let server;
 let user; // an IT support account: no 2FA, so it can log in as often as a test needs
+let staticDir; // the web app's files, with one asset far larger than an HTTP/2 frame or window
+const bigAsset = crypto.randomBytes(300 * 1024);
 
 before(async () => {
+  staticDir = tempDir('carecomm-static-');
+  fs.writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>carecomm</title>');
+  fs.mkdirSync(path.join(staticDir, 'assets'));
+  fs.writeFileSync(path.join(staticDir, 'assets', 'app-0123abcd.js'), bigAsset);
   server = await new Server({
     env: {
       CARECOMM_MAX_BODY_BYTES: '2048',
       CARECOMM_MAX_HEADER_BYTES: '4096',
       CARECOMM_REQUEST_TIMEOUT_SECONDS: '2',
+      CARECOMM_STATIC_DIR: staticDir,
     },
   }).start();
   createUser(server, 'ivan', 'it_support');
@@ -30,6 +38,7 @@ before(async () => {
 after(async () => {
   await server.stop();
   server.cleanup();
+  fs.rmSync(staticDir, { recursive: true, force: true });
 });
 
 // POST /api/v1/auth/login with an object (sent as JSON) or raw text, as application/json unless
@@ -220,35 +229,50 @@ test('unknown API paths are a JSON 404, wrong methods a JSON 405', async () => {
 
 // ---- protocols and connections ---------------------------------------------------------------
 
-function h2request(session, headers, body) {
+function h2request(session, headers, body, timeoutMs = 10000) {
   return new Promise((resolve, reject) => {
     const st = session.request(headers);
-    let text = '';
+    const chunks = [];
     let head;
+    const t = setTimeout(() => {
+      st.close();
+      reject(new Error(`no complete HTTP/2 response to ${headers[':method']} ${headers[':path']}`));
+    }, timeoutMs);
     st.on('response', (h) => (head = h));
-    st.on('data', (d) => (text += d));
+    st.on('data', (d) => chunks.push(d));
     st.on('end', () => {
+      clearTimeout(t);
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString('utf8');
       let parsed = null;
       try {
         parsed = JSON.parse(text);
       } catch {
         /* not JSON */
       }
-      resolve({ status: head[':status'], headers: head, body: parsed, text });
+      resolve({ status: head[':status'], headers: head, body: parsed, text, raw });
     });
-    st.on('error', reject);
+    st.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
     st.end(body);
   });
 }
 
-test('HTTP/2 and HTTP/1.1 are both served on the one port', async () => {
-  const session = http2.connect(`https://localhost:${server.port}`, { ca: server.ca() });
+async function h2connect(port, ca) {
+  const session = http2.connect(`https://localhost:${port}`, { ca });
   session.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    session.once('connect', resolve);
+    session.once('error', reject);
+  });
+  return session;
+}
+
+test('HTTP/2 and HTTP/1.1 are both served on the one port', async () => {
+  const session = await h2connect(server.port, server.ca());
   try {
-    await new Promise((resolve, reject) => {
-      session.once('connect', resolve);
-      session.once('error', reject);
-    });
     assert.equal(session.alpnProtocol, 'h2');
     let r = await h2request(session, { ':method': 'GET', ':path': '/healthz' });
     assert.equal(r.status, 200);
@@ -273,6 +297,19 @@ test('HTTP/2 and HTTP/1.1 are both served on the one port', async () => {
       Array.from({ length: 30 }, () => h2request(session, { ':method': 'GET', ':path': '/api/v1/me', authorization: `Bearer ${token}` })),
     );
     for (const m of many) assert.equal(m.status, 200);
+    // A response far larger than a DATA frame (16 KiB) and the initial window (64 KiB): the web
+    // app's bundle, which browsers fetch over HTTP/2.
+    r = await h2request(session, { ':method': 'GET', ':path': '/assets/app-0123abcd.js' });
+    assert.equal(r.status, 200);
+    assert.equal(r.raw.length, bigAsset.length);
+    assert.ok(r.raw.equals(bigAsset));
+    assert.match(r.headers['cache-control'], /immutable/);
+    // Limits hold over HTTP/2 too, and the connection survives them.
+    const tooBig = JSON.stringify({ username: 'ivan', password: 'x'.repeat(3000) });
+    r = await h2request(session, { ':method': 'POST', ':path': '/api/v1/auth/login', 'content-type': 'application/json', 'content-length': tooBig.length }, tooBig);
+    assert.equal(r.status, 413);
+    r = await h2request(session, { ':method': 'GET', ':path': '/healthz' });
+    assert.equal(r.status, 200);
     // Other methods than GET and POST.
     r = await h2request(session, { ':method': 'DELETE', ':path': `/api/v1/auth/sessions/${sid}`, authorization: `Bearer ${token}` });
     assert.equal(r.status, 200, r.text);
@@ -295,6 +332,44 @@ test('HTTP/2 and HTTP/1.1 are both served on the one port', async () => {
     req.end();
   });
   assert.equal(version, '1.1 200');
+  const asset = await new Promise((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', servername: 'localhost', port: server.port, path: '/assets/app-0123abcd.js', ca: server.ca(), agent: false }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, raw: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+  assert.equal(asset.status, 200);
+  assert.ok(asset.raw.equals(bigAsset));
+});
+
+// Known failure, not a carecomm bug: libwebsockets 4.1.6 (Debian) sends GOAWAY PROTOCOL_ERROR
+// ("More rx than content_length told") when a request body spans several HTTP/2 DATA frames
+// and a network read holds the end of one frame and the start of the next: its check in
+// lws_h2_parser() compares the remaining body with the whole read buffer instead of the current
+// frame. Fixed upstream ("in + length may cover multiple frames"). Browsers and node send DATA
+// frames of at most 16 KiB, so any POST over ~16 KiB on HTTP/2 can break the whole connection.
+// Kept as a todo so the report stays visible; see the report to the lead for the options.
+test('HTTP/2 request bodies larger than one DATA frame (16 KiB) are received', { todo: 'libwebsockets 4.1.6 h2 DATA parsing bug' }, async () => {
+  const big = await new Server().start(); // default max_body_bytes (1 MiB)
+  try {
+    const session = await h2connect(big.port, big.ca());
+    try {
+      for (const size of [20000, 40000, 100000]) {
+        const body = JSON.stringify({ username: 'ivan', password: 'y', pad: 'p'.repeat(size) });
+        const r = await h2request(session, { ':method': 'POST', ':path': '/api/v1/auth/login', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, body, 5000);
+        assert.equal(r.status, 400, `${size} bytes`);
+        assert.match(r.body.error.message, /pad/);
+      }
+    } finally {
+      session.close();
+    }
+  } finally {
+    await big.stop();
+    big.cleanup();
+  }
 });
 
 test('many requests on one keep-alive connection, idle pauses included', async () => {
@@ -392,7 +467,9 @@ function runDaemon(env, dataDir) {
     encoding: 'utf8',
     timeout: 15000,
   });
-  return { code: r.status, signal: r.signal, output: `${r.stdout}${r.stderr}` };
+  const output = `${r.stdout}${r.stderr}`;
+  assert.doesNotMatch(output, /AddressSanitizer|LeakSanitizer|runtime error:/, 'a refused start-up is clean too');
+  return { code: r.status, signal: r.signal, output };
 }
 
 test('plain_http is refused on a non-loopback address, with a clear message', async () => {

@@ -3,7 +3,11 @@
 // process exits 0, and what was written before is there after a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import { Server, createUser, loginReady, sleep, PASSWORD } from './lib/harness.js';
 
 let server;
@@ -125,4 +129,45 @@ test('a second SIGTERM (or SIGINT) while draining does not cut the drain short',
   assert.equal(code, 0);
   await server.start();
   assert.equal((await server.request('GET', '/api/v1/me', { token: a.body.token })).status, 200);
+});
+
+test('a large download still being sent when SIGTERM comes is sent in full', async () => {
+  // The web app's files: one big enough (7 MiB) that the kernel's socket buffers cannot take it
+  // all while the client is not reading, so lws still holds part of it at the signal.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'carecomm-static-'));
+  const big = crypto.randomBytes(7 << 20);
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>carecomm</title>');
+  fs.writeFileSync(path.join(dir, 'big.bin'), big);
+  const s = await new Server({ env: { CARECOMM_STATIC_DIR: dir } }).start();
+  try {
+    let res;
+    const chunks = [];
+    const done = new Promise((resolve, reject) => {
+      const req = https.get(
+        { host: '127.0.0.1', servername: 'localhost', port: s.port, path: '/big.bin', ca: s.ca(), agent: false },
+        (r) => {
+          res = r;
+          r.pause(); // a slow client: nothing is read for now
+          r.on('data', (c) => chunks.push(c));
+          r.on('end', () => resolve(Buffer.concat(chunks)));
+          r.on('error', reject);
+          r.on('aborted', () => reject(new Error('response aborted')));
+        },
+      );
+      req.on('error', reject);
+    });
+    while (!res) await sleep(10);
+    await sleep(300); // the server has written what the socket takes
+    const exited = s.stop('SIGTERM');
+    await sleep(500);
+    res.resume();
+    const body = await done;
+    assert.equal(body.length, big.length, 'the download was cut short');
+    assert.ok(body.equals(big));
+    assert.equal((await exited).code, 0);
+  } finally {
+    await s.stop();
+    s.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

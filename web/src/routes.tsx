@@ -5,13 +5,18 @@ import type { Key } from './i18n';
 import type { Me, Permission } from './lib/types';
 import { HomePage } from './pages/Home';
 import { PlaceholderPage } from './pages/Placeholder';
-import { AccountPage } from './pages/Account';
 import { ChangePasswordPage } from './pages/Password';
-import { EnrolTotpPage } from './pages/Account';
-import { UsersPage } from './pages/admin/Users';
-import { UserPage } from './pages/admin/User';
-import { AuditPage } from './pages/admin/Audit';
-import { AdminHomePage } from './pages/admin/AdminHome';
+import { lazyPage } from './components/Lazy';
+
+// Screens few people open are loaded when first shown (they are small; the first load stays light).
+const account = () => import('./pages/Account');
+const AccountPage = lazyPage(account, (m) => m.AccountPage);
+const EnrolTotpPage = lazyPage(account, (m) => m.EnrolTotpPage);
+const admin = () => import('./pages/admin');
+const AdminHomePage = lazyPage(admin, (m) => m.AdminHomePage);
+const UsersPage = lazyPage(admin, (m) => m.UsersPage);
+const UserPage = lazyPage(admin, (m) => m.UserPage);
+const AuditPage = lazyPage(admin, (m) => m.AuditPage);
 
 type Allow = (perms: Permission[]) => boolean;
 const has =

@@ -11,6 +11,7 @@ export { createUser, totp, sleep, PASSWORD, root };
 
 const require = createRequire(import.meta.url);
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const jsqrSource = fs.readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8');
 
 export const staticDir = path.join(root, 'web/dist');
 export const screenshotDir = path.join(root, 'tests/e2e/screenshots');
@@ -44,7 +45,9 @@ export async function startServer(env = {}) {
 }
 
 // Playwright gives each launch a fresh, temporary profile (user-data dir) and removes it on close.
-export async function launchBrowser() {
+// Chromium talks HTTP/2 to carecommd, as browsers do (CARECOMM_E2E_HTTP1=1 forces HTTP/1.1, to
+// tell a protocol problem from an application one).
+export async function launchBrowser({ http1 = process.env.CARECOMM_E2E_HTTP1 === '1' } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     args: [
@@ -54,6 +57,7 @@ export async function launchBrowser() {
       '--disable-background-networking',
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
+      ...(http1 ? ['--disable-http2'] : []),
     ],
   });
 }
@@ -102,6 +106,34 @@ export async function axe(page) {
     }));
   });
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+// Decodes the QR code drawn by the SVG element matching selector, as a phone's camera would:
+// the SVG is rasterised on a canvas in the page and read by jsQR. Returns the text or null.
+export async function readQrCode(page, selector) {
+  if (!(await page.evaluate(() => typeof window.jsQR === 'function'))) {
+    await page.evaluate(`(function(){var module={exports:{}};var exports=module.exports;${jsqrSource};window.jsQR=module.exports.default||module.exports;})()`);
+  }
+  return page.evaluate(async (sel) => {
+    const svg = document.querySelector(sel);
+    const xml = new XMLSerializer().serializeToString(svg);
+    const url = URL.createObjectURL(new Blob([xml], { type: 'image/svg+xml' }));
+    const img = new Image();
+    await new Promise((ok, ko) => {
+      img.onload = ok;
+      img.onerror = ko;
+      img.src = url;
+    });
+    const size = 400;
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = size;
+    const ctx = canvas.getContext('2d');
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, 0, 0, size, size);
+    URL.revokeObjectURL(url);
+    const data = ctx.getImageData(0, 0, size, size);
+    return window.jsQR(data.data, size, size)?.data ?? null;
+  }, selector);
 }
 
 // Screenshots of the page at the phone, tablet and desktop sizes (full page), each checked by

@@ -139,6 +139,8 @@ export function sessionEnded(notice: Notice): void {
 }
 
 export async function logout(all = false): Promise<void> {
+  // The server closes this page's socket (4001) as it revokes the session: that is expected.
+  events.stop(true);
   try {
     await api('POST', all ? '/api/v1/auth/logout-all' : '/api/v1/auth/logout');
   } catch (e) {
@@ -177,15 +179,17 @@ export async function boot(): Promise<void> {
   app.set({ info, lang });
 
   let me: Me | null = null;
+  let notice: Notice = null;
   if (!location.pathname.startsWith('/patient')) {
     try {
       me = await api<Me>('GET', '/api/v1/me', undefined, { session: false });
-    } catch {
-      me = null;
+    } catch (e) {
+      // A cookie that no longer opens a session: it expired while the page was closed.
+      if (e instanceof ApiError && e.code === 'session_expired') notice = 'expired';
     }
   }
   const path = location.pathname;
-  const deep = !me && path !== '/' && path !== '/login' && !path.startsWith('/setup/');
-  app.set({ booted: true, next: deep ? path : null });
+  const deep = !me && path !== '/' && path !== '/login' && !path.startsWith('/setup/') && !path.startsWith('/patient');
+  app.set({ booted: true, next: deep ? path : null, notice });
   applyMe(me);
 }

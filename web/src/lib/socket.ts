@@ -28,6 +28,7 @@ const BACKOFF_MIN = 1000;
 const BACKOFF_MAX = 30000;
 const PING_EVERY = 25000;
 const PONG_WITHIN = 10000;
+const WELCOME_WITHIN = 15000; // a handshake or hello left unanswered is abandoned and retried
 
 type Handler = (e: EventFrame) => void;
 
@@ -38,6 +39,7 @@ export class EventClient {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  private welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   private handlers = new Map<string, Set<Handler>>();
   private lastSeq: number | null = null;
   state: ConnState = 'idle';
@@ -123,6 +125,8 @@ export class EventClient {
     }
     this.ws = ws;
     let opened = false;
+    clearTimeout(this.welcomeTimer);
+    this.welcomeTimer = setTimeout(() => ws.close(), WELCOME_WITHIN);
     ws.onopen = () => {
       opened = true;
       const hello: { type: 'hello'; last_seq?: number } = { type: 'hello' };
@@ -148,6 +152,7 @@ export class EventClient {
       return;
     }
     if (f.type === 'welcome') {
+      clearTimeout(this.welcomeTimer);
       this.attempt = 0;
       this.setState('connected');
       if (f.reset) {
@@ -225,7 +230,8 @@ export class EventClient {
   // An application ping when idle: a connection that died silently (a laptop waking up, a
   // Wi-Fi change) is noticed within PING_EVERY + PONG_WITHIN and replaced.
   private startPing(ws: WebSocket): void {
-    this.stopPing();
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
     this.pingTimer = setInterval(() => {
       if (ws.readyState !== WebSocket.OPEN) return;
       ws.send(JSON.stringify({ type: 'ping' }));
@@ -237,6 +243,7 @@ export class EventClient {
     clearTimeout(this.pongTimer);
   }
   private stopPing(): void {
+    clearTimeout(this.welcomeTimer);
     clearInterval(this.pingTimer);
     clearTimeout(this.pongTimer);
   }

@@ -1,5 +1,5 @@
 // A tiny observable store and the hook that re-renders a component when it changes.
-import { useEffect, useReducer } from 'preact/hooks';
+import { useLayoutEffect, useReducer, useRef } from 'preact/hooks';
 
 export type Listener = () => void;
 
@@ -26,7 +26,18 @@ export function createStore<T extends object>(initial: T): Store<T> {
 }
 
 export function useStore<T extends object>(store: Store<T>): T {
+  const value = store.get();
   const [, force] = useReducer((n: number) => n + 1, 0);
-  useEffect(() => store.subscribe(() => force(0)), [store]);
-  return store.get();
+  const rendered = useRef(value);
+  rendered.current = value;
+  useLayoutEffect(() => {
+    const check = () => {
+      if (store.get() !== rendered.current) force(0);
+    };
+    const off = store.subscribe(check);
+    // A change between this render and the subscription (a socket message, say) is not lost.
+    check();
+    return off;
+  }, [store]);
+  return value;
 }

@@ -32,6 +32,7 @@ function Sessions() {
 
   async function revoke(s: MySession) {
     setError(null);
+    if (s.current) events.stop(true);
     try {
       await api('DELETE', `/api/v1/auth/sessions/${s.id}`);
       if (s.current) {

@@ -4,7 +4,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../lib/api';
 import { t, formatDateTimeSeconds, parseLocalDateTime, getTimeZone, type Key } from '../../i18n';
 import { Alert, Field, Page, Select, Spinner } from '../../components/ui';
-import type { AuditRecord, AuditReport } from '../../lib/types';
+import type { AuditRecord, AuditReport, User } from '../../lib/types';
+import { can } from '../../lib/app';
 import { errorText } from '../Login';
 
 const ACTIONS = [
@@ -48,7 +49,26 @@ function details(d: Record<string, unknown> | null): string {
     .join(', ');
 }
 
+// "user:<id>" is shown with the account's username when this role can read accounts.
+function ObjectName(props: { object: string | null; names: Record<string, string> }) {
+  const o = props.object;
+  if (!o) return <>—</>;
+  const m = /^user:([0-9A-Za-z]{26})$/.exec(o);
+  const name = m && props.names[m[1]];
+  if (!name) return <>{o}</>;
+  return (
+    <>
+      <span class="object-name">{name}</span>
+      <br />
+      <span class="muted small">{o}</span>
+    </>
+  );
+}
+
 export function AuditPage() {
+  const [names, setNames] = useState<Record<string, string>>({});
+  // The filters are folded on a phone, where they would push the records far down.
+  const [filtersOpen] = useState(() => !window.matchMedia || window.matchMedia('(min-width: 641px)').matches);
   const [f, setF] = useState<Filters>(empty);
   const [applied, setApplied] = useState<Filters>(empty);
   const [records, setRecords] = useState<AuditRecord[] | null>(null);
@@ -90,6 +110,11 @@ export function AuditPage() {
   }
   useEffect(() => {
     void load(empty);
+    if (can('users.read'))
+      api<{ users: User[] }>('GET', '/api/v1/users').then(
+        (r) => setNames(Object.fromEntries(r.users.map((u) => [u.id, u.username]))),
+        () => undefined,
+      );
   }, []);
 
   function submit(e: Event) {
@@ -150,8 +175,10 @@ export function AuditPage() {
         {verifyError && <Alert kind="error">{verifyError}</Alert>}
       </section>
 
-      <section class="panel" aria-labelledby="filter-h">
-        <h2 id="filter-h">{t('audit.filter.title')}</h2>
+      <details class="panel filters" open={filtersOpen}>
+        <summary>
+          <h2 id="filter-h">{t('audit.filter.title')}</h2>
+        </summary>
         <form onSubmit={submit} noValidate class="form-grid form-grid-3">
           <Field id="audit-actor" label={t('audit.filter.actor')} hint={t('audit.filter.actor.hint')} value={f.actor} onValue={set('actor')} autoComplete="off" autoCapitalize="none" spellcheck={false} maxLength={64} />
           <Field id="audit-action" label={t('audit.filter.action')} hint={t('audit.filter.action.hint')} value={f.action} onValue={set('action')} list="audit-actions" autoComplete="off" autoCapitalize="none" spellcheck={false} maxLength={63} />
@@ -188,7 +215,7 @@ export function AuditPage() {
             </button>
           </div>
         </form>
-      </section>
+      </details>
 
       <section class="panel" aria-labelledby="records-h">
         <h2 id="records-h">{t('audit.records.title')}</h2>
@@ -202,32 +229,38 @@ export function AuditPage() {
           <p>{t('audit.records.none')}</p>
         ) : (
           <div class="table-wrap" role="region" aria-labelledby="records-h" tabIndex={0}>
-            <table class="table table-compact" id="audit-table">
-              <thead>
-                <tr>
-                  <th scope="col">{t('audit.col.time')}</th>
-                  <th scope="col">{t('audit.col.actor')}</th>
-                  <th scope="col">{t('audit.col.action')}</th>
-                  <th scope="col">{t('audit.col.object')}</th>
-                  <th scope="col">{t('audit.col.outcome')}</th>
-                  <th scope="col">{t('audit.col.source')}</th>
-                  <th scope="col">{t('audit.col.details')}</th>
+            <table class="table table-compact table-stack" id="audit-table" role="table">
+              <thead role="rowgroup">
+                <tr role="row">
+                  <th scope="col" role="columnheader">{t('audit.col.time')}</th>
+                  <th scope="col" role="columnheader">{t('audit.col.actor')}</th>
+                  <th scope="col" role="columnheader">{t('audit.col.action')}</th>
+                  <th scope="col" role="columnheader">{t('audit.col.object')}</th>
+                  <th scope="col" role="columnheader">{t('audit.col.outcome')}</th>
+                  <th scope="col" role="columnheader">{t('audit.col.source')}</th>
+                  <th scope="col" role="columnheader">{t('audit.col.details')}</th>
                 </tr>
               </thead>
-              <tbody>
+              <tbody role="rowgroup">
                 {records.map((r) => (
-                  <tr key={r.id} data-action={r.action}>
-                    <td class="nowrap">{formatDateTimeSeconds(r.ts)}</td>
-                    <td>{r.actor_name ?? '—'}</td>
-                    <td>
+                  <tr key={r.id} data-action={r.action} role="row">
+                    <td role="cell" class="nowrap" data-label={t('audit.col.time')}>
+                      {formatDateTimeSeconds(r.ts)}
+                    </td>
+                    <td role="cell" data-label={t('audit.col.actor')}>{r.actor_name ?? '—'}</td>
+                    <td role="cell" data-label={t('audit.col.action')}>
                       <code>{r.action}</code>
                     </td>
-                    <td class="break">{r.object ?? '—'}</td>
-                    <td>
+                    <td role="cell" class="break" data-label={t('audit.col.object')}>
+                      <ObjectName object={r.object} names={names} />
+                    </td>
+                    <td role="cell" data-label={t('audit.col.outcome')}>
                       <span class={`badge badge-${r.outcome === 'success' ? 'ok' : r.outcome === 'pending' ? 'info' : 'warn'}`}>{outcomeLabel(r.outcome)}</span>
                     </td>
-                    <td>{r.source_ip ?? '—'}</td>
-                    <td class="break details">{details(r.details)}</td>
+                    <td role="cell" data-label={t('audit.col.source')}>{r.source_ip ?? '—'}</td>
+                    <td role="cell" class="break details" data-label={t('audit.col.details')}>
+                      {details(r.details)}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -180,30 +180,30 @@ export function UsersPage() {
           <Spinner />
         ) : (
           <div class="table-wrap" role="region" aria-labelledby="list-h" tabIndex={0}>
-            <table class="table">
-              <thead>
-                <tr>
-                  <th scope="col">{t('user.username')}</th>
-                  <th scope="col">{t('user.displayName')}</th>
-                  <th scope="col">{t('user.role')}</th>
-                  <th scope="col">{t('user.status')}</th>
-                  <th scope="col">{t('user.totp')}</th>
-                  <th scope="col">{t('user.created')}</th>
+            <table class="table table-stack" role="table">
+              <thead role="rowgroup">
+                <tr role="row">
+                  <th scope="col" role="columnheader">{t('user.username')}</th>
+                  <th scope="col" role="columnheader">{t('user.displayName')}</th>
+                  <th scope="col" role="columnheader">{t('user.role')}</th>
+                  <th scope="col" role="columnheader">{t('user.status')}</th>
+                  <th scope="col" role="columnheader">{t('user.totp')}</th>
+                  <th scope="col" role="columnheader">{t('user.created')}</th>
                 </tr>
               </thead>
-              <tbody>
+              <tbody role="rowgroup">
                 {shown.map((u) => (
-                  <tr key={u.id} data-username={u.username}>
-                    <th scope="row">
+                  <tr key={u.id} data-username={u.username} role="row">
+                    <th scope="row" role="rowheader" data-label={t('user.username')}>
                       <Link href={`/admin/users/${u.id}`}>{u.username}</Link>
                     </th>
-                    <td>{u.display_name}</td>
-                    <td>{t(`role.${u.role}` as Key)}</td>
-                    <td>
+                    <td role="cell" data-label={t('user.displayName')}>{u.display_name}</td>
+                    <td role="cell" data-label={t('user.role')}>{t(`role.${u.role}` as Key)}</td>
+                    <td role="cell" data-label={t('user.status')}>
                       <UserStatus user={u} />
                     </td>
-                    <td>{u.totp_enabled ? t('common.yes') : t('common.no')}</td>
-                    <td>{formatDate(u.created_at)}</td>
+                    <td role="cell" data-label={t('user.totp')}>{u.totp_enabled ? t('common.yes') : t('common.no')}</td>
+                    <td role="cell" data-label={t('user.created')}>{formatDate(u.created_at)}</td>
                   </tr>
                 ))}
               </tbody>
