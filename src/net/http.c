@@ -176,7 +176,7 @@ const char *net_req_path(const net_req *r)
 }
 const char *net_req_route_path(const net_req *r)
 {
-    return r->route ? r->route->path : "unmatched";
+    return r->route ? r->route->path : r->label ? r->label : "unmatched";
 }
 const char *net_req_id(const net_req *r)
 {
@@ -303,9 +303,9 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
      * people), and the request id that ties it to other lines. */
     cc_log_level lvl = r->status >= 500 ? CC_LOG_ERROR : r->srv->access_log ? CC_LOG_INFO
                                                                              : CC_LOG_DEBUG;
-    cc_logf(lvl, "request", "{s:s,s:s,s:s,s:i,s:f}", "req_id", r->id, "method", r->method,
-            "route", net_req_route_path(r), "status", r->status, "ms",
-            (double)(net__now_us() - r->start_us) / 1000.0);
+    cc_logf(lvl, "request", "{s:s,s:s,s:s,s:i,s:I}", "req_id", r->id, "method", r->method,
+            "route", net_req_route_path(r), "status", r->status, "us",
+            (json_int_t)(net__now_us() - r->start_us));
     if (r->wsi)
         lws_callback_on_writable(r->wsi);
 }

@@ -27,6 +27,7 @@ struct net_req {
     net_server *srv;
     struct lws *wsi; /* NULL once the client is gone */
     const net_route *route;
+    const char *label; /* for logs and metrics when no route matched ("static") */
     void *route_ud;
     bool is_h2;
     char method[8];

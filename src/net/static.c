@@ -87,6 +87,7 @@ int net__static_serve(net_req *r)
         if (!f)
             return 0;
     }
+    r->label = "static";
     if (is_index)
         net_reply_header(r, "Cache-Control", "no-cache");
     else if (strncmp(path, "/assets/", 8) == 0)
