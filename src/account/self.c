@@ -101,20 +101,35 @@ static void self__me(net_req *r)
         net_reply_error(r, 401, "session_expired", "your session has ended: log in again");
         return;
     }
-    json_t *perms = json_array();
-    for (int i = 0; i < PERM__COUNT; i++)
-        if (auth_role_has(u->role, (auth_perm)i))
-            json_array_append_new(perms, json_string(auth_perm_name((auth_perm)i)));
+    /* Every page load asks this: written straight to text, without a jansson tree. */
     const char *msg;
     const char *restricted = acct_restriction(u, &msg);
     int64_t idle_end = s->s.last_seen_at + a->idle_ms;
-    net_reply_json(r, 200,
-                   json_pack("{s:o,s:{s:s,s:I,s:I},s:o,s:s?,s:b}", "user", auth_user_json(u),
-                             "session", "id", s->s.id, "expires_at",
-                             (json_int_t)(idle_end < s->s.expires_at ? idle_end : s->s.expires_at),
-                             "created_at", (json_int_t)s->s.created_at, "permissions", perms,
-                             "restriction", restricted, "totp_required",
-                             auth_role_requires_totp(u->role)));
+    cc_buf text = {0};
+    cc_jw w;
+    cc_jw_init(&w, &text);
+    cc_jw_obj_begin(&w, NULL);
+    auth_user_write(&w, "user", u);
+    cc_jw_obj_begin(&w, "session");
+    cc_jw_str(&w, "id", s->s.id);
+    cc_jw_int(&w, "expires_at", idle_end < s->s.expires_at ? idle_end : s->s.expires_at);
+    cc_jw_int(&w, "created_at", s->s.created_at);
+    cc_jw_obj_end(&w);
+    cc_jw_arr_begin(&w, "permissions");
+    for (int i = 0; i < PERM__COUNT; i++)
+        if (auth_role_has(u->role, (auth_perm)i))
+            cc_jw_str(&w, NULL, auth_perm_name((auth_perm)i));
+    cc_jw_arr_end(&w);
+    if (restricted)
+        cc_jw_str(&w, "restriction", restricted);
+    cc_jw_bool(&w, "totp_required", auth_role_requires_totp(u->role));
+    cc_jw_obj_end(&w);
+    if (cc_jw_finish(&w) != CC_OK) {
+        cc_buf_free(&text);
+        net_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    net_reply_json_text(r, 200, &text);
 }
 
 /* ---- logout, sessions ---------------------------------------------------------------------- */

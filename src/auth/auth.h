@@ -153,6 +153,8 @@ bool auth_username_valid(const char *username);
 /* {"id","username","display_name","role","disabled","must_change_password","totp_enabled",
  * "created_at"} (caller owns). */
 json_t *auth_user_json(const auth_user *u);
+/* The same view written by a streaming writer (hot paths: GET /api/v1/me). */
+void auth_user_write(cc_jw *w, const char *key, const auth_user *u);
 /* Parses the JSON of auth_user_json (event payloads) back. */
 int auth_user_from_json(const json_t *o, auth_user *out);
 

@@ -32,6 +32,22 @@ json_t *auth_user_json(const auth_user *u)
                      (json_int_t)u->created_at);
 }
 
+void auth_user_write(cc_jw *w, const char *key, const auth_user *u)
+{
+    /* Same fields and order as auth_user_json (a unit test compares them). */
+    cc_jw_obj_begin(w, key);
+    cc_jw_str(w, "id", u->id);
+    cc_jw_str(w, "username", u->username);
+    cc_jw_str(w, "display_name", u->display_name);
+    cc_jw_str(w, "role", auth_role_name(u->role));
+    cc_jw_bool(w, "disabled", u->disabled);
+    cc_jw_bool(w, "must_change_password", u->must_change_password);
+    cc_jw_bool(w, "totp_enabled", u->totp_enabled);
+    cc_jw_bool(w, "locked", u->locked_until > cc_now_ms());
+    cc_jw_int(w, "created_at", u->created_at);
+    cc_jw_obj_end(w);
+}
+
 int auth_user_from_json(const json_t *o, auth_user *out)
 {
     const char *id = json_string_value(json_object_get(o, "id"));

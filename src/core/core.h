@@ -109,6 +109,37 @@ void cc_blake2b_hex(const void *data, size_t n, const uint8_t *key, size_t keyle
  * result (json_decref). */
 json_t *cc_json_parse_object(const char *data, size_t n, size_t max_bytes, const char **why);
 
+/* Appends the compact JSON text of v to b (the same text as json_dumps(v, JSON_COMPACT), keys in
+ * insertion order). jansson's own writer validates UTF-8 byte by byte and was the largest cost of
+ * answering a request; this one copies runs of plain characters at once. CC_ERR_INVALID for a
+ * value that has no JSON text (NaN, infinity). */
+int cc_json_write(cc_buf *b, const json_t *v);
+
+/* Streaming JSON writer for hot responses: text straight into a cc_buf, no tree and no
+ * allocation per value (building then freeing a jansson tree cost more than the rest of a small
+ * request). Keys are given with each value inside an object and are NULL inside an array. Strings
+ * must be valid UTF-8 (they come from validated input or from the store). Errors are sticky and
+ * reported by cc_jw_finish. Nesting up to 32. */
+typedef struct {
+    cc_buf *b;
+    int rc;
+    int depth;
+    bool first[32];
+} cc_jw;
+void cc_jw_init(cc_jw *w, cc_buf *b);
+void cc_jw_obj_begin(cc_jw *w, const char *key);
+void cc_jw_obj_end(cc_jw *w);
+void cc_jw_arr_begin(cc_jw *w, const char *key);
+void cc_jw_arr_end(cc_jw *w);
+void cc_jw_str(cc_jw *w, const char *key, const char *val); /* NULL writes null */
+void cc_jw_int(cc_jw *w, const char *key, int64_t val);
+void cc_jw_bool(cc_jw *w, const char *key, bool val);
+void cc_jw_null(cc_jw *w, const char *key);
+/* Writes a jansson value (borrowed) at this position. */
+void cc_jw_value(cc_jw *w, const char *key, const json_t *val);
+/* CC_OK if everything was written and every container closed. */
+int cc_jw_finish(cc_jw *w);
+
 /* Declarative validation of a JSON object's fields. */
 typedef enum {
     CC_JSON_STRING,

@@ -249,3 +249,244 @@ int cc_json_validate(const json_t *obj, const cc_json_field *fields, size_t n, c
     }
     return CC_OK;
 }
+
+/* ---- writer ------------------------------------------------------------------------------ */
+
+/* Strings in jansson values are valid UTF-8 already (checked when they were made), so only the
+ * characters JSON requires to escape are looked at. */
+static int json__write_string(cc_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF"; /* as jansson writes them */
+    size_t i = 0;
+    /* The common case, nothing to escape: one append. */
+    while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+        i++;
+    if (i == n && n + 2 <= 4096) {
+        char tmp[4096];
+        tmp[0] = '"';
+        memcpy(tmp + 1, s, n);
+        tmp[n + 1] = '"';
+        return cc_buf_append(b, tmp, n + 2);
+    }
+    int rc = cc_buf_append(b, "\"", 1);
+    size_t run = 0;
+    for (; rc == CC_OK && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (i > run && (rc = cc_buf_append(b, s + run, i - run)) != CC_OK)
+            break;
+        run = i + 1;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            en = 6;
+        }
+        rc = cc_buf_append(b, esc, en);
+    }
+    if (rc == CC_OK && n > run)
+        rc = cc_buf_append(b, s + run, n - run);
+    return rc == CC_OK ? cc_buf_append(b, "\"", 1) : rc;
+}
+
+/* By hand: vsnprintf costs more than the rest of a small document. */
+static int json__write_int(cc_buf *b, int64_t i)
+{
+    char num[24], *end = num + sizeof(num), *p = end;
+    uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (i < 0)
+        *--p = '-';
+    return cc_buf_append(b, p, (size_t)(end - p));
+}
+
+int cc_json_write(cc_buf *b, const json_t *v)
+{
+    int rc = CC_OK;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        bool first = true;
+        rc = cc_buf_append(b, "{", 1);
+        json_object_foreach((json_t *)v, key, val)
+        {
+            if (rc == CC_OK && !first)
+                rc = cc_buf_append(b, ",", 1);
+            first = false;
+            if (rc == CC_OK)
+                rc = json__write_string(b, key, strlen(key));
+            if (rc == CC_OK)
+                rc = cc_buf_append(b, ":", 1);
+            if (rc == CC_OK)
+                rc = cc_json_write(b, val);
+            if (rc != CC_OK)
+                return rc;
+        }
+        return cc_buf_append(b, "}", 1);
+    }
+    case JSON_ARRAY: {
+        rc = cc_buf_append(b, "[", 1);
+        for (size_t i = 0; rc == CC_OK && i < json_array_size(v); i++) {
+            if (i)
+                rc = cc_buf_append(b, ",", 1);
+            if (rc == CC_OK)
+                rc = cc_json_write(b, json_array_get(v, i));
+        }
+        return rc == CC_OK ? cc_buf_append(b, "]", 1) : rc;
+    }
+    case JSON_STRING:
+        return json__write_string(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return json__write_int(b, json_integer_value(v));
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        if (d != d || d - d != 0)
+            return CC_ERR_INVALID;
+        char num[32];
+        /* Shortest text that reads back as the same double, as jansson writes it. */
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(num, sizeof(num), "%.*g", prec, d);
+            if (strtod(num, NULL) == d)
+                break;
+        }
+        if (!strpbrk(num, ".eE")) /* keep it a real when read back */
+            strcat(num, ".0");
+        return cc_buf_append(b, num, strlen(num));
+    }
+    case JSON_TRUE:
+        return cc_buf_append(b, "true", 4);
+    case JSON_FALSE:
+        return cc_buf_append(b, "false", 5);
+    case JSON_NULL:
+        return cc_buf_append(b, "null", 4);
+    }
+    return CC_ERR_INVALID;
+}
+
+/* ---- streaming writer ---------------------------------------------------------------------- */
+
+void cc_jw_init(cc_jw *w, cc_buf *b)
+{
+    memset(w, 0, sizeof(*w));
+    w->b = b;
+    w->first[0] = true;
+}
+
+/* The separator and the key before a value. */
+static void jw__prefix(cc_jw *w, const char *key)
+{
+    if (w->rc != CC_OK)
+        return;
+    if (!w->first[w->depth])
+        w->rc = cc_buf_append(w->b, ",", 1);
+    w->first[w->depth] = false;
+    if (key && w->rc == CC_OK) {
+        w->rc = json__write_string(w->b, key, strlen(key));
+        if (w->rc == CC_OK)
+            w->rc = cc_buf_append(w->b, ":", 1);
+    }
+}
+
+static void jw__open(cc_jw *w, const char *key, const char *c)
+{
+    jw__prefix(w, key);
+    if (w->rc != CC_OK)
+        return;
+    if (w->depth + 1 >= (int)(sizeof(w->first) / sizeof(w->first[0]))) {
+        w->rc = CC_ERR_TOO_BIG;
+        return;
+    }
+    w->rc = cc_buf_append(w->b, c, 1);
+    w->first[++w->depth] = true;
+}
+
+static void jw__close(cc_jw *w, const char *c)
+{
+    if (w->rc != CC_OK)
+        return;
+    if (w->depth == 0) {
+        w->rc = CC_ERR_INTERNAL;
+        return;
+    }
+    w->depth--;
+    w->rc = cc_buf_append(w->b, c, 1);
+}
+
+void cc_jw_obj_begin(cc_jw *w, const char *key)
+{
+    jw__open(w, key, "{");
+}
+
+void cc_jw_obj_end(cc_jw *w)
+{
+    jw__close(w, "}");
+}
+
+void cc_jw_arr_begin(cc_jw *w, const char *key)
+{
+    jw__open(w, key, "[");
+}
+
+void cc_jw_arr_end(cc_jw *w)
+{
+    jw__close(w, "]");
+}
+
+void cc_jw_str(cc_jw *w, const char *key, const char *val)
+{
+    jw__prefix(w, key);
+    if (w->rc == CC_OK)
+        w->rc = val ? json__write_string(w->b, val, strlen(val)) : cc_buf_append(w->b, "null", 4);
+}
+
+void cc_jw_int(cc_jw *w, const char *key, int64_t val)
+{
+    jw__prefix(w, key);
+    if (w->rc == CC_OK)
+        w->rc = json__write_int(w->b, val);
+}
+
+void cc_jw_bool(cc_jw *w, const char *key, bool val)
+{
+    jw__prefix(w, key);
+    if (w->rc == CC_OK)
+        w->rc = val ? cc_buf_append(w->b, "true", 4) : cc_buf_append(w->b, "false", 5);
+}
+
+void cc_jw_null(cc_jw *w, const char *key)
+{
+    jw__prefix(w, key);
+    if (w->rc == CC_OK)
+        w->rc = cc_buf_append(w->b, "null", 4);
+}
+
+void cc_jw_value(cc_jw *w, const char *key, const json_t *val)
+{
+    jw__prefix(w, key);
+    if (w->rc == CC_OK)
+        w->rc = val ? cc_json_write(w->b, val) : cc_buf_append(w->b, "null", 4);
+}
+
+int cc_jw_finish(cc_jw *w)
+{
+    if (w->rc == CC_OK && w->depth != 0)
+        w->rc = CC_ERR_INTERNAL;
+    return w->rc;
+}

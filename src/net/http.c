@@ -312,15 +312,23 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
 
 void net_reply_json(net_req *r, int status, json_t *body)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    cc_buf text = {0};
+    int rc = body ? cc_json_write(&text, body) : CC_OK;
     if (body)
         json_decref(body);
-    if (body && !text) {
+    if (rc != CC_OK) {
+        cc_buf_free(&text);
         net_reply_raw(r, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}", 29);
         return;
     }
-    net_reply_raw(r, status, "application/json", text ? text : "", text ? strlen(text) : 0);
-    free(text);
+    net_reply_raw(r, status, "application/json", text.data ? text.data : "", text.len);
+    cc_buf_free(&text);
+}
+
+void net_reply_json_text(net_req *r, int status, cc_buf *text)
+{
+    net_reply_raw(r, status, "application/json", text->data ? text->data : "", text->len);
+    cc_buf_free(text);
 }
 
 void net_reply_error(net_req *r, int status, const char *code, const char *message)

@@ -112,6 +112,8 @@ void *net_req_principal(const net_req *r);
 void net_reply_header(net_req *r, const char *name, const char *value);
 /* Replies with body as JSON (reference stolen; NULL gives an empty body). Exactly once. */
 void net_reply_json(net_req *r, int status, json_t *body);
+/* Replies with JSON text already written (e.g. by cc_jw); takes the buffer's storage. */
+void net_reply_json_text(net_req *r, int status, cc_buf *text);
 /* Replies {"error":{"code":code,"message":message}}. */
 void net_reply_error(net_req *r, int status, const char *code, const char *message);
 /* Replies with raw bytes of the given content type (copied). */

@@ -106,12 +106,11 @@ static net_frame *net__frame_event(const store_event *ev)
 
 static net_frame *net__frame_json(json_t *o)
 {
-    char *text = json_dumps(o, JSON_COMPACT);
+    cc_buf text = {0};
+    int rc = o ? cc_json_write(&text, o) : CC_ERR_NOMEM;
     json_decref(o);
-    if (!text)
-        return NULL;
-    net_frame *f = net__frame_new(text, strlen(text), 0, NULL);
-    free(text);
+    net_frame *f = rc == CC_OK ? net__frame_new(text.data, text.len, 0, NULL) : NULL;
+    cc_buf_free(&text);
     return f;
 }
 
