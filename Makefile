@@ -17,7 +17,8 @@ CFLAGS   := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-proto
 LDFLAGS  := $(OPT)
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC  := $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/net/*.c src/account/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/net/*.c src/account/*.c \
+              src/msg/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC  := $(wildcard src/cli/*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -27,7 +28,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench lint clean docs-config web
+.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench bench-fanout lint clean docs-config web
 
 all: $(BUILD)/carecommd $(BUILD)/carecomm web
 
@@ -110,8 +111,19 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libcarecomm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: deps all $(BUILD)/bench/append_bench
+# bench/fanout's load generator: its own objects, OpenSSL and jansson only (not the library).
+FANOUT_SRC := $(wildcard bench/fanout/*.c)
+FANOUT_OBJ := $(FANOUT_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/bench/fanout_gen: $(FANOUT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs openssl jansson 2>/dev/null)
+
+bench: deps all $(BUILD)/bench/append_bench $(BUILD)/bench/fanout_gen
 	bench/run-all
+
+# Fan-out only (bench/fanout/run; FANOUT_QUICK=1 for a short run).
+bench-fanout: deps all $(BUILD)/bench/fanout_gen
+	bench/fanout/run
 
 lint:
 	clang-format --dry-run -Werror $(shell find src tests/unit tests/fuzz -name '*.[ch]')

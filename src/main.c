@@ -4,6 +4,7 @@
 #include "account/account.h"
 #include "auth/auth.h"
 #include "core/core.h"
+#include "msg/msg.h"
 #include "net/net.h"
 #include "store/store.h"
 
@@ -19,6 +20,7 @@ typedef struct {
     auth_keys keys;
     net_server *srv;
     account *acct;
+    msg *msg;
     store_worker *worker;
     uv_signal_t sigterm, sigint;
     uv_timer_t trim;
@@ -33,11 +35,16 @@ static void app_trim(uv_timer_t *t)
     malloc_trim(0);
 }
 
+/* One event at a time through the modules and then the hub: each event's visibility is checked
+ * against the state right after it (a member removed at seq N sees nothing after N). */
 static void app_sink(void *ud, const store_event *evs, size_t n)
 {
     app *a = ud;
-    account_on_events(a->acct, evs, n);
-    net_hub_publish(a->srv, evs, n);
+    for (size_t i = 0; i < n; i++) {
+        account_on_events(a->acct, &evs[i], 1);
+        msg_on_events(a->msg, &evs[i], 1);
+        net_hub_publish(a->srv, &evs[i], 1);
+    }
 }
 
 static bool app_ready(void *ud)
@@ -50,6 +57,7 @@ static void app_drained(void *ud)
 {
     app *a = ud;
     account_stop(a->acct);       /* queues the last session activity */
+    msg_stop(a->msg);
     store_worker_stop(a->worker); /* finishes every queued job, then stops */
     net_server_close(a->srv);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -85,7 +93,8 @@ static int app_config(app *a, int argc, char **argv)
     if (!a->cfg || cc_config_register(a->cfg, core_config_keys, core_config_keys_count) ||
         cc_config_register(a->cfg, store_config_keys, store_config_keys_count) ||
         cc_config_register(a->cfg, net_config_keys, net_config_keys_count) ||
-        cc_config_register(a->cfg, account_config_keys, account_config_keys_count))
+        cc_config_register(a->cfg, account_config_keys, account_config_keys_count) ||
+        cc_config_register(a->cfg, msg_config_keys, msg_config_keys_count))
         return CC_ERR_INTERNAL;
     /* The data folder locates the default config file, so read it from the environment first. */
     if (cc_config_load_env(a->cfg, why, sizeof(why)) != CC_OK)
@@ -152,6 +161,11 @@ int main(int argc, char **argv)
                 "error", cc_strerror(rc));
         goto out;
     }
+    if ((rc = msg_create(&a.loop, a.cfg, &a.keys, st, a.srv, a.acct, &a.msg)) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "messaging",
+                "error", cc_strerror(rc));
+        goto out;
+    }
     app_hint_first_admin(a.acct, st);
     net_server_set_ready(a.srv, app_ready, &a);
     if ((rc = store_worker_start(&a.loop, st, head, 250, app_sink, &a, &a.worker)) != CC_OK) {
@@ -160,6 +174,7 @@ int main(int argc, char **argv)
     }
     st = NULL; /* owned by the worker */
     account_set_worker(a.acct, a.worker);
+    msg_set_worker(a.msg, a.worker);
     net_hub_start(a.srv, head, a.worker);
 
     uv_signal_init(&a.loop, &a.sigterm);
@@ -182,6 +197,7 @@ out:
     if (a.srv && !a.stopping) {
         /* start-up failed after the server existed: close it the same way */
         account_stop(a.acct);
+        msg_stop(a.msg);
         if (a.worker)
             store_worker_stop(a.worker);
         net_server_close(a.srv);
@@ -189,6 +205,7 @@ out:
     }
     net_server_free(a.srv);
     account_free(a.acct);
+    msg_free(a.msg); /* after the server: its WebSockets' close notifications reach msg */
     store_worker_free(a.worker);
     store_close(st);
     cc_config_free(a.cfg);

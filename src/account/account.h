@@ -22,6 +22,20 @@ int account_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys,
 void account_set_worker(account *a, store_worker *w);
 /* Follows committed events (cache updates, revocations); call before net_hub_publish. */
 void account_on_events(account *a, const store_event *evs, size_t n);
+/* Who the principal of a request or WebSocket (as the authenticator set it) is. The strings are
+ * borrowed and live as long as the principal. */
+const char *account_principal_user_id(const void *principal);
+const char *account_principal_username(const void *principal);
+auth_role account_principal_role(const void *principal);
+
+/* Event scopes a module resolves itself: an event whose scope starts with prefix ("conv:") is
+ * visible to a principal whose live role holds perm and for whom fn(ud, user_id, scope) is true.
+ * fn runs on the loop for every delivery of every such event: a memory lookup, never SQL. prefix
+ * is borrowed (static). At most 8 prefixes. */
+typedef bool (*account_scope_fn)(void *ud, const char *user_id, const char *scope);
+int account_add_scope(account *a, const char *prefix, auth_perm perm, account_scope_fn fn,
+                      void *ud);
+
 /* Persists pending session activity and stops timers (shutdown, before the worker stops). */
 void account_stop(account *a);
 void account_free(account *a);

@@ -45,6 +45,14 @@ struct account {
     bool timer_init;
     int64_t idle_ms, max_ms;
     char dummy_hash[AUTH_PWHASH_LEN]; /* verified against for unknown users: same timing */
+    struct {
+        const char *prefix;
+        size_t len;
+        auth_perm perm;
+        account_scope_fn fn;
+        void *ud;
+    } scopes[8]; /* module-resolved event scopes (account_add_scope) */
+    size_t nscopes;
 };
 
 /* account.c */

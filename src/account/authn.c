@@ -160,5 +160,44 @@ bool acct_visible(void *ud, const void *principal, const char *scope)
         return u && !u->disabled && auth_perm_parse(scope + 5, &perm) == CC_OK &&
                auth_role_has(u->role, perm);
     }
+    for (size_t i = 0; i < a->nscopes; i++) {
+        if (strncmp(scope, a->scopes[i].prefix, a->scopes[i].len) != 0)
+            continue;
+        const auth_user *u = acct_user(a, p->user_id);
+        return u && !u->disabled && auth_role_has(u->role, a->scopes[i].perm) &&
+               a->scopes[i].fn(a->scopes[i].ud, p->user_id, scope);
+    }
     return false; /* unknown scopes are private by default */
+}
+
+int account_add_scope(account *a, const char *prefix, auth_perm perm, account_scope_fn fn,
+                      void *ud)
+{
+    size_t len = prefix ? strlen(prefix) : 0;
+    if (len == 0 || !fn)
+        return CC_ERR_INVALID;
+    if (a->nscopes >= sizeof(a->scopes) / sizeof(a->scopes[0]))
+        return CC_ERR_TOO_BIG;
+    a->scopes[a->nscopes].prefix = prefix;
+    a->scopes[a->nscopes].len = len;
+    a->scopes[a->nscopes].perm = perm;
+    a->scopes[a->nscopes].fn = fn;
+    a->scopes[a->nscopes].ud = ud;
+    a->nscopes++;
+    return CC_OK;
+}
+
+const char *account_principal_user_id(const void *principal)
+{
+    return ((const acct_principal *)principal)->user_id;
+}
+
+const char *account_principal_username(const void *principal)
+{
+    return ((const acct_principal *)principal)->username;
+}
+
+auth_role account_principal_role(const void *principal)
+{
+    return ((const acct_principal *)principal)->role;
 }

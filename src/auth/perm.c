@@ -14,11 +14,15 @@ static const struct {
     unsigned perms;
 } roles[ROLE__COUNT] = {
     [ROLE_ADMIN] = {"admin", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ) |
-                                 P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ)},
-    [ROLE_PRACTITIONER] = {"practitioner", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ)},
-    [ROLE_NURSE] = {"nurse", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ)},
-    [ROLE_SECRETARY] = {"secretary", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ)},
-    [ROLE_IT_SUPPORT] = {"it_support", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ)},
+                                 P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES)},
+    [ROLE_PRACTITIONER] = {"practitioner", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
+                                               P(PERM_MESSAGES)},
+    [ROLE_NURSE] = {"nurse", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
+                                 P(PERM_MESSAGES)},
+    [ROLE_SECRETARY] = {"secretary", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
+                                         P(PERM_MESSAGES)},
+    [ROLE_IT_SUPPORT] = {"it_support", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ) |
+                                           P(PERM_MESSAGES)},
 };
 
 static const char *const perm_names[PERM__COUNT] = {
@@ -28,10 +32,14 @@ static const char *const perm_names[PERM__COUNT] = {
     [PERM_USERS_WRITE] = "users.write",
     [PERM_AUDIT_READ] = "audit.read",
     [PERM_PATIENT_READ] = "patient.read",
+    [PERM_MESSAGES] = "messages",
 };
 
-/* A stolen password alone must not open patient data, accounts or the audit trail. */
-#define PERMS_NEEDING_TOTP (P(PERM_PATIENT_READ) | P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ))
+/* A stolen password alone must not open patient data, accounts or the audit trail. Messages
+ * between staff carry patient data too (a ward's channel, a question about a patient), so every
+ * role that can message needs the second factor: today that is every role. */
+#define PERMS_NEEDING_TOTP                                                                         \
+    (P(PERM_PATIENT_READ) | P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES))
 
 const char *auth_role_name(auth_role r)
 {

@@ -128,20 +128,57 @@ void net_hub_publish(void *server, const store_event *evs, size_t n);
  * worker that serves older events for resume. */
 void net_hub_start(net_server *s, int64_t head_seq, store_worker *worker);
 int64_t net_hub_head(const net_server *s);
+/* Replaces the data of event seq in the ring, if it is still there, with payload (JSON object
+ * text, borrowed): the in-memory side of store_event_redact, run by every node that follows the
+ * change. Sockets that already have the event queued or sent keep the old data. */
+void net_hub_replace(net_server *s, int64_t seq, const char *payload);
 /* Closes every WebSocket whose principal matches with the given close code and reason. */
 void net_ws_close_matching(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
                            int code, const char *reason);
 
+/* ---- WebSocket hooks for modules ------------------------------------------------------------ */
+
+/* A client message type a module handles on the event WebSocket (e.g. "typing"). obj is the
+ * whole parsed message (borrowed for the call), principal the socket's (borrowed). Returns NULL
+ * when accepted, or a stable error code (static string) with *message (static), which net sends
+ * back as {"type":"error","code":...,"message":...}; the connection stays open. */
+typedef const char *(*net_ws_msg_fn)(void *ud, const void *principal, const json_t *obj,
+                                     const char **message);
+/* Registers a handler for messages of the given type ([a-z][a-z0-9_.]{0,31}; not "hello" or
+ * "ping"; type is borrowed and must outlive the server). CC_ERR_EXISTS if already taken. */
+int net_server_add_ws_message(net_server *s, const char *type, net_ws_msg_fn fn, void *ud);
+
+/* Connection observer: on_open runs once a WebSocket is established (authenticated), on_close
+ * once it has ended, each exactly once per connection and with the same principal (borrowed for
+ * the call). Either may be NULL. */
+typedef void (*net_ws_conn_fn)(void *ud, const void *principal);
+int net_server_add_ws_observer(net_server *s, net_ws_conn_fn on_open, net_ws_conn_fn on_close,
+                               void *ud);
+
+/* Sends obj (borrowed) as one ephemeral frame — not in the log, never replayed — to every
+ * WebSocket that has said hello and whose principal matches. A socket whose send queue is full
+ * misses it (ephemeral frames are best effort; they never close a connection). Returns the
+ * number of sockets it was queued to. */
+size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
+                            void *ud, const json_t *obj);
+
 /* A parsed client message of the event WebSocket (ws_proto.c; pure, fuzzed). */
-typedef enum { NET_WS_MSG_HELLO = 1, NET_WS_MSG_PING } net_ws_msg_type;
+typedef enum { NET_WS_MSG_HELLO = 1, NET_WS_MSG_PING, NET_WS_MSG_OTHER } net_ws_msg_type;
+#define NET_WS_TYPE_MAX 32
 typedef struct {
     net_ws_msg_type type;
     bool has_last_seq;
     int64_t last_seq;  /* hello: resume after this seq */
     char ping_id[65];  /* ping: echoed in the pong ("" if none) */
+    char other[NET_WS_TYPE_MAX + 1]; /* OTHER: the type, [a-z][a-z0-9_.]* */
+    json_t *obj;       /* OTHER: the whole message, owned: net_ws_msg_clear frees it */
 } net_ws_msg;
-/* Parses one text message. CC_ERR_INVALID with a reason in why for anything else. */
+/* Parses one text message: hello and ping fully checked; any other object whose "type" is a
+ * well-formed name is OTHER (a module's message, checked by its handler). CC_ERR_INVALID with a
+ * reason in why for anything else. */
 int net_ws_msg_parse(const char *data, size_t n, net_ws_msg *out, char *why, size_t whylen);
+/* Frees what a parse left in m (obj of an OTHER message). */
+void net_ws_msg_clear(net_ws_msg *m);
 
 /* Metric gauge provided by a module, printed on /metrics. Loop thread. */
 typedef double (*net_gauge_fn)(void *ud);

@@ -10,6 +10,8 @@
 #define NET_MAX_HEADERS_OUT 8
 #define NET_MAX_GAUGES 32
 #define NET_MAX_ROUTE_TABLES 32
+#define NET_MAX_WS_HOOKS 8
+#define NET_READ_BUF (32 * 1024) /* lws pt_serv_buf_size: more than a TLS record (16 KiB) */
 
 typedef struct net_ws net_ws;
 
@@ -116,6 +118,18 @@ struct net_server {
     net_ready_fn ready;
     void *ready_ud;
     int events_perm;
+    /* WebSocket hooks of modules (ws.c) */
+    struct {
+        const char *type;
+        net_ws_msg_fn fn;
+        void *ud;
+    } ws_msgs[NET_MAX_WS_HOOKS];
+    size_t nws_msgs;
+    struct {
+        net_ws_conn_fn on_open, on_close;
+        void *ud;
+    } ws_observers[NET_MAX_WS_HOOKS];
+    size_t nws_observers;
     /* limits */
     size_t max_body;
     uint64_t request_timeout_us; /* for the headers (lws) and the whole body (http callback) */

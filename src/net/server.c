@@ -248,6 +248,11 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
     info.timeout_secs = (unsigned)cc_config_int(cfg, "request_timeout_seconds");
     info.max_http_header_data = (unsigned short)cc_config_int(cfg, "max_header_bytes");
     info.max_http_header_pool = 1024;
+    /* lws reads each connection into this per-thread buffer. At 4096 (the default) a TLS record
+     * of a larger request body (up to 16 KiB) stayed half-read inside OpenSSL, which lws 4.1.6
+     * on libuv never drains: the socket had nothing more to poll, so HTTP/1.1 bodies over ~8 KB
+     * never completed. A buffer that holds a whole record takes each one out at once. */
+    info.pt_serv_buf_size = NET_READ_BUF;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         snprintf(why, whylen, "libwebsockets: context creation failed");
@@ -337,6 +342,35 @@ void net_server_set_ready(net_server *s, net_ready_fn fn, void *ud)
 {
     s->ready = fn;
     s->ready_ud = ud;
+}
+
+int net_server_add_ws_message(net_server *s, const char *type, net_ws_msg_fn fn, void *ud)
+{
+    if (!type || strcmp(type, "hello") == 0 || strcmp(type, "ping") == 0 ||
+        strlen(type) > NET_WS_TYPE_MAX)
+        return CC_ERR_INVALID;
+    for (size_t i = 0; i < s->nws_msgs; i++)
+        if (strcmp(s->ws_msgs[i].type, type) == 0)
+            return CC_ERR_EXISTS;
+    if (s->nws_msgs >= NET_MAX_WS_HOOKS)
+        return CC_ERR_TOO_BIG;
+    s->ws_msgs[s->nws_msgs].type = type;
+    s->ws_msgs[s->nws_msgs].fn = fn;
+    s->ws_msgs[s->nws_msgs].ud = ud;
+    s->nws_msgs++;
+    return CC_OK;
+}
+
+int net_server_add_ws_observer(net_server *s, net_ws_conn_fn on_open, net_ws_conn_fn on_close,
+                               void *ud)
+{
+    if (s->nws_observers >= NET_MAX_WS_HOOKS)
+        return CC_ERR_TOO_BIG;
+    s->ws_observers[s->nws_observers].on_open = on_open;
+    s->ws_observers[s->nws_observers].on_close = on_close;
+    s->ws_observers[s->nws_observers].ud = ud;
+    s->nws_observers++;
+    return CC_OK;
 }
 
 void net_server_set_events_perm(net_server *s, int perm)

@@ -24,6 +24,7 @@ typedef struct net_frame {
     int refs;
     int64_t seq; /* 0 for control messages */
     char *scope;
+    size_t data_off; /* events: where the data starts in the text (net_hub_replace) */
     size_t len;
     unsigned char *buf; /* LWS_PRE + len */
 } net_frame;
@@ -99,7 +100,10 @@ static net_frame *net__frame_event(const store_event *ev)
                             (long long)ev->seq, ev->type, ts, ev->payload ? ev->payload : "{}");
     if (!text)
         return NULL;
-    net_frame *f = net__frame_new(text, strlen(text), ev->seq, ev->scope);
+    size_t len = strlen(text);
+    net_frame *f = net__frame_new(text, len, ev->seq, ev->scope);
+    if (f)
+        f->data_off = len - strlen(ev->payload ? ev->payload : "{}") - 1;
     cc_free(&text);
     return f;
 }
@@ -405,6 +409,29 @@ static void net__ws_pump(net_ws *ws)
     }
 }
 
+void net_hub_replace(net_server *s, int64_t seq, const char *payload)
+{
+    net_hub *h = s->hub;
+    if (!h || seq <= h->ring_from)
+        return; /* not in memory: resumes read the store, which has the new payload */
+    size_t i = net__ring_after(h, seq - 1);
+    net_frame **slot = i < h->count ? &h->ring[(h->start + i) % h->cap] : NULL;
+    if (!slot || (*slot)->seq != seq || (*slot)->data_off == 0)
+        return;
+    /* Same seq, type, time and scope; the new data. Queues holding the old frame keep it. */
+    net_frame *old = *slot, *f = NULL;
+    cc_buf b = {0};
+    if (cc_buf_append(&b, old->buf + LWS_PRE, old->data_off) == CC_OK &&
+        cc_buf_append(&b, payload, strlen(payload)) == CC_OK && cc_buf_append(&b, "}", 1) == CC_OK)
+        f = net__frame_new(b.data, b.len, seq, old->scope);
+    cc_buf_free(&b);
+    if (!f)
+        return;
+    f->data_off = old->data_off;
+    *slot = f;
+    net__frame_unref(old);
+}
+
 void net_hub_publish(void *server, const store_event *evs, size_t n)
 {
     net_server *s = server;
@@ -561,7 +588,45 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     s->hub->conns = ws;
     s->hub->nconns++;
     pss->ws = ws;
+    for (size_t i = 0; i < s->nws_observers; i++)
+        if (s->ws_observers[i].on_open)
+            s->ws_observers[i].on_open(s->ws_observers[i].ud, ws->principal);
     return 0;
+}
+
+/* A module's message: its handler checks it; an unknown type is a client error. */
+static void net__ws_on_module_message(net_ws *ws, const net_ws_msg *m)
+{
+    net_server *s = ws->srv;
+    const char *code = "bad_message", *message = "unknown message type";
+    for (size_t i = 0; i < s->nws_msgs; i++) {
+        if (strcmp(s->ws_msgs[i].type, m->other) == 0) {
+            message = NULL;
+            code = s->ws_msgs[i].fn(s->ws_msgs[i].ud, ws->principal, m->obj, &message);
+            break;
+        }
+    }
+    if (code)
+        net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
+                                        message ? message : "refused"));
+}
+
+size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
+                            void *ud, const json_t *obj)
+{
+    size_t sent = 0;
+    net_frame *f = NULL;
+    for (net_ws *ws = s->hub ? s->hub->conns : NULL; ws; ws = ws->next) {
+        if (ws->state == WS_AWAIT_HELLO || ws->closing || !match(ud, ws->principal))
+            continue;
+        if (!f && !(f = net__frame_json(json_incref((json_t *)obj))))
+            return sent;
+        /* Best effort: a full queue keeps its room for the events that must arrive. */
+        if (ws->qlen < ws->qmax && net__ws_enqueue(ws, f))
+            sent++;
+    }
+    net__frame_unref(f);
+    return sent;
 }
 
 static void net__ws_on_message(net_ws *ws)
@@ -576,6 +641,11 @@ static void net__ws_on_message(net_ws *ws)
     }
     if (m.type == NET_WS_MSG_PING) {
         net__ws_send_json(ws, json_pack("{s:s,s:s}", "type", "pong", "id", m.ping_id));
+        return;
+    }
+    if (m.type == NET_WS_MSG_OTHER) {
+        net__ws_on_module_message(ws, &m);
+        net_ws_msg_clear(&m);
         return;
     }
     if (ws->state != WS_AWAIT_HELLO) {
@@ -699,6 +769,9 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             h->nconns--;
             ws->wsi = NULL;
             pss->ws = NULL;
+            for (size_t i = 0; i < s->nws_observers; i++)
+                if (s->ws_observers[i].on_close)
+                    s->ws_observers[i].on_close(s->ws_observers[i].ud, ws->principal);
             net__ws_unref(ws);
             net__drain_check(s);
         }

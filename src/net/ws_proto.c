@@ -3,6 +3,19 @@
 
 #include <string.h>
 
+/* A module's message type: [a-z][a-z0-9_.]{0,31}. */
+static bool net__ws_type_valid(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > NET_WS_TYPE_MAX || t[0] < 'a' || t[0] > 'z')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '_' ||
+              t[i] == '.'))
+            return false;
+    return true;
+}
+
 int net_ws_msg_parse(const char *data, size_t n, net_ws_msg *out, char *why, size_t whylen)
 {
     static const cc_json_field hello[] = {
@@ -41,6 +54,11 @@ int net_ws_msg_parse(const char *data, size_t n, net_ws_msg *out, char *why, siz
         out->type = NET_WS_MSG_PING;
         const char *id = json_string_value(json_object_get(o, "id"));
         snprintf(out->ping_id, sizeof(out->ping_id), "%s", id ? id : "");
+    } else if (net__ws_type_valid(type)) {
+        out->type = NET_WS_MSG_OTHER;
+        snprintf(out->other, sizeof(out->other), "%s", type);
+        out->obj = o;
+        return CC_OK; /* o is the caller's now */
     } else {
         snprintf(why, whylen, "unknown message type");
         goto out;
@@ -49,4 +67,11 @@ int net_ws_msg_parse(const char *data, size_t n, net_ws_msg *out, char *why, siz
 out:
     json_decref(o);
     return rc;
+}
+
+void net_ws_msg_clear(net_ws_msg *m)
+{
+    if (m->obj)
+        json_decref(m->obj);
+    m->obj = NULL;
 }

@@ -472,16 +472,10 @@ int store_query_text(store *st, const char *sql, const store_val *params, size_t
 
 /* ---- event log ----------------------------------------------------------------------------- */
 
-int store_event_append(store *st, const char *type, const char *scope, const json_t *payload,
-                       int64_t *seq_out)
+/* The compact JSON of an event payload in a new string (cc_free). json_dumpb into our own
+ * buffer: json_dumps would allocate with jansson's allocator. */
+static int event_text(store *st, const json_t *payload, char **out)
 {
-    if (seq_out)
-        *seq_out = 0;
-    if (!type || !*type || !scope || !*scope || !json_is_object(payload)) {
-        store__set_err(st, "event needs a type, a scope and an object payload");
-        return CC_ERR_INVALID;
-    }
-    /* json_dumpb into our own buffer: json_dumps would allocate with jansson's allocator. */
     size_t n = json_dumpb(payload, NULL, 0, JSON_COMPACT);
     if (n == 0) {
         store__set_err(st, "event payload cannot be encoded");
@@ -496,12 +490,46 @@ int store_event_append(store *st, const char *type, const char *scope, const jso
         return CC_ERR_INVALID;
     }
     text[n] = '\0';
+    *out = text;
+    return CC_OK;
+}
+
+int store_event_append(store *st, const char *type, const char *scope, const json_t *payload,
+                       int64_t *seq_out)
+{
+    if (seq_out)
+        *seq_out = 0;
+    if (!type || !*type || !scope || !*scope || !json_is_object(payload)) {
+        store__set_err(st, "event needs a type, a scope and an object payload");
+        return CC_ERR_INVALID;
+    }
+    char *text = NULL;
+    int rc = event_text(st, payload, &text);
+    if (rc != CC_OK)
+        return rc;
     int64_t seq = 0;
-    int rc = st->ops->event_append(st, cc_now_ms(), type, scope, text, &seq);
+    rc = st->ops->event_append(st, cc_now_ms(), type, scope, text, &seq);
     cc_free(&text);
     if (rc == CC_OK && seq_out)
         *seq_out = seq;
     return rc;
+}
+
+int store_event_redact(store *st, int64_t seq, const json_t *payload)
+{
+    if (!st->in_tx || !json_is_object(payload)) {
+        store__set_err(st, "event redaction needs a transaction and an object payload");
+        return CC_ERR_INVALID;
+    }
+    char *text = NULL;
+    int rc = event_text(st, payload, &text);
+    if (rc != CC_OK)
+        return rc;
+    int64_t changed = 0;
+    store_val p[] = {SV_TEXT(text), SV_INT(seq)};
+    rc = store_exec(st, "UPDATE events SET payload = ? WHERE seq = ?", p, 2, &changed);
+    cc_free(&text);
+    return rc == CC_OK && changed == 0 ? CC_ERR_NOT_FOUND : rc;
 }
 
 typedef struct {

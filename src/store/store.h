@@ -110,6 +110,12 @@ typedef struct {
  * compact JSON. */
 int store_event_append(store *st, const char *type, const char *scope, const json_t *payload,
                        int64_t *seq_out);
+/* Replaces the payload of a committed event, inside the caller's transaction: what an edited or
+ * deleted message said must not outlive it in the log (its retention is decided elsewhere). Its
+ * seq, type and scope stay; readers that already had the event keep their copy; a node's ring of
+ * recent events is updated by whoever follows the change (net_hub_replace). CC_ERR_NOT_FOUND if
+ * there is no such event. payload is borrowed. */
+int store_event_redact(store *st, int64_t seq, const json_t *payload);
 /* Calls fn for events with seq > after_seq in order, at most limit of them. The struct and its
  * strings are borrowed for the duration of the callback. fn returns like store_row_fn. */
 typedef int (*store_event_fn)(void *ud, const store_event *ev);

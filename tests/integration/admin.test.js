@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, createUser, loginReady } from './lib/harness.js';
-import { login, adminSession, apiCreateUser, activate, auditQuery, listUsers, waitFor } from './lib/accounts.js';
+import { PASSWORD, login, adminSession, apiCreateUser, activate, auditQuery, listUsers, nextCode, waitFor } from './lib/accounts.js';
 
 let server;
 let root; // {token, secret}
@@ -121,7 +121,7 @@ test('patch changes the display name, the role and the disabled flag; each chang
 
 test('disabling an account revokes its sessions at once; enabling lets it log in again', async () => {
   const u = await apiCreateUser(server, root.token, 'dave', 'it_support');
-  const { token } = await activate(server, 'dave', u.temporary_password);
+  const { token, secret } = await activate(server, 'dave', u.temporary_password);
   assert.equal((await get('/api/v1/me', token)).status, 200);
 
   let r = await patch(u.id, { disabled: true });
@@ -138,7 +138,7 @@ test('disabling an account revokes its sessions at once; enabling lets it log in
   assert.equal(r.body.disabled, false);
   r = await get('/api/v1/me', token);
   assert.equal(r.status, 401, 'enabling does not bring old sessions back');
-  r = await login(server, 'dave');
+  r = await login(server, 'dave', PASSWORD, { totp: nextCode(secret) });
   assert.equal(r.status, 200, r.text);
 });
 
@@ -152,7 +152,7 @@ test('an admin cannot disable their own account', async () => {
 
 test('reset-password: a temporary password, old sessions revoked, change required', async () => {
   const u = await apiCreateUser(server, root.token, 'rita', 'it_support');
-  const { token } = await activate(server, 'rita', u.temporary_password);
+  const { token, secret } = await activate(server, 'rita', u.temporary_password);
   let r = await server.request('POST', `/api/v1/users/${u.id}/reset-password`, { token: root.token });
   assert.equal(r.status, 200, r.text);
   const temp = r.body.temporary_password;
@@ -164,7 +164,7 @@ test('reset-password: a temporary password, old sessions revoked, change require
   assert.equal(r.status, 401, 'sessions revoked by the reset');
   r = await login(server, 'rita');
   assert.equal(r.status, 401, 'the old password no longer works');
-  r = await login(server, 'rita', temp);
+  r = await login(server, 'rita', temp, { totp: nextCode(secret) });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.restriction, 'password_change_required');
   r = await get('/api/v1/users', r.body.token);
@@ -196,19 +196,17 @@ test('reset-totp: the user logs in with the password alone and must enrol again'
 
 test('role table: admin, practitioner, nurse, secretary and it_support hold what they should', async () => {
   const expected = {
-    admin: ['users.read', 'users.write', 'audit.read'],
-    practitioner: [],
-    nurse: [],
-    secretary: [],
-    it_support: ['users.read'],
+    admin: ['users.read', 'users.write', 'audit.read', 'messages'],
+    practitioner: ['messages'],
+    nurse: ['messages'],
+    secretary: ['messages'],
+    it_support: ['users.read', 'messages'],
   };
-  const adminPerms = ['users.read', 'users.write', 'audit.read'];
+  const adminPerms = ['users.read', 'users.write', 'audit.read', 'messages'];
   for (const role of ['practitioner', 'nurse', 'secretary', 'it_support']) createUser(server, `role-${role}`, role);
   const sessions = { admin: root.token };
   for (const role of ['practitioner', 'nurse', 'secretary', 'it_support']) {
-    const r = await login(server, `role-${role}`);
-    assert.equal(r.status, 200, r.text);
-    sessions[role] = r.body.token;
+    sessions[role] = (await loginReady(server, `role-${role}`)).token;
   }
   for (const [role, has] of Object.entries(expected)) {
     const r = await get('/api/v1/me', sessions[role]);
@@ -217,7 +215,8 @@ test('role table: admin, practitioner, nurse, secretary and it_support hold what
     for (const p of adminPerms) {
       assert.equal(r.body.permissions.includes(p), has.includes(p), `${role} ${has.includes(p) ? 'lacks' : 'has'} ${p}`);
     }
-    assert.equal(r.body.totp_required, role !== 'it_support', `2FA requirement of ${role}`);
+    // Every role can message, and messages can carry patient data: every role needs 2FA.
+    assert.equal(r.body.totp_required, true, `2FA requirement of ${role}`);
   }
 
   // it_support reads accounts but does not change them nor read the audit trail.

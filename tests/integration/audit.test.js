@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Server, createUser } from './lib/harness.js';
+import { Server, createUser, loginReady } from './lib/harness.js';
 import { login, adminSession, apiCreateUser, auditQuery } from './lib/accounts.js';
 
 let server;
@@ -27,8 +27,8 @@ before(async () => {
   await login(server, 'ghost', 'Wrong-Password-000');
   created = await apiCreateUser(server, root.token, 'sam', 'secretary', 'Sam Secretary');
   createUser(server, 'ivy', 'it_support');
-  const ivy = await login(server, 'ivy');
-  await server.request('GET', '/api/v1/audit', { token: ivy.body.token });
+  const ivy = await loginReady(server, 'ivy');
+  await server.request('GET', '/api/v1/audit', { token: ivy.token });
 });
 after(async () => {
   await server.stop();

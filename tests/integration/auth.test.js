@@ -43,7 +43,8 @@ test('login returns a token, its session and a secure HttpOnly cookie', async ()
   assert.ok(r.body.expires_at > before, 'expires in the future');
   assert.equal(r.body.user.username, 'ivan');
   assert.equal(r.body.user.role, 'it_support');
-  assert.equal(r.body.restriction ?? null, null, 'it_support has nothing left to set up');
+  // Messages can carry patient data: every role enrols 2FA, IT support included.
+  assert.equal(r.body.restriction, 'totp_enrolment_required');
   assert.ok(!('password_hash' in r.body.user), 'no password hash in the answer');
   assert.ok(!r.text.includes('argon2'), 'no password hash in the answer');
 
@@ -235,7 +236,7 @@ test('a user created by an admin must change the temporary password, then enrol 
   assert.equal(r.status, 200, 'the new password and the code work: ' + r.text);
 });
 
-test('it_support created by an admin has no 2FA requirement after the password change', async () => {
+test('it_support created by an admin must enrol 2FA after the password change (messages carry patient data)', async () => {
   const it = await apiCreateUser(server, admin.token, 'itsy', 'it_support');
   let r = await login(server, 'itsy', it.temporary_password);
   assert.equal(r.body.restriction, 'password_change_required');
@@ -246,10 +247,11 @@ test('it_support created by an admin has no 2FA requirement after the password c
   });
   assert.equal(r.status, 200, r.text);
   r = await server.request('GET', '/api/v1/me', { token });
-  assert.equal(r.body.restriction ?? null, null);
-  assert.equal(r.body.totp_required, false);
+  assert.equal(r.body.restriction, 'totp_enrolment_required');
+  assert.equal(r.body.totp_required, true);
   r = await server.request('GET', '/api/v1/users', { token });
-  assert.equal(r.status, 200, r.text);
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.body.error.code, 'totp_enrolment_required');
 });
 
 test('bearer token and session cookie both authenticate; missing, unknown or revoked ones do not', async () => {
@@ -321,9 +323,13 @@ test('my sessions: listed with the current one marked, revocable one by one', as
 });
 
 test('logout revokes the current session and clears the cookie; logout-all revokes every session', async () => {
-  const a = (await login(server, 'ivan')).body;
-  const b = (await login(server, 'ivan')).body;
-  const c = (await login(server, 'ivan')).body;
+  // Three full sessions of one account with 2FA: the enrolment's, the next code's, a recovery code's.
+  createUser(server, 'lou', 'nurse');
+  const lou = await loginReady(server, 'lou');
+  const a = { token: lou.token };
+  const b = (await login(server, 'lou', PASSWORD, { totp: nextCode(lou.secret) })).body;
+  const c = (await login(server, 'lou', PASSWORD, { totp: lou.recovery[0] })).body;
+  assert.ok(b.token && c.token, 'logged in three times');
 
   let r = await server.request('POST', '/api/v1/auth/logout', { cookie: `cc_session=${a.token}` });
   assert.equal(r.status, 200, r.text);

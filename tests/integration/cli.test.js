@@ -176,7 +176,7 @@ test('set-role changes the role seen by the daemon', async () => {
   }, { what: 'the daemon to see the new role' });
   const me = await server.request('GET', '/api/v1/me', { token: s.body.token });
   assert.ok(me.body.permissions.includes('users.read'));
-  assert.equal(me.body.restriction ?? null, null, 'it_support needs no 2FA');
+  assert.equal(me.body.restriction, 'totp_enrolment_required', 'it_support needs 2FA too: messages carry patient data');
   r = cli(['user', 'set-role', 'carol', 'surgeon']);
   assert.notEqual(r.code, 0);
   assert.match(listLine('carol'), /\bit_support\b/);

@@ -92,8 +92,8 @@ for (const backend of backends) {
       const users = await listUsers(server, root.token);
       assert.ok(users.some((x) => x.username === 'kept' && x.must_change_password === false));
       assert.ok(users.some((x) => x.username === 'root' && x.totp_enabled === true));
-      r = await login(server, 'kept');
-      assert.equal(r.status, 200, 'the changed password survived: ' + r.text);
+      r = await login(server, 'kept', PASSWORD, { totp: nextCode(kept.secret) });
+      assert.equal(r.status, 200, 'the changed password and the 2FA secret survived: ' + r.text);
 
       const after = await replayUntil(server, root.token, (e) => e.seq >= lastSeen);
       assert.ok(after.head >= head, `event head went back: ${after.head} < ${head}`);

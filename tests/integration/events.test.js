@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { Server, EventSocket, createUser, loginReady, sleep, PASSWORD } from './lib/harness.js';
+import { Server, EventSocket, createUser, loginReady, sleep, totp, PASSWORD } from './lib/harness.js';
 
 const PUBLIC_URL = 'https://carecomm.hospital.example';
 const EXTRA_ORIGIN = 'https://console.hospital.example';
@@ -360,7 +360,7 @@ describe('event WebSocket', () => {
   });
 
   test('each event reaches only those allowed to see it', async () => {
-    createUser(server, 'ivy', 'it_support'); // may read users, no patient data: no 2FA needed
+    createUser(server, 'ivy', 'it_support'); // may read users (and messages: 2FA)
     const it = await loginReady(server, 'ivy');
     const a = await connect(server, admin.token);
     const n = await connect(server, nurse.token);
@@ -421,7 +421,12 @@ describe('event WebSocket', () => {
   test('revoking a session closes that session\'s socket with 4001, and only that one', async () => {
     createUser(server, 'rex', 'it_support');
     const s1 = await loginReady(server, 'rex');
-    const s2 = await loginReady(server, 'rex');
+    // A second session: 2FA is enrolled now, so with the next code.
+    const l2 = await server.request('POST', '/api/v1/auth/login', {
+      body: { username: 'rex', password: PASSWORD, totp: totp(s1.secret, Date.now() + 30000) },
+    });
+    assert.equal(l2.status, 200, l2.text);
+    const s2 = { token: l2.body.token, sessionId: l2.body.session_id };
     const c1 = await connect(server, s1.token);
     const c2 = await connect(server, s2.token);
     const r = await server.request('DELETE', `/api/v1/auth/sessions/${s2.sessionId}`, { token: s1.token });

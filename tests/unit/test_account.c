@@ -142,7 +142,8 @@ static void test_restriction_and_visibility(void **state)
     assert_null(acct_restriction(&u, &msg));
     u.role = ROLE_IT_SUPPORT;
     u.totp_enabled = false;
-    assert_null(acct_restriction(&u, &msg)); /* it_support sees no patient data */
+    /* it_support sees no patient record, but messages can carry patient data. */
+    assert_string_equal(acct_restriction(&u, &msg), "totp_enrolment_required");
 
     auth_user *cached = cc_malloc(sizeof(*cached));
     *cached = u;
@@ -162,6 +163,42 @@ static void test_restriction_and_visibility(void **state)
     assert_true(acct_visible(a, &p, "perm:users.read"));
     cached->disabled = true;
     assert_false(acct_visible(a, &p, "perm:users.read"));
+    free_account(a, cfg);
+}
+
+/* A module's scope: in "conv:<id>", members only; the live role must hold the permission. */
+static bool only_conv_7(void *ud, const char *user_id, const char *scope)
+{
+    int *calls = ud;
+    (*calls)++;
+    return strcmp(scope, "conv:7") == 0 && strcmp(user_id, "U0000000000000000000000001") == 0;
+}
+
+static void test_module_scopes(void **state)
+{
+    (void)state;
+    cc_config *cfg;
+    account *a = new_account(&cfg);
+    int calls = 0;
+    auth_user *u = cc_calloc(1, sizeof(*u));
+    snprintf(u->id, sizeof(u->id), "U0000000000000000000000001");
+    u->role = ROLE_NURSE;
+    cc_map_put(a->users, u->id, u, NULL);
+    acct_principal p;
+    memset(&p, 0, sizeof(p));
+    memcpy(p.user_id, u->id, sizeof(p.user_id));
+    assert_false(acct_visible(a, &p, "conv:7")); /* nobody resolves it yet */
+    assert_int_equal(account_add_scope(a, "conv:", PERM_MESSAGES, only_conv_7, &calls), CC_OK);
+    assert_int_equal(account_add_scope(a, "", PERM_MESSAGES, only_conv_7, &calls),
+                     CC_ERR_INVALID);
+    assert_true(acct_visible(a, &p, "conv:7"));
+    assert_false(acct_visible(a, &p, "conv:8"));
+    assert_false(acct_visible(a, &p, "convx"));
+    assert_int_equal(calls, 2);
+    u->disabled = true;
+    assert_false(acct_visible(a, &p, "conv:7"));
+    assert_int_equal(calls, 2); /* a disabled account is refused before the module is asked */
+    assert_string_equal(account_principal_user_id(&p), u->id);
     free_account(a, cfg);
 }
 
@@ -185,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_throttle_counts_parallel_attempts),
         cmocka_unit_test(test_session_expiry),
         cmocka_unit_test(test_restriction_and_visibility),
+        cmocka_unit_test(test_module_scopes),
         cmocka_unit_test(test_temp_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,7 @@ static void test_perm_table(void **state)
     for (int r = 0; r < ROLE__COUNT; r++) {
         assert_true(auth_role_has((auth_role)r, PERM_SELF));
         assert_true(auth_role_has((auth_role)r, PERM_EVENTS));
+        assert_true(auth_role_has((auth_role)r, PERM_MESSAGES));
     }
     assert_false(auth_role_has(ROLE__COUNT, PERM_SELF));
     assert_false(auth_role_has(ROLE_ADMIN, PERM__COUNT));
@@ -48,15 +49,16 @@ static void test_perm_table(void **state)
     assert_true(auth_role_requires_totp(ROLE_PRACTITIONER));
     assert_true(auth_role_requires_totp(ROLE_SECRETARY));
     assert_true(auth_role_requires_totp(ROLE_ADMIN));
-    assert_false(auth_role_requires_totp(ROLE_IT_SUPPORT));
+    /* Messages can carry patient data: IT support messages too, so it needs 2FA as well. */
+    assert_true(auth_role_requires_totp(ROLE_IT_SUPPORT));
 }
 
 static void test_perm_names(void **state)
 {
     static const char *const roles[] = {"admin", "practitioner", "nurse", "secretary",
                                         "it_support"};
-    static const char *const perms[] = {"self",        "events",     "users.read",
-                                        "users.write", "audit.read", "patient.read"};
+    static const char *const perms[] = {"self",       "events",       "users.read", "users.write",
+                                        "audit.read", "patient.read", "messages"};
     auth_role r;
     auth_perm p;
     (void)state;

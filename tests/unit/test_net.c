@@ -40,6 +40,24 @@ static void test_ws_ping(void **state)
     assert_string_equal(m.ping_id, "");
 }
 
+static void test_ws_module_message(void **state)
+{
+    (void)state;
+    net_ws_msg m;
+    char why[160];
+    /* Any other well-formed type is a module's message, handed over whole. */
+    assert_int_equal(parse("{\"type\":\"typing\",\"conversation\":\"x\"}", &m, why), CC_OK);
+    assert_int_equal(m.type, NET_WS_MSG_OTHER);
+    assert_string_equal(m.other, "typing");
+    assert_non_null(m.obj);
+    assert_string_equal(json_string_value(json_object_get(m.obj, "conversation")), "x");
+    net_ws_msg_clear(&m);
+    assert_null(m.obj);
+    assert_int_equal(parse("{\"type\":\"a.b_c9\"}", &m, why), CC_OK);
+    assert_int_equal(m.type, NET_WS_MSG_OTHER);
+    net_ws_msg_clear(&m);
+}
+
 static void test_ws_refused(void **state)
 {
     (void)state;
@@ -50,7 +68,10 @@ static void test_ws_refused(void **state)
         "[]",
         "{\"type\":\"hello\"",
         "{\"type\":1}",
-        "{\"type\":\"subscribe\"}",
+        "{\"type\":\"Subscribe\"}",
+        "{\"type\":\"\"}",
+        "{\"type\":\"0123456789abcdef0123456789abcdef0\"}",
+        "{\"type\":\"a b\"}",
         "{\"type\":\"hello\",\"last_seq\":-1}",
         "{\"type\":\"hello\",\"last_seq\":\"12\"}",
         "{\"type\":\"hello\",\"last_seq\":1.5}",
@@ -122,6 +143,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ws_hello),
         cmocka_unit_test(test_ws_ping),
+        cmocka_unit_test(test_ws_module_message),
         cmocka_unit_test(test_ws_refused),
         cmocka_unit_test(test_map),
     };
