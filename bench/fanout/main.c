@@ -4,9 +4,10 @@
  *
  *   fanout_gen run --server carecomm|prosody|ejabberd|mosquitto --port P --n N --rates 5,10,20
  *              --pid SERVER_PID [--seconds 10] [--drain 5] [--tokens FILE] [--password PW]
- *              [--domain localhost] [--setup-timeout 300] [--no-stop]
- *   fanout_gen carecomm-login --port P --users FILE --password PW [--parallel 8]   (tokens on
- * stdout)
+ *              [--domain localhost] [--setup-timeout 300] [--no-stop] [--final-drain 20]
+ *              [--batch-us 500]
+ *   fanout_gen carecomm-login --port P --users FILE --password PW [--parallel 8]
+ *              (prints "name token" lines)
  */
 #include "gen.h"
 
@@ -218,6 +219,7 @@ int main(int argc, char **argv)
     int pid = atoi(arg(argc, argv, "--pid", "0"));
     double seconds = atof(arg(argc, argv, "--seconds", "10"));
     double drain = atof(arg(argc, argv, "--drain", "5"));
+    double final_drain = atof(arg(argc, argv, "--final-drain", "20"));
     bool no_stop = flag(argc, argv, "--no-stop");
     if (strcmp(server, "carecomm") == 0)
         S.d = &drv_carecomm;
@@ -254,8 +256,15 @@ int main(int argc, char **argv)
         if (net_bytes_in == b)
             break;
     }
-    say("%s n=%d: %d receivers ready in %.1f s", server, cfg.n, S.d->alive(),
-        (double)(now_ns() - t_setup) / 1e9);
+    /* What the server burns with every client connected and nothing sent (timers, polling,
+     * schedulers): at low rates this, divided by few deliveries, dominates CPU per delivery. */
+    double idle_cpu0 = proc_cpu_seconds(pid);
+    int64_t idle_t0 = now_ns();
+    net_run(idle_t0 + 2000000000, idle, NULL, NULL);
+    double idle_pct =
+        (proc_cpu_seconds(pid) - idle_cpu0) * 100 / ((double)(now_ns() - idle_t0) / 1e9);
+    say("%s n=%d: %d receivers ready in %.1f s; server idle CPU %.1f%%", server, cfg.n,
+        S.d->alive(), (double)(now_ns() - t_setup) / 1e9, idle_pct);
 
     char *rates = strdup(arg(argc, argv, "--rates", "5,10,20,50,100"));
     int exit_code = 0;
@@ -291,10 +300,10 @@ int main(int argc, char **argv)
             lost == 0 && T.dup == 0 && failed == 0 && S.refused == 0 && p99 >= 0 && p99 < 100;
         printf("server=%s n=%d rate=%g sent=%ld delivered_per_s=%.0f p50_ms=%.2f p99_ms=%.2f "
                "lost=%llu dup=%llu cpu_us_per_delivery=%.2f server_rss_mib=%.1f "
-               "gen_cpu_pct=%.0f errors=%ld out_of_order=%llu clean=%d\n",
+               "gen_cpu_pct=%.0f errors=%ld out_of_order=%llu server_idle_cpu_pct=%.1f clean=%d\n",
                server, cfg.n, S.rate, S.sent, dps, p50, p99, (unsigned long long)lost,
                (unsigned long long)T.dup, cpu_us, rss, gen_pct, failed + S.refused,
-               (unsigned long long)T.ooo, clean ? 1 : 0);
+               (unsigned long long)T.ooo, idle_pct, clean ? 1 : 0);
         if (gen_pct > 80)
             say("%s n=%d rate=%g: the generator used %.0f%% of its core: this step measures it "
                 "too",
@@ -307,6 +316,19 @@ int main(int argc, char **argv)
         /* Saturated: the server falls behind (p99 over a second), drops or fails. */
         if (!no_stop && (lost || failed || p99 > 1000 || dps < 0.8 * S.rate * cfg.n)) {
             say("%s n=%d saturated at %g msg/s: no higher step", server, cfg.n, S.rate);
+            /* "lost" above means "not delivered by the end of the drain": a saturated server
+             * may still deliver its backlog. Wait for it (at most final-drain seconds) to tell
+             * late from lost. */
+            if (lost) {
+                int64_t t2 = now_ns();
+                net_run(t2 + (int64_t)(final_drain * 1e9), drained, NULL, NULL);
+                uint64_t e2 = expected();
+                printf("server=%s n=%d saturated_rate=%g missing_after_drain=%llu "
+                       "missing_after_%.0fs_more=%llu dup=%llu\n",
+                       server, cfg.n, S.rate, (unsigned long long)lost, final_drain,
+                       (unsigned long long)(e2 > T.uniq ? e2 - T.uniq : 0),
+                       (unsigned long long)T.dup);
+            }
             break;
         }
         /* A pause between steps: late deliveries of this step arrive here, not in the next. */

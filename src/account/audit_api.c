@@ -108,24 +108,6 @@ static audit_ctx *audit__new(net_req *r)
     return c;
 }
 
-/* Reads an integer query argument; false (after replying 400) if present but not a number. */
-static bool audit__int_arg(net_req *r, const char *name, int64_t min, int64_t max, int64_t *out)
-{
-    char buf[32], *end;
-    if (!net_req_query(r, name, buf, sizeof(buf)))
-        return true;
-    long long v = strtoll(buf, &end, 10);
-    if (!*buf || *end || v < min || v > max) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "query argument '%s' must be an integer from %lld to %lld",
-                 name, (long long)min, (long long)max);
-        net_reply_error(r, 400, "invalid_request", msg);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 void acct_audit_list(net_req *r);
 void acct_audit_list(net_req *r)
 {
@@ -133,10 +115,10 @@ void acct_audit_list(net_req *r)
     if (!c)
         return;
     c->limit = 100;
-    if (!audit__int_arg(r, "from", 0, INT64_MAX, &c->from) ||
-        !audit__int_arg(r, "to", 0, INT64_MAX, &c->to) ||
-        !audit__int_arg(r, "before", 0, INT64_MAX, &c->before) ||
-        !audit__int_arg(r, "limit", 1, AUDIT_PAGE_MAX, &c->limit)) {
+    if (!net_req_query_int(r, "from", 0, INT64_MAX, NULL, &c->from) ||
+        !net_req_query_int(r, "to", 0, INT64_MAX, NULL, &c->to) ||
+        !net_req_query_int(r, "before", 0, INT64_MAX, NULL, &c->before) ||
+        !net_req_query_int(r, "limit", 1, AUDIT_PAGE_MAX, NULL, &c->limit)) {
         audit__free(c);
         return;
     }

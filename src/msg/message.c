@@ -253,34 +253,14 @@ static int message__history_job(store *st, void *ctx)
     return rc;
 }
 
-/* Reads an integer query argument in [min, max]; false (after replying 400) if malformed. */
-static bool message__int_arg(net_req *r, const char *name, int64_t min, int64_t max, bool *has,
-                             int64_t *out)
-{
-    char buf[32], *end;
-    *has = net_req_query(r, name, buf, sizeof(buf));
-    if (!*has)
-        return true;
-    long long v = strtoll(buf, &end, 10);
-    if (!buf[0] || *end || v < min || v > max) {
-        char why[96];
-        snprintf(why, sizeof(why), "%s must be an integer from %lld to %lld", name, (long long)min,
-                 (long long)max);
-        net_reply_error(r, 400, "invalid_request", why);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 static void message__history(net_req *r)
 {
     int64_t before = INT64_MAX, after = 0, limit = 50;
-    bool hb, ha, hl, ht;
+    bool hb, ha, ht;
     char thread[64] = "";
-    if (!message__int_arg(r, "before", 1, INT64_MAX, &hb, &before) ||
-        !message__int_arg(r, "after", 0, INT64_MAX, &ha, &after) ||
-        !message__int_arg(r, "limit", 1, MSG_PAGE_MAX, &hl, &limit))
+    if (!net_req_query_int(r, "before", 1, INT64_MAX, &hb, &before) ||
+        !net_req_query_int(r, "after", 0, INT64_MAX, &ha, &after) ||
+        !net_req_query_int(r, "limit", 1, MSG_PAGE_MAX, NULL, &limit))
         return;
     if (hb && ha) {
         net_reply_error(r, 400, "invalid_request", "give before or after, not both");

@@ -123,7 +123,7 @@ static int search__job(store *st, void *ctx)
 
 static void search__get(net_req *r)
 {
-    char q[512], conv[64] = "", num[32], *end;
+    char q[512], conv[64] = "";
     int64_t limit = 20, offset = 0;
     if (!net_req_query(r, "q", q, sizeof(q)) || strlen(q) > 200) {
         net_reply_error(r, 400, "invalid_query", "search with q: 1 to 200 bytes");
@@ -133,20 +133,9 @@ static void search__get(net_req *r)
         net_reply_error(r, 404, "conversation_not_found", "no such conversation");
         return;
     }
-    if (net_req_query(r, "limit", num, sizeof(num))) {
-        limit = strtoll(num, &end, 10);
-        if (!num[0] || *end || limit < 1 || limit > SEARCH_LIMIT_MAX) {
-            net_reply_error(r, 400, "invalid_request", "limit must be from 1 to 50");
-            return;
-        }
-    }
-    if (net_req_query(r, "offset", num, sizeof(num))) {
-        offset = strtoll(num, &end, 10);
-        if (!num[0] || *end || offset < 0 || offset > 10000) {
-            net_reply_error(r, 400, "invalid_request", "offset must be from 0 to 10000");
-            return;
-        }
-    }
+    if (!net_req_query_int(r, "limit", 1, SEARCH_LIMIT_MAX, NULL, &limit) ||
+        !net_req_query_int(r, "offset", 0, 10000, NULL, &offset))
+        return;
     query_ctx qc = {json_array()};
     if (!qc.terms || msg_text_terms(q, strlen(q), search__query_term, &qc) != CC_OK ||
         json_array_size(qc.terms) == 0) {

@@ -2,6 +2,7 @@
  * async work), and writing the response with the security headers in as few writes as possible. */
 #include "net/net_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t net__now_us(void)
@@ -224,6 +225,27 @@ bool net_req_query(const net_req *r, const char *name, char *buf, size_t buflen)
         }
     }
     return false;
+}
+
+bool net_req_query_int(net_req *r, const char *name, int64_t min, int64_t max, bool *present,
+                       int64_t *out)
+{
+    char buf[32], *end;
+    bool here = net_req_query(r, name, buf, sizeof(buf));
+    if (present)
+        *present = here;
+    if (!here)
+        return true;
+    long long v = strtoll(buf, &end, 10);
+    if (!*buf || *end || v < min || v > max) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "query argument '%s' must be an integer from %lld to %lld",
+                 name, (long long)min, (long long)max);
+        net_reply_error(r, 400, "invalid_request", msg);
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 /* Cookie header: "a=1; b=2" (HTTP/2 may join several with ", "). The value is copied into a

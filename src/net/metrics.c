@@ -79,7 +79,7 @@ char *net__metrics_render(net_server *s)
                          (unsigned long long)cum, s->latency_sum,
                          (unsigned long long)s->latency_count);
     rc |= cc_buf_appendf(&b,
-                         "# HELP carecomm_websockets_open Open event WebSockets.\n"
+                         "# HELP carecomm_websockets_open Event WebSockets being served (not closing).\n"
                          "# TYPE carecomm_websockets_open gauge\ncarecomm_websockets_open %zu\n"
                          "# HELP carecomm_event_log_head Highest event sequence delivered.\n"
                          "# TYPE carecomm_event_log_head gauge\ncarecomm_event_log_head %lld\n"
@@ -92,7 +92,7 @@ char *net__metrics_render(net_server *s)
                          "# HELP carecomm_loop_stalls_total Loop iterations that took 100 ms "
                          "or more.\n# TYPE carecomm_loop_stalls_total counter\n"
                          "carecomm_loop_stalls_total %llu\n",
-                         net__ws_count(s), (long long)net_hub_head(s), s->inflight,
+                         net__ws_serving(s), (long long)net_hub_head(s), s->inflight,
                          (long long)cc_mem_live_bytes(), (unsigned long long)s->loop_stalls);
     for (size_t i = 0; i < s->ngauges; i++)
         rc |= cc_buf_appendf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", s->gauges[i].name,

@@ -94,6 +94,11 @@ const char *net_req_user_agent(const net_req *r); /* "" if none */
 const char *net_req_param(const net_req *r, const char *name);
 /* The decoded value of query argument name into buf; false if absent. */
 bool net_req_query(const net_req *r, const char *name, char *buf, size_t buflen);
+/* Reads integer query argument name in [min, max] into *out (left as it is when absent;
+ * *present, may be NULL, says whether it was there). Returns false after replying
+ * 400 invalid_request when it is there but not such an integer. */
+bool net_req_query_int(net_req *r, const char *name, int64_t min, int64_t max, bool *present,
+                       int64_t *out);
 /* The value of the cookie name (borrowed) or NULL. */
 const char *net_req_cookie(const net_req *r, const char *name);
 /* The bearer token of the Authorization header (borrowed) or NULL. */

@@ -202,7 +202,8 @@ void net__hub_free(net_server *s);
 int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss *pss, void *in,
                      size_t len);
 bool net__ws_origin_allowed(net_server *s, const char *origin);
-size_t net__ws_count(const net_server *s);
+size_t net__ws_count(const net_server *s);   /* every socket, closing ones included */
+size_t net__ws_serving(const net_server *s); /* those not closing (metrics) */
 void net__ws_close_all(net_server *s, int code, const char *reason);
 
 #endif

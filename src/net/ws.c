@@ -58,6 +58,7 @@ struct net_hub {
     store_worker *worker;
     net_ws *conns;
     size_t nconns;
+    size_t nclosing; /* of nconns, those with a close under way */
 };
 
 static void net__frame_unref(net_frame *f)
@@ -178,6 +179,13 @@ size_t net__ws_count(const net_server *s)
     return s->hub ? s->hub->nconns : 0;
 }
 
+/* Sockets being served: one that is closing (its close frame may wait behind a reader that
+ * stopped reading) no longer counts. */
+size_t net__ws_serving(const net_server *s)
+{
+    return s->hub ? s->hub->nconns - s->hub->nclosing : 0;
+}
+
 static bool net__visible(net_server *s, net_ws *ws, const char *scope)
 {
     if (strcmp(scope, "internal") == 0)
@@ -190,6 +198,7 @@ static void net__ws_start_close(net_ws *ws, int code, const char *reason)
     if (ws->closing || !ws->wsi)
         return;
     ws->closing = true;
+    ws->srv->hub->nclosing++;
     ws->close_code = code;
     snprintf(ws->close_reason, sizeof(ws->close_reason), "%s", reason);
     lws_callback_on_writable(ws->wsi);
@@ -453,6 +462,11 @@ void net_hub_publish(void *server, const store_event *evs, size_t n)
             net__frame_unref(old);
             h->start = (h->start + 1) % h->cap;
             h->count--;
+            /* A lagging reader is judged here, not only when it can take more: one that stopped
+             * reading never becomes writable, and must still be let go. */
+            for (net_ws *ws = h->conns; ws; ws = ws->next)
+                if (ws->lagging && !ws->closing && !ws->fetching && ws->cursor < h->ring_from)
+                    net__ws_start_close(ws, 4008, "too slow: fell behind the event stream");
         }
         h->ring[(h->start + h->count) % h->cap] = f;
         h->count++;
@@ -767,6 +781,8 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             if (ws->next)
                 ws->next->prev = ws->prev;
             h->nconns--;
+            if (ws->closing)
+                h->nclosing--;
             ws->wsi = NULL;
             pss->ws = NULL;
             for (size_t i = 0; i < s->nws_observers; i++)

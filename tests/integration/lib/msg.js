@@ -1,8 +1,9 @@
 // Messaging flows shared by the msg_*.test.js files: staff accounts ready to message (2FA
-// enrolled), a small REST client that throws on unexpected statuses, and event sockets that
-// remember the last sequence they processed so tests can drop and resume them.
+// enrolled), a small REST client that asserts statuses, and event socket helpers (open with hello
+// or a resume, wait for an event, a ping barrier).
 import assert from 'node:assert/strict';
-import { createUser, loginReady, sleep } from './harness.js';
+import { createUser, loginReady } from './harness.js';
+import { auditQuery } from './accounts.js';
 
 // Creates each person (name -> role) with the CLI and logs them in with 2FA enrolled. Returns
 // {name: {token, userId, secret, recovery, name}}.
@@ -66,21 +67,7 @@ export async function barrier(w) {
   await w.next((m) => m.type === 'pong' && m.id === id);
 }
 
-// Polls fn until truthy.
-export async function until(fn, { timeout = 10000, interval = 50, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(interval);
-  }
-}
-
-// The audit records of an action (as root).
-export async function audit(server, rootToken, query) {
-  const qs = new URLSearchParams(query).toString();
-  const r = await server.request('GET', `/api/v1/audit?${qs}`, { token: rootToken });
-  assert.equal(r.status, 200, r.text);
-  return r.body.records;
+// The audit records matching query (as an administrator): accounts.js's auditQuery, records only.
+export async function audit(server, adminToken, query) {
+  return (await auditQuery(server, adminToken, query)).records;
 }
