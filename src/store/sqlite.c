@@ -89,7 +89,15 @@ int store__sqlite_connect(store *st, const char *path)
     }
     st->impl = im;
     char *mode = NULL;
-    rc = store_query_text(st, "PRAGMA journal_mode=WAL", NULL, 0, &mode);
+    /* Two processes opening a new database at once (the daemon and the CLI, two CLIs) race to
+     * switch it to WAL; SQLite answers the loser SQLITE_BUSY at once, without its busy handler. */
+    for (int tries = 0;; tries++) {
+        rc = store_query_text(st, "PRAGMA journal_mode=WAL", NULL, 0, &mode);
+        int code = sqlite3_errcode(im->db);
+        if (rc == CC_OK || (code != SQLITE_BUSY && code != SQLITE_LOCKED) || tries >= 100)
+            break;
+        sqlite3_sleep(50);
+    }
     if (rc == CC_OK && (!mode || strcmp(mode, "wal") != 0)) {
         store__set_err(st, "%s: cannot switch to WAL mode (got %s)", path, mode ? mode : "?");
         rc = CC_ERR_STORE;

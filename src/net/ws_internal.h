@@ -1,0 +1,63 @@
+/* Internal structures of the event WebSocket, shared by ws.c (connections: upgrade, messages,
+ * writing) and ws_hub.c (frames, the ring, queues, publication, resume) and by nothing else. */
+#ifndef CC_NET_WS_INTERNAL_H
+#define CC_NET_WS_INTERNAL_H
+
+#include "net/net_internal.h"
+
+
+#define NET_WS_PAGE 500
+
+typedef struct net_frame {
+    int refs;
+    int64_t seq; /* 0 for control messages */
+    char *scope;
+    size_t data_off; /* events: where the data starts in the text (net_hub_replace) */
+    size_t len;
+    unsigned char *buf; /* LWS_PRE + len */
+} net_frame;
+
+typedef enum { WS_AWAIT_HELLO = 0, WS_CATCHUP, WS_LIVE } net_ws_state;
+
+struct net_ws {
+    net_ws *prev, *next;
+    int refs;
+    net_server *srv;
+    struct lws *wsi; /* NULL once closed */
+    void *principal;
+    void (*principal_free)(void *);
+    net_ws_state state;
+    int64_t cursor;
+    net_frame **q; /* ring buffer, grown on demand up to qmax: idle sockets stay small */
+    size_t qcap, qhead, qlen, qmax;
+    cc_buf rx;
+    bool fetching;
+    bool lagging; /* was LIVE, its queue overflowed: pulls from the ring, never from the store */
+    bool closing;
+    bool direct; /* HTTP/1.1: frames may be written outside WRITEABLE (net__ws_write_now) */
+    int close_code;
+    char close_reason[100];
+};
+
+struct net_hub {
+    net_frame **ring;
+    size_t cap, start, count;
+    int64_t ring_from; /* every event with seq > ring_from (up to head) is in the ring */
+    int64_t head;
+    store_worker *worker;
+    net_ws *conns;
+    size_t nconns;
+    size_t nclosing; /* of nconns, those with a close under way */
+};
+
+void net__frame_unref(net_frame *f);
+void net__ws_unref(net_ws *ws);
+/* Queues a frame (taking a reference); false when the queue is full. */
+bool net__ws_enqueue(net_ws *ws, net_frame *f);
+void net__ws_send_json(net_ws *ws, json_t *o); /* takes o; closes with 4008 when full */
+void net__ws_start_close(net_ws *ws, int code, const char *reason);
+void net__ws_pump(net_ws *ws); /* moves a CATCHUP connection forward while its queue has room */
+/* Writes f at once when nothing waits before it and the socket allows (ws.c); false: queue it. */
+bool net__ws_write_now(net_ws *ws, net_frame *f);
+
+#endif
