@@ -52,6 +52,17 @@ static int net__copy_query(net_req *r, struct lws *wsi)
     return CC_OK;
 }
 
+/* Request ids only tie log lines together: unique, not secret. A random prefix drawn once per
+ * process and a counter (a getrandom system call per request cost more than the handler). */
+static void net__req_id_next(net_server *s, char out[17])
+{
+    if (!s->req_id_prefix_set) {
+        cc_random_bytes(&s->req_id_prefix, sizeof(s->req_id_prefix));
+        s->req_id_prefix_set = true;
+    }
+    snprintf(out, 17, "%08x%08x", (unsigned)s->req_id_prefix, (unsigned)s->req_id_counter++);
+}
+
 net_req *net__req_new(net_server *s, struct lws *wsi)
 {
     net_req *r = cc_calloc(1, sizeof(*r));
@@ -63,9 +74,7 @@ net_req *net__req_new(net_server *s, struct lws *wsi)
     r->start_us = net__now_us();
     r->content_length = -1;
     r->is_h2 = lws_get_network_wsi(wsi) != wsi;
-    uint8_t rnd[8];
-    cc_random_bytes(rnd, sizeof(rnd));
-    cc_hex_encode(rnd, sizeof(rnd), r->id);
+    net__req_id_next(s, r->id);
     if (lws_get_peer_simple(wsi, r->ip, sizeof(r->ip)) == NULL)
         snprintf(r->ip, sizeof(r->ip), "unknown");
     /* The listen socket takes IPv4 and IPv6: show IPv4 clients as they know themselves, so audit
@@ -328,7 +337,7 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
     cc_logf(lvl, "request", "{s:s,s:s,s:s,s:i,s:I}", "req_id", r->id, "method", r->method,
             "route", net_req_route_path(r), "status", r->status, "us",
             (json_int_t)(net__now_us() - r->start_us));
-    if (r->wsi)
+    if (r->wsi && !r->in_callback)
         lws_callback_on_writable(r->wsi);
 }
 

@@ -62,6 +62,7 @@ struct net_req {
     char *headers_out[NET_MAX_HEADERS_OUT][2];
     uint64_t start_us;
     bool counted_inflight;
+    bool in_callback; /* lws is calling us for it: a reply is written on return, not on POLLOUT */
 };
 
 typedef struct {
@@ -100,6 +101,8 @@ struct net_server {
     bool tls;
     bool draining;
     bool access_log;
+    bool req_id_prefix_set;
+    uint32_t req_id_prefix, req_id_counter;
     int inflight;
     uv_timer_t drain_timer;
     bool drain_timer_init;

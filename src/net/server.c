@@ -478,6 +478,55 @@ void net_server_free(net_server *s)
     cc_free_ptr(s);
 }
 
+/* Writes (more of) the decided response; the value is the callback's. */
+static int net__http_write(struct lws *wsi, net_pss *pss)
+{
+    int rc = pss->req->flushing ? pss->req->write_rc : net__req_write(pss->req);
+    if (rc != 1 && lws_partial_buffered(lws_get_network_wsi(wsi))) {
+        /* lws still holds part of the response: the request stays in flight (a drain waits for
+         * it) until lws calls back, which it does once it has all been sent. */
+        pss->req->flushing = true;
+        pss->req->write_rc = rc;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    if (rc == 1)
+        return 0;
+    /* finished (0 keep-alive, -1 close): the transaction is over */
+    net_req *r = pss->req;
+    pss->req = NULL;
+    net__req_detach(r);
+    net_req_unref(r);
+    if (rc == 0 && lws_http_transaction_completed(wsi))
+        return -1;
+    return rc < 0 ? -1 : 0;
+}
+
+/* Runs a step of the request inside lws's callback; a reply decided meanwhile (most are: hot
+ * reads come from memory) is written before returning. Asking for POLLOUT instead would cost two
+ * epoll_ctl and a loop turn per request on libuv. HTTP/1.1 only: lws 4.1's HTTP/2 framing and
+ * flow control want writes from WRITEABLE. lws 4.1.6 accepts a write outside WRITEABLE; what the
+ * socket does not take it keeps and sends on POLLOUT (lws_partial_buffered, above). */
+static int net__http_step(struct lws *wsi, net_pss *pss, void (*step)(net_req *))
+{
+    net_req *r = pss->req;
+    r->in_callback = true;
+    step(r);
+    r->in_callback = false;
+    if (!r->replied)
+        return 0; /* answered later, from WRITEABLE */
+    if (r->is_h2 || lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return net__http_write(wsi, pss);
+}
+
+static void net__req_noop(net_req *r)
+{
+    (void)r;
+}
+
 static int net__http_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss *pss,
                               void *in, size_t len)
 {
@@ -489,8 +538,7 @@ static int net__http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         pss->req = net__req_new(s, wsi);
         if (!pss->req)
             return -1;
-        net__dispatch(pss->req);
-        return 0;
+        return net__http_step(wsi, pss, net__dispatch);
     case LWS_CALLBACK_HTTP_BODY:
         /* Discard when the response (an error) is already decided, or when no body was expected:
          * lws also sends an empty HTTP_BODY for a POST with "Content-Length: 0", while the
@@ -515,36 +563,15 @@ static int net__http_callback(struct lws *wsi, enum lws_callback_reasons reason,
             return 0;
         pss->req->body_complete = true;
         if (pss->req->replied)
-            lws_callback_on_writable(wsi);
-        else if (pss->req->body_expected)
-            net__body_complete(pss->req);
+            return net__http_step(wsi, pss, net__req_noop);
+        if (pss->req->body_expected)
+            return net__http_step(wsi, pss, net__body_complete);
         /* else: a route without a body ("Content-Length: 0" POST), already dispatched */
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!pss->req || !pss->req->replied)
             return 0;
-        {
-            int rc = pss->req->flushing ? pss->req->write_rc : net__req_write(pss->req);
-            if (rc != 1 && lws_partial_buffered(lws_get_network_wsi(wsi))) {
-                /* lws still holds part of the response: the request stays in flight (a drain
-                 * waits for it) until lws calls back, which it does once it has all been sent. */
-                pss->req->flushing = true;
-                pss->req->write_rc = rc;
-                lws_callback_on_writable(wsi);
-                return 0;
-            }
-            if (rc != 1) {
-                /* finished (0 keep-alive, -1 close): the transaction is over */
-                net_req *r = pss->req;
-                pss->req = NULL;
-                net__req_detach(r);
-                net_req_unref(r);
-                if (rc == 0 && lws_http_transaction_completed(wsi))
-                    return -1;
-                return rc < 0 ? -1 : 0;
-            }
-        }
-        return 0;
+        return net__http_write(wsi, pss);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
         if (pss->upgrade_principal && reason == LWS_CALLBACK_CLOSED_HTTP &&

@@ -1,491 +1,10 @@
-/* The event WebSocket and its hub.
- *
- * Design. Every committed event reaches net_hub_publish in seq order (from the store worker's log
- * follower). The hub serialises each event once into a shared, reference-counted frame and keeps
- * the most recent frames in a ring. Each connection has a cursor (the last seq it has been given
- * or skipped) and a bounded queue of frames to write:
- *  - LIVE connections get new frames pushed as they are published. When a queue overflows (a
- *    burst, or a slow reader) the connection falls back to pulling from the ring at its own pace;
- *    one that the ring overtakes cannot keep up and is closed with 4008 rather than slowing
- *    anyone else or making the server read the log for it.
- *  - CATCHUP connections (after a hello with last_seq) pull: from the ring when the ring holds
- *    everything after their cursor, otherwise from the store through the worker, a page at a
- *    time, paced by their own writes. When the cursor reaches the head they turn LIVE.
- * Because delivery always advances one cursor in seq order, a resume has no gap and no duplicate,
- * and live events that arrive during a catch-up are simply picked up from the ring later. */
-#include "net/net_internal.h"
+/* The event WebSocket's connections: the upgrade (path, origin, authentication), messages from
+ * the client (hello, ping, modules' types), writing queued frames and the close. The hub (frames,
+ * ring, queues, resume) is in ws_hub.c. */
+#include "net/ws_internal.h"
 
 #include <openssl/ssl.h>
 #include <string.h>
-
-#define NET_WS_PAGE 500
-
-typedef struct net_frame {
-    int refs;
-    int64_t seq; /* 0 for control messages */
-    char *scope;
-    size_t data_off; /* events: where the data starts in the text (net_hub_replace) */
-    size_t len;
-    unsigned char *buf; /* LWS_PRE + len */
-} net_frame;
-
-typedef enum { WS_AWAIT_HELLO = 0, WS_CATCHUP, WS_LIVE } net_ws_state;
-
-struct net_ws {
-    net_ws *prev, *next;
-    int refs;
-    net_server *srv;
-    struct lws *wsi; /* NULL once closed */
-    void *principal;
-    void (*principal_free)(void *);
-    net_ws_state state;
-    int64_t cursor;
-    net_frame **q; /* ring buffer, grown on demand up to qmax: idle sockets stay small */
-    size_t qcap, qhead, qlen, qmax;
-    cc_buf rx;
-    bool fetching;
-    bool lagging; /* was LIVE, its queue overflowed: pulls from the ring, never from the store */
-    bool closing;
-    int close_code;
-    char close_reason[100];
-};
-
-struct net_hub {
-    net_frame **ring;
-    size_t cap, start, count;
-    int64_t ring_from; /* every event with seq > ring_from (up to head) is in the ring */
-    int64_t head;
-    store_worker *worker;
-    net_ws *conns;
-    size_t nconns;
-    size_t nclosing; /* of nconns, those with a close under way */
-};
-
-static void net__frame_unref(net_frame *f)
-{
-    if (!f || --f->refs > 0)
-        return;
-    cc_free(&f->scope);
-    cc_free(&f->buf);
-    cc_free_ptr(f);
-}
-
-static net_frame *net__frame_new(const char *text, size_t len, int64_t seq, const char *scope)
-{
-    net_frame *f = cc_calloc(1, sizeof(*f));
-    if (!f)
-        return NULL;
-    f->refs = 1;
-    f->seq = seq;
-    f->len = len;
-    f->buf = cc_malloc(LWS_PRE + len);
-    f->scope = cc_strdup(scope ? scope : "");
-    if (!f->buf || !f->scope) {
-        net__frame_unref(f);
-        return NULL;
-    }
-    memcpy(f->buf + LWS_PRE, text, len);
-    return f;
-}
-
-/* Event types are identifiers ([a-z0-9._]); payloads are JSON the store wrote. */
-static net_frame *net__frame_event(const store_event *ev)
-{
-    char ts[32];
-    cc_time_format(ev->ts, ts);
-    for (const char *c = ev->type; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '.' || *c == '_'))
-            return NULL;
-    char *text = cc_sprintf("{\"type\":\"event\",\"seq\":%lld,\"event\":\"%s\",\"ts\":\"%s\","
-                            "\"data\":%s}",
-                            (long long)ev->seq, ev->type, ts, ev->payload ? ev->payload : "{}");
-    if (!text)
-        return NULL;
-    size_t len = strlen(text);
-    net_frame *f = net__frame_new(text, len, ev->seq, ev->scope);
-    if (f)
-        f->data_off = len - strlen(ev->payload ? ev->payload : "{}") - 1;
-    cc_free(&text);
-    return f;
-}
-
-static net_frame *net__frame_json(json_t *o)
-{
-    cc_buf text = {0};
-    int rc = o ? cc_json_write(&text, o) : CC_ERR_NOMEM;
-    json_decref(o);
-    net_frame *f = rc == CC_OK ? net__frame_new(text.data, text.len, 0, NULL) : NULL;
-    cc_buf_free(&text);
-    return f;
-}
-
-int net__hub_create(net_server *s)
-{
-    net_hub *h = cc_calloc(1, sizeof(*h));
-    if (!h)
-        return CC_ERR_NOMEM;
-    h->cap = (size_t)cc_config_int(s->cfg, "event_ring_size");
-    h->ring = cc_calloc(h->cap, sizeof(*h->ring));
-    if (!h->ring) {
-        cc_free_ptr(h);
-        return CC_ERR_NOMEM;
-    }
-    s->hub = h;
-    return CC_OK;
-}
-
-static void net__ws_unref(net_ws *ws)
-{
-    if (!ws || --ws->refs > 0)
-        return;
-    while (ws->qlen) {
-        net__frame_unref(ws->q[ws->qhead]);
-        ws->qhead = (ws->qhead + 1) % ws->qcap;
-        ws->qlen--;
-    }
-    cc_free(&ws->q);
-    cc_buf_free(&ws->rx);
-    if (ws->principal && ws->principal_free)
-        ws->principal_free(ws->principal);
-    cc_free_ptr(ws);
-}
-
-void net__hub_free(net_server *s)
-{
-    net_hub *h = s->hub;
-    if (!h)
-        return;
-    for (size_t i = 0; i < h->count; i++)
-        net__frame_unref(h->ring[(h->start + i) % h->cap]);
-    cc_free(&h->ring);
-    cc_free_ptr(h);
-    s->hub = NULL;
-}
-
-void net_hub_start(net_server *s, int64_t head_seq, store_worker *worker)
-{
-    s->hub->head = head_seq;
-    s->hub->ring_from = head_seq;
-    s->hub->worker = worker;
-}
-
-int64_t net_hub_head(const net_server *s)
-{
-    return s->hub ? s->hub->head : 0;
-}
-
-size_t net__ws_count(const net_server *s)
-{
-    return s->hub ? s->hub->nconns : 0;
-}
-
-/* Sockets being served: one that is closing (its close frame may wait behind a reader that
- * stopped reading) no longer counts. */
-size_t net__ws_serving(const net_server *s)
-{
-    return s->hub ? s->hub->nconns - s->hub->nclosing : 0;
-}
-
-static bool net__visible(net_server *s, net_ws *ws, const char *scope)
-{
-    if (strcmp(scope, "internal") == 0)
-        return false; /* server-side only (cache updates between nodes) */
-    return s->visible && s->visible(s->visible_ud, ws->principal, scope);
-}
-
-static void net__ws_start_close(net_ws *ws, int code, const char *reason)
-{
-    if (ws->closing || !ws->wsi)
-        return;
-    ws->closing = true;
-    ws->srv->hub->nclosing++;
-    ws->close_code = code;
-    snprintf(ws->close_reason, sizeof(ws->close_reason), "%s", reason);
-    lws_callback_on_writable(ws->wsi);
-}
-
-/* Doubles the queue ring (up to qmax), keeping order. */
-static bool net__ws_grow(net_ws *ws)
-{
-    size_t cap = ws->qcap ? ws->qcap * 2 : 8;
-    if (cap > ws->qmax)
-        cap = ws->qmax;
-    if (cap <= ws->qcap)
-        return false;
-    net_frame **q = cc_malloc(cap * sizeof(*q));
-    if (!q)
-        return false;
-    for (size_t i = 0; i < ws->qlen; i++)
-        q[i] = ws->q[(ws->qhead + i) % ws->qcap];
-    cc_free(&ws->q);
-    ws->q = q;
-    ws->qcap = cap;
-    ws->qhead = 0;
-    return true;
-}
-
-/* Queues a frame (taking a reference). false when the queue is full. */
-static bool net__ws_enqueue(net_ws *ws, net_frame *f)
-{
-    if (ws->qlen >= ws->qcap && !net__ws_grow(ws))
-        return false;
-    f->refs++;
-    ws->q[(ws->qhead + ws->qlen) % ws->qcap] = f;
-    ws->qlen++;
-    if (ws->qlen == 1 && ws->wsi)
-        lws_callback_on_writable(ws->wsi);
-    return true;
-}
-
-static void net__ws_send_json(net_ws *ws, json_t *o)
-{
-    net_frame *f = net__frame_json(o);
-    if (!f || !net__ws_enqueue(ws, f))
-        net__ws_start_close(ws, 4008, "send queue full");
-    net__frame_unref(f);
-}
-
-/* Index in the ring of the first frame with seq > after (count if none). */
-static size_t net__ring_after(const net_hub *h, int64_t after)
-{
-    size_t lo = 0, hi = h->count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (h->ring[(h->start + mid) % h->cap]->seq <= after)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static void net__ws_pump(net_ws *ws);
-
-/* Queue slots a catching-up connection keeps free for live control messages (pong, error): a
- * quarter of the queue, at most NET_WS_PAGE / 4. Scaled to the queue, or a ws_send_queue below
- * NET_WS_PAGE / 4 (the minimum is 16) would never let a resume start. */
-static size_t net__ws_reserve(const net_ws *ws)
-{
-    size_t r = ws->qmax / 4;
-    return r < NET_WS_PAGE / 4 ? r : NET_WS_PAGE / 4;
-}
-
-typedef struct {
-    net_ws *ws;
-    int64_t after;
-    size_t limit; /* events to read: what the queue can take, at most NET_WS_PAGE */
-    store_event *evs;
-    size_t n, cap;
-    bool alloc_failed;
-} net_fetch;
-
-static int net__fetch_row(void *ud, const store_event *ev)
-{
-    net_fetch *f = ud;
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 64;
-        store_event *g = cc_realloc(f->evs, cap * sizeof(*g));
-        if (!g)
-            return CC_ERR_NOMEM;
-        f->evs = g;
-        f->cap = cap;
-    }
-    store_event *c = &f->evs[f->n];
-    c->seq = ev->seq;
-    c->ts = ev->ts;
-    c->type = cc_strdup(ev->type);
-    c->scope = cc_strdup(ev->scope);
-    c->payload = cc_strdup(ev->payload);
-    f->n++;
-    if (!c->type || !c->scope || !c->payload)
-        return CC_ERR_NOMEM;
-    return 0;
-}
-
-/* Worker thread: one page of the log after the connection's cursor. */
-static int net__fetch_job(store *st, void *ctx)
-{
-    net_fetch *f = ctx;
-    return store_event_read(st, f->after, f->limit, net__fetch_row, f);
-}
-
-static void net__fetch_free(net_fetch *f)
-{
-    for (size_t i = 0; i < f->n; i++) {
-        cc_free_ptr((void *)f->evs[i].type);
-        cc_free_ptr((void *)f->evs[i].scope);
-        cc_free_ptr((void *)f->evs[i].payload);
-    }
-    cc_free(&f->evs);
-    cc_free_ptr(f);
-}
-
-static void net__fetch_done(void *ctx, int rc)
-{
-    net_fetch *f = ctx;
-    net_ws *ws = f->ws;
-    ws->fetching = false;
-    if (ws->wsi && !ws->closing) {
-        if (rc != CC_OK) {
-            net__ws_start_close(ws, 1011, "event log unavailable");
-        } else {
-            int64_t head = ws->srv->hub->head;
-            for (size_t i = 0; i < f->n && f->evs[i].seq <= head; i++) {
-                if (f->evs[i].seq <= ws->cursor)
-                    continue;
-                if (net__visible(ws->srv, ws, f->evs[i].scope)) {
-                    /* Control messages queued during the read may have taken the room: stop
-                     * without moving the cursor, the rest is read again once the client reads. */
-                    if (ws->qlen >= ws->qmax)
-                        break;
-                    net_frame *fr = net__frame_event(&f->evs[i]);
-                    bool ok = fr && net__ws_enqueue(ws, fr);
-                    net__frame_unref(fr);
-                    if (!ok) {
-                        net__ws_start_close(ws, 1011, "resume failed");
-                        break;
-                    }
-                }
-                ws->cursor = f->evs[i].seq;
-            }
-            /* An empty page below the head means the rest is in the ring (or rolled back). */
-            if (f->n == 0 && ws->cursor < ws->srv->hub->ring_from)
-                ws->cursor = ws->srv->hub->ring_from;
-            net__ws_pump(ws);
-        }
-    }
-    net__ws_unref(ws);
-    net__fetch_free(f);
-}
-
-/* Moves a CATCHUP connection forward while its queue has room. */
-static void net__ws_pump(net_ws *ws)
-{
-    net_server *s = ws->srv;
-    net_hub *h = s->hub;
-    while (ws->state == WS_CATCHUP && !ws->closing && !ws->fetching) {
-        if (ws->cursor >= h->head) {
-            ws->state = WS_LIVE;
-            ws->lagging = false;
-            return;
-        }
-        if (ws->lagging && ws->cursor < h->ring_from) {
-            /* A live reader that fell behind everything kept in memory cannot keep up: it must
-             * not make the server read the log for it. It resumes after reconnecting. */
-            net__ws_start_close(ws, 4008, "too slow: fell behind the event stream");
-            return;
-        }
-        /* Pages are paced by the client's reading: leave room for live control messages. */
-        size_t reserve = net__ws_reserve(ws);
-        if (ws->qlen + reserve >= ws->qmax)
-            return;
-        if (ws->cursor >= h->ring_from) {
-            size_t i = net__ring_after(h, ws->cursor);
-            size_t budget = ws->qmax - ws->qlen - reserve;
-            for (; i < h->count && budget > 0; i++) {
-                net_frame *f = h->ring[(h->start + i) % h->cap];
-                if (net__visible(s, ws, f->scope) && !net__ws_enqueue(ws, f)) {
-                    net__ws_start_close(ws, 1011, "out of memory");
-                    return; /* cursor not advanced: nothing is skipped */
-                }
-                ws->cursor = f->seq;
-                budget--;
-            }
-            if (i >= h->count)
-                ws->cursor = h->head;
-            continue;
-        }
-        net_fetch *f = cc_calloc(1, sizeof(*f));
-        if (!f || !h->worker) {
-            cc_free(&f);
-            net__ws_start_close(ws, 1011, "event log unavailable");
-            return;
-        }
-        f->ws = ws;
-        f->after = ws->cursor;
-        f->limit = ws->qmax - ws->qlen - reserve;
-        if (f->limit > NET_WS_PAGE)
-            f->limit = NET_WS_PAGE;
-        ws->refs++;
-        ws->fetching = true;
-        if (store_worker_submit(h->worker, net__fetch_job, net__fetch_done, f) != CC_OK) {
-            ws->fetching = false;
-            ws->refs--;
-            cc_free(&f);
-            net__ws_start_close(ws, 1011, "event log unavailable");
-        }
-        return;
-    }
-}
-
-void net_hub_replace(net_server *s, int64_t seq, const char *payload)
-{
-    net_hub *h = s->hub;
-    if (!h || seq <= h->ring_from)
-        return; /* not in memory: resumes read the store, which has the new payload */
-    size_t i = net__ring_after(h, seq - 1);
-    net_frame **slot = i < h->count ? &h->ring[(h->start + i) % h->cap] : NULL;
-    if (!slot || (*slot)->seq != seq || (*slot)->data_off == 0)
-        return;
-    /* Same seq, type, time and scope; the new data. Queues holding the old frame keep it. */
-    net_frame *old = *slot, *f = NULL;
-    cc_buf b = {0};
-    if (cc_buf_append(&b, old->buf + LWS_PRE, old->data_off) == CC_OK &&
-        cc_buf_append(&b, payload, strlen(payload)) == CC_OK && cc_buf_append(&b, "}", 1) == CC_OK)
-        f = net__frame_new(b.data, b.len, seq, old->scope);
-    cc_buf_free(&b);
-    if (!f)
-        return;
-    f->data_off = old->data_off;
-    *slot = f;
-    net__frame_unref(old);
-}
-
-void net_hub_publish(void *server, const store_event *evs, size_t n)
-{
-    net_server *s = server;
-    net_hub *h = s->hub;
-    for (size_t i = 0; i < n; i++) {
-        if (evs[i].seq <= h->head)
-            continue; /* already known (start-up race with the head read) */
-        net_frame *f = net__frame_event(&evs[i]);
-        if (!f) {
-            /* Cannot happen with events this server wrote; skip rather than stall everyone. */
-            cc_logf(CC_LOG_ERROR, "event not publishable", "{s:I}", "seq",
-                    (json_int_t)evs[i].seq);
-            h->head = evs[i].seq;
-            continue;
-        }
-        if (h->count == h->cap) {
-            net_frame *old = h->ring[h->start];
-            h->ring_from = old->seq;
-            net__frame_unref(old);
-            h->start = (h->start + 1) % h->cap;
-            h->count--;
-            /* A lagging reader is judged here, not only when it can take more: one that stopped
-             * reading never becomes writable, and must still be let go. */
-            for (net_ws *ws = h->conns; ws; ws = ws->next)
-                if (ws->lagging && !ws->closing && !ws->fetching && ws->cursor < h->ring_from)
-                    net__ws_start_close(ws, 4008, "too slow: fell behind the event stream");
-        }
-        h->ring[(h->start + h->count) % h->cap] = f;
-        h->count++;
-        h->head = f->seq;
-        for (net_ws *ws = h->conns; ws; ws = ws->next) {
-            if (ws->state != WS_LIVE || ws->closing)
-                continue;
-            if (net__visible(s, ws, f->scope) && !net__ws_enqueue(ws, f)) {
-                /* Queue full: a burst, or a slow reader. Either way the connection now pulls
-                 * from the ring at its own pace, from this event on; only a reader the ring
-                 * overtakes is too slow (closed with 4008 in net__ws_pump). */
-                ws->state = WS_CATCHUP;
-                ws->lagging = true;
-                continue;
-            }
-            ws->cursor = f->seq;
-        }
-    }
-}
 
 bool net__ws_origin_allowed(net_server *s, const char *origin)
 {
@@ -495,20 +14,6 @@ bool net__ws_origin_allowed(net_server *s, const char *origin)
         if (strcasecmp(s->origins[i], origin) == 0)
             return true;
     return false;
-}
-
-void net_ws_close_matching(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
-                           int code, const char *reason)
-{
-    for (net_ws *ws = s->hub->conns; ws; ws = ws->next)
-        if (match(ud, ws->principal))
-            net__ws_start_close(ws, code, reason);
-}
-
-void net__ws_close_all(net_server *s, int code, const char *reason)
-{
-    for (net_ws *ws = s->hub->conns; ws; ws = ws->next)
-        net__ws_start_close(ws, code, reason);
 }
 
 /* Upgrade: right path, allowed origin, authenticated session with the events permission. */
@@ -586,6 +91,7 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     ws->srv = s;
     ws->wsi = wsi;
     ws->qmax = s->ws_queue_max;
+    ws->direct = lws_get_network_wsi(wsi) == wsi;
     if (!pss->upgrade_principal) {
         net__ws_unref(ws);
         return -1;
@@ -623,24 +129,6 @@ static void net__ws_on_module_message(net_ws *ws, const net_ws_msg *m)
     if (code)
         net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
                                         message ? message : "refused"));
-}
-
-size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
-                            void *ud, const json_t *obj)
-{
-    size_t sent = 0;
-    net_frame *f = NULL;
-    for (net_ws *ws = s->hub ? s->hub->conns : NULL; ws; ws = ws->next) {
-        if (ws->state == WS_AWAIT_HELLO || ws->closing || !match(ud, ws->principal))
-            continue;
-        if (!f && !(f = net__frame_json(json_incref((json_t *)obj))))
-            return sent;
-        /* Best effort: a full queue keeps its room for the events that must arrive. */
-        if (ws->qlen < ws->qmax && net__ws_enqueue(ws, f))
-            sent++;
-    }
-    net__frame_unref(f);
-    return sent;
 }
 
 static void net__ws_on_message(net_ws *ws)
@@ -701,24 +189,41 @@ static void net__ws_write_close(struct lws *wsi, int code, const char *reason)
     lws_write(wsi, buf + LWS_PRE, 2 + n, NET_LWS_WRITE_CLOSE);
 }
 
+/* Writes a frame at once when nothing waits before it, which spares the POLLOUT round trip (on
+ * libuv, lws turns POLLOUT on and off with two epoll_ctl each: more than the write itself, per
+ * delivery). HTTP/1.1 connections only: over HTTP/2 lws frames and credits writes from WRITEABLE.
+ * lws 4.1.6 takes a write outside WRITEABLE; what the socket does not take it keeps (partial
+ * buffered), and later frames queue behind it. false: queue the frame. */
+bool net__ws_write_now(net_ws *ws, net_frame *f)
+{
+    if (!ws->wsi || !ws->direct || ws->closing || lws_partial_buffered(ws->wsi))
+        return false;
+    if (lws_write(ws->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) < 0)
+        net__ws_start_close(ws, 1011, "write failed"); /* WRITEABLE then finds it broken */
+    return true;
+}
+
+/* Writes queued frames: on HTTP/1.1 as many as the socket takes, over HTTP/2 one. */
 static int net__ws_writeable(net_ws *ws)
 {
     if (ws->closing) {
         net__ws_write_close(ws->wsi, ws->close_code, ws->close_reason);
         return -1;
     }
-    if (ws->qlen == 0)
-        return 0;
-    net_frame *f = ws->q[ws->qhead];
-    ws->qhead = (ws->qhead + 1) % ws->qcap;
-    ws->qlen--;
-    int w = lws_write(ws->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
-    net__frame_unref(f);
-    if (w < 0)
-        return -1;
-    if (ws->state == WS_CATCHUP && ws->qlen < ws->qmax / 2)
-        net__ws_pump(ws);
-    if (ws->qlen)
+    do {
+        if (ws->qlen == 0)
+            break;
+        net_frame *f = ws->q[ws->qhead];
+        ws->qhead = (ws->qhead + 1) % ws->qcap;
+        ws->qlen--;
+        int w = lws_write(ws->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+        net__frame_unref(f);
+        if (w < 0)
+            return -1;
+        if (ws->state == WS_CATCHUP && ws->qlen < ws->qmax / 2)
+            net__ws_pump(ws);
+    } while (ws->direct && !ws->closing && !lws_partial_buffered(ws->wsi));
+    if (ws->qlen || ws->closing)
         lws_callback_on_writable(ws->wsi);
     else {
         cc_free(&ws->q); /* idle sockets hold no queue: most of them are idle */
