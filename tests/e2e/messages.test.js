@@ -26,6 +26,7 @@ before(async () => {
     const ready = await loginReady(server, who.name);
     who.auth = new Authenticator(ready.secret);
     who.recovery = ready.recovery;
+    who.token = ready.token;
     who.auth.lastStep = Math.floor(Date.now() / 30000);
   }
   browser = await launchBrowser();
@@ -218,6 +219,14 @@ test('typing is shown; a reply in a thread with a mention; reactions; edit and d
   assert.equal(await aroot.locator('.reaction').getAttribute('aria-pressed'), 'false');
   assert.equal(await root.locator('.reaction').getAttribute('aria-pressed'), 'true');
 
+  // Alice pins her message; Bruno sees it marked and listed with the pins.
+  await openActions(a, aroot);
+  await aroot.locator('.msg-actions button:has-text("Épingler")').click();
+  await root.locator('.tag-pinned').waitFor();
+  await b.locator('.conv-head button', { hasText: 'Épinglés (1)' }).click();
+  assert.match(await b.locator('.pins').innerText(), /Dr Alice Martin.*hématome/s);
+  await b.locator('.conv-head button', { hasText: 'Épinglés (1)' }).click();
+
   // Alice edits a message of hers, then deletes it; Bruno sees each state.
   await type(a, composer(a), 'Dosage à 5 mg');
   await a.keyboard.press('Enter');
@@ -342,6 +351,31 @@ test('a network drop: what was missed arrives once, in order, and the badge foll
   await a.keyboard.press('Enter');
   await message(b, 'tout est rentré dans l’ordre').waitFor();
   assert.equal(await message(b, 'tout est rentré dans l’ordre').count(), 1);
+});
+
+test('a long history is read backwards, page by page, without a hole or a repeat', async () => {
+  const b = bruno.page;
+  const api = (method, path, body) => server.request(method, `/api/v1${path}`, { token: alice.token, body });
+  const channel = (await api('GET', '/conversations')).body.conversations.find((c) => c.name === 'cardio-soins');
+  for (let i = 1; i <= 120; i++) {
+    const r = await api('POST', `/conversations/${channel.id}/messages`, { body: `Relevé ${i}` });
+    assert.equal(r.status, 201);
+  }
+  await convLink(b, 'cardio-soins').locator('.count-unread [aria-hidden]', { hasText: '99+' }).waitFor();
+  await convLink(b, 'cardio-soins').click();
+  await message(b, 'Relevé 120').waitFor();
+  const older = b.locator('.older button');
+  for (const first of ['Relevé 71', 'Relevé 21']) {
+    assert.equal(await b.locator('.conv .msg .msg-body').first().innerText(), first);
+    await older.click();
+    await b.locator('.conv .msg .msg-body').first().filter({ hasNotText: first }).waitFor();
+  }
+  // 120 messages: 71-120, then 21-70, then 1-20 and nothing older.
+  assert.equal(await b.locator('.conv .msg .msg-body').first().innerText(), 'Relevé 1');
+  await older.waitFor({ state: 'detached' });
+  const texts = await b.locator('.conv .msg .msg-body').allInnerTexts();
+  assert.deepEqual(texts, Array.from({ length: 120 }, (_, i) => `Relevé ${i + 1}`));
+  await convLink(b, 'cardio-soins').locator('.count').waitFor({ state: 'detached' });
 });
 
 test('the phone: the list and the conversation are two screens', async () => {

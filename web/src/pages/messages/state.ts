@@ -479,11 +479,6 @@ export async function joinChannel(id: string): Promise<void> {
   await openConversation(id);
 }
 
-export async function leaveConversation(id: string): Promise<void> {
-  await api('POST', `/api/v1/conversations/${id}/leave`);
-  dropConv(id);
-}
-
 export async function createConversation(body: Record<string, unknown>): Promise<Conversation> {
   const c = await api<Conversation>('POST', '/api/v1/conversations', body);
   upsertConv(c);
