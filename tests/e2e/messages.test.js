@@ -277,6 +277,11 @@ test('an urgent message: the recipient acknowledges, the sender sees who has', a
 
   await sent.locator('.urgent-acked', { hasText: 'Reçu par : Bruno Petit' }).waitFor();
   assert.equal(await sent.locator('.urgent-pending').count(), 0);
+  // Still so after going to another conversation and back.
+  await convLink(a, 'cardio-soins').click();
+  await a.locator('#conv-title', { hasText: 'cardio-soins' }).waitFor();
+  await convLink(a, 'Bruno Petit').click();
+  await message(a, 'saignement au point de ponction').locator('.urgent-acked', { hasText: 'Reçu par : Bruno Petit' }).waitFor();
   await capture(a, 'messages-urgent-acked', { sizes: [DESKTOP] });
 });
 

@@ -227,6 +227,7 @@ export async function openConversation(id: string, focus?: { id: string; seq: nu
     return;
   }
   msgs.set({ open: fresh(id) });
+  acksAsked.clear(); // a fresh view has none: read them again
   const since = opCount;
   try {
     const [conv, page] = await Promise.all([
