@@ -171,7 +171,7 @@ test('a mention completed from the keyboard; unread and mention badges; reading 
   await message(b, 'hématome au point de ponction').waitFor();
   await convLink(b, 'cardio-soins').waitFor();
   assert.equal(await convLink(b, 'Dr Alice Martin').locator('.count').count(), 0);
-  assert.equal(await message(b, 'hématome').locator('.msg-author').innerText(), 'Dr Alice Martin');
+  await message(b, 'hématome').locator('.msg-author', { hasText: 'Dr Alice Martin' }).waitFor();
 });
 
 test('typing is shown; a reply in a thread with a mention; reactions; edit and delete', async () => {
@@ -207,7 +207,7 @@ test('typing is shown; a reply in a thread with a mention; reactions; edit and d
   const aroot = message(a, 'hématome au point de ponction');
   await aroot.locator('.thread-link', { hasText: '1 réponse' }).click();
   await threadMessage(a, 'je passe le voir').waitFor();
-  assert.equal(await threadMessage(a, 'je passe le voir').locator('.msg-author').innerText(), 'Bruno Petit');
+  await threadMessage(a, 'je passe le voir').locator('.msg-author', { hasText: 'Bruno Petit' }).waitFor();
   await a.keyboard.press('Escape');
   await a.locator('.thread-panel').waitFor({ state: 'detached' });
   await b.click('.thread-panel button:has-text("Fermer")');
@@ -407,4 +407,30 @@ test('the phone: the list and the conversation are two screens', async () => {
   await capture(page, 'messages-en', { sizes: [DESKTOP] });
   assert.deepEqual(page.problems, []);
   await page.context().close();
+});
+
+test('a group conversation: named, two colleagues chosen in the directory, live for the others', async () => {
+  const a = alice.page;
+  const b = bruno.page;
+  await a.click('button:has-text("Nouveau groupe")');
+  const dialog = a.locator('dialog[open]');
+  await dialog.locator('#conv-name').fill('Staff du soir');
+  await dialog.locator('#people-q').fill('petit');
+  await dialog.locator('.person-btn', { hasText: 'Bruno Petit' }).click();
+  assert.equal(await dialog.locator('.person-btn', { hasText: 'Bruno Petit' }).getAttribute('aria-pressed'), 'true');
+  assert.match(await dialog.locator('[role="status"]', { hasText: 'Choisis' }).innerText(), /Choisis : Bruno Petit/);
+  await dialog.locator('button[type=submit]').click();
+  await a.locator('#conv-title', { hasText: 'Staff du soir' }).waitFor();
+  assert.match(await a.locator('.conv-sub').innerText(), /2 membre\(s\)/);
+  await convLink(b, 'Staff du soir').waitFor();
+  await type(a, composer(a), '@cha');
+  await a.locator('.mention-list [role="option"]', { hasText: 'Tout le monde ici' }).waitFor();
+  await a.keyboard.press('Enter');
+  await a.keyboard.type('point à 19 h');
+  assert.equal(await composer(a).inputValue(), '@channel point à 19 h');
+  await a.keyboard.press('Enter');
+  await message(a, 'point à 19 h').locator('.mention-all').waitFor();
+  await convLink(b, 'Staff du soir').locator('.count-mention [aria-hidden]', { hasText: '@1' }).waitFor();
+  assert.deepEqual(a.problems, []);
+  assert.deepEqual(b.problems, []);
 });

@@ -140,7 +140,7 @@ function MessageItem(props: {
         <span class="msg-author" id={`${m.id}-author`}>
           {author}
         </span>
-        {!mine && people[m.author_id] && <PresenceDot person={people[m.author_id]} />}
+        {!mine && people[m.author_id] && !people[m.author_id].former && <PresenceDot person={people[m.author_id]} />}
         <time class="msg-time" id={`${m.id}-time`} dateTime={new Date(m.created_at).toISOString()} title={formatDateTime(m.created_at)}>
           {when(m.created_at)}
         </time>

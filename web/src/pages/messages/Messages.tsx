@@ -123,7 +123,7 @@ function MyPresence(props: { me: Person | undefined }) {
 
 // ---- new conversations -------------------------------------------------------------------------
 
-function PeoplePicker(props: { multiple: boolean; chosen: Person[]; onChosen: (p: Person[]) => void }) {
+function PeoplePicker(props: { multiple: boolean; chosen: Person[]; onChosen: (p: Person[]) => void; label: string }) {
   const [q, setQ] = useState('');
   const [found, setFound] = useState<Person[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -148,7 +148,7 @@ function PeoplePicker(props: { multiple: boolean; chosen: Person[]; onChosen: (p
   const isChosen = (p: Person) => props.chosen.some((x) => x.id === p.id);
   return (
     <div class="people-picker">
-      <Field id="people-q" type="search" label={t('msg.new.find')} hint={t('msg.new.find.hint')} value={q} onValue={setQ} autoComplete="off" />
+      <Field id="people-q" type="search" label={props.label} hint={t('msg.new.find.hint')} value={q} onValue={setQ} autoComplete="off" />
       {error && <Alert kind="error">{error}</Alert>}
       {!found ? (
         <Spinner />
@@ -257,10 +257,10 @@ function NewConversation(props: { kind: 'direct' | 'group' | 'channel'; onClose:
           </>
         )}
         {kind === 'direct' ? (
-          <PeoplePicker multiple={false} chosen={chosen} onChosen={(p) => void create(p)} />
+          <PeoplePicker multiple={false} chosen={chosen} onChosen={(p) => void create(p)} label={t('msg.new.find')} />
         ) : (
           <>
-            <PeoplePicker multiple chosen={chosen} onChosen={setChosen} />
+            <PeoplePicker multiple chosen={chosen} onChosen={setChosen} label={kind === 'channel' ? t('msg.new.invite') : t('msg.new.find')} />
             <p class="muted" role="status">
               {chosen.length ? t('msg.new.chosen', { names: chosen.map((p) => p.display_name).join(', ') }) : ''}
             </p>

@@ -8,7 +8,8 @@ import { myId } from './state';
 export function personName(people: Record<string, Person>, id: string): string {
   if (id === myId()) return t('msg.you');
   const p = people[id];
-  return p ? p.display_name || p.username : t('msg.someone');
+  if (!p || p.partial) return '…'; // being looked up
+  return p.former ? t('msg.someone') : p.display_name || p.username;
 }
 
 export function convName(c: Conversation, people: Record<string, Person>): string {

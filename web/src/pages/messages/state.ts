@@ -123,17 +123,26 @@ const asked = new Set<string>();
 let peopleTimer: ReturnType<typeof setTimeout> | undefined;
 const wanted = new Set<string>();
 
+// Merges people in; a presence older than the one known (an answer that left the server before
+// a presence.updated event arrived) does not replace it.
 export function addPeople(list: Person[]): void {
   if (!list.length) return;
   const people = { ...msgs.get().people };
-  for (const p of list) people[p.id] = { ...people[p.id], ...p };
+  for (const p of list) {
+    const old = people[p.id];
+    if (p.former && old && !old.partial) continue;
+    const merged: Person = { ...old, ...p };
+    if (old?.presence && p.presence && old.presence.updated_at > p.presence.updated_at) merged.presence = old.presence;
+    if (!p.partial) delete merged.partial;
+    people[p.id] = merged;
+  }
   msgs.set({ people });
 }
 
 // Names the people of these ids (the directory, in batches of 100), once each.
 export function ensurePeople(ids: Iterable<string>): void {
   const known = msgs.get().people;
-  for (const id of ids) if (id && !known[id] && !asked.has(id)) wanted.add(id);
+  for (const id of ids) if (id && (!known[id] || known[id].partial) && !asked.has(id)) wanted.add(id);
   if (!wanted.size || peopleTimer) return;
   peopleTimer = setTimeout(() => {
     peopleTimer = undefined;
@@ -143,7 +152,12 @@ export function ensurePeople(ids: Iterable<string>): void {
       const batch = all.slice(i, i + 100);
       batch.forEach((id) => asked.add(id));
       api<{ people: Person[] }>('GET', `/api/v1/directory?ids=${batch.join(',')}`).then(
-        (r) => addPeople(r.people),
+        (r) => {
+          // Who the directory does not list any more (a disabled account) is named as such.
+          const found = new Set(r.people.map((p) => p.id));
+          const gone = batch.filter((id) => !found.has(id)).map((id) => ({ id, username: '', display_name: '', former: true }));
+          addPeople([...r.people, ...gone]);
+        },
         () => batch.forEach((id) => asked.delete(id)),
       );
     }
@@ -637,10 +651,9 @@ function onAck(d: AckData): void {
 }
 
 function onPresence(d: Presence & { user_id: string }): void {
-  const people = msgs.get().people;
-  const p = people[d.user_id];
-  if (!p) return;
-  msgs.set({ people: { ...people, [d.user_id]: { ...p, presence: { status: d.status, text: d.text, updated_at: d.updated_at } } } });
+  const presence = { status: d.status, text: d.text, updated_at: d.updated_at };
+  // Someone not named yet (their lookup may be under way) is kept with the presence alone.
+  addPeople([{ ...(msgs.get().people[d.user_id] ?? { id: d.user_id, username: '', display_name: '', partial: true }), presence }]);
 }
 
 function onMembership(e: EventFrame): void {

@@ -18,6 +18,8 @@ export interface Person {
   display_name: string;
   role?: Role;
   presence?: Presence;
+  former?: boolean; // not in the directory (a disabled account): no name to show
+  partial?: boolean; // only the presence is known so far (a presence.updated before the lookup)
 }
 
 export type ConvKind = 'channel' | 'group' | 'direct';
