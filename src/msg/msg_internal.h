@@ -163,7 +163,7 @@ int msg__member_insert(store *st, const char *conv, const char *user, const char
 int msg__member_remove(store *st, msg_ctx *c, const char *conv, const char *user,
                        const char *reason);
 
-/* ---- conv.c, members.c, message.c, extras.c, search.c, presence.c: routes ------------------ */
+/* ---- conv.c, members.c, message.c, extras.c, search.c, presence.c, directory.c: routes ------ */
 extern const net_route msg_conv_routes[];
 extern const size_t msg_conv_routes_count;
 extern const net_route msg_member_routes[];
@@ -176,6 +176,8 @@ extern const net_route msg_search_routes[];
 extern const size_t msg_search_routes_count;
 extern const net_route msg_presence_routes[];
 extern const size_t msg_presence_routes_count;
+extern const net_route msg_directory_routes[];
+extern const size_t msg_directory_routes_count;
 
 /* message.c: the index of a message's words for search (replaces what it had). */
 int msg__index_terms(store *st, const char *message_id, const char *conv, const char *body);

@@ -59,8 +59,9 @@ static size_t route_tables(route_table out[MAX_TABLES])
     out[n++] = (route_table){"msg_message_routes", msg_message_routes, msg_message_routes_count};
     out[n++] = (route_table){"msg_extra_routes", msg_extra_routes, msg_extra_routes_count};
     out[n++] = (route_table){"msg_search_routes", msg_search_routes, msg_search_routes_count};
-    out[n++] = (route_table){"msg_presence_routes", msg_presence_routes,
-                             msg_presence_routes_count};
+    out[n++] = (route_table){"msg_presence_routes", msg_presence_routes, msg_presence_routes_count};
+    out[n++] =
+        (route_table){"msg_directory_routes", msg_directory_routes, msg_directory_routes_count};
     return n;
 }
 

@@ -17,6 +17,8 @@ const AdminHomePage = lazyPage(admin, (m) => m.AdminHomePage);
 const UsersPage = lazyPage(admin, (m) => m.UsersPage);
 const UserPage = lazyPage(admin, (m) => m.UserPage);
 const AuditPage = lazyPage(admin, (m) => m.AuditPage);
+// Messaging is opened often but is the largest screen: it is fetched on first use as well.
+const MessagesPage = lazyPage(() => import('./pages/messages'), (m) => m.MessagesPage);
 
 type Allow = (perms: Permission[]) => boolean;
 const has =
@@ -32,7 +34,8 @@ export interface Route {
 
 export const routes: Route[] = [
   { pattern: /^\/$/, allow: () => true, render: () => <HomePage /> },
-  { pattern: /^\/messages$/, allow: has('patient.read'), render: () => <PlaceholderPage area="messages" /> },
+  { pattern: /^\/messages$/, allow: has('messages'), render: () => <MessagesPage /> },
+  { pattern: /^\/messages\/([0-9A-Z]{26})$/, allow: has('messages'), render: (p) => <MessagesPage conv={p[0]} /> },
   { pattern: /^\/meetings$/, allow: has('patient.read'), render: () => <PlaceholderPage area="meetings" /> },
   { pattern: /^\/consultations$/, allow: has('patient.read'), render: () => <PlaceholderPage area="consultations" /> },
   { pattern: /^\/expertise$/, allow: has('patient.read'), render: () => <PlaceholderPage area="expertise" /> },
@@ -66,9 +69,9 @@ export interface NavItem {
 export function navItems(me: Me): NavItem[] {
   const perms = me.permissions;
   const items: NavItem[] = [{ href: '/', label: 'nav.home', icon: 'home' }];
+  if (perms.includes('messages')) items.push({ href: '/messages', label: 'nav.messages', icon: 'messages' });
   if (perms.includes('patient.read')) {
     items.push(
-      { href: '/messages', label: 'nav.messages', icon: 'messages' },
       { href: '/meetings', label: 'nav.meetings', icon: 'meetings' },
       { href: '/consultations', label: 'nav.consultations', icon: 'consultations' },
       { href: '/expertise', label: 'nav.expertise', icon: 'expertise' },

@@ -30,7 +30,7 @@ export interface CallOptions {
 }
 
 export async function api<T = Record<string, never>>(
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
   opts: CallOptions = {},

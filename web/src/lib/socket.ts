@@ -32,6 +32,13 @@ const WELCOME_WITHIN = 15000; // a handshake or hello left unanswered is abandon
 
 type Handler = (e: EventFrame) => void;
 
+// An ephemeral frame that is not in the log (no seq, never replayed): "typing" so far.
+export interface TransientFrame {
+  type: string;
+  [key: string]: unknown;
+}
+type TransientHandler = (f: TransientFrame) => void;
+
 export class EventClient {
   private ws: WebSocket | null = null;
   private running = false;
@@ -41,6 +48,7 @@ export class EventClient {
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
   private welcomeTimer: ReturnType<typeof setTimeout> | undefined;
   private handlers = new Map<string, Set<Handler>>();
+  private transient = new Map<string, Set<TransientHandler>>();
   private lastSeq: number | null = null;
   state: ConnState = 'idle';
 
@@ -65,6 +73,23 @@ export class EventClient {
     if (!set) this.handlers.set(event, (set = new Set()));
     set.add(h);
     return () => set!.delete(h);
+  }
+
+  // Listens to ephemeral frames of one type ("typing"); returns the unsubscribe function.
+  onFrame(type: string, h: TransientHandler): () => void {
+    let set = this.transient.get(type);
+    if (!set) this.transient.set(type, (set = new Set()));
+    set.add(h);
+    return () => set!.delete(h);
+  }
+
+  // Sends a client message (typing) when connected; false when it could not be sent. Nothing is
+  // queued: what these messages say is only worth something now.
+  send(msg: Record<string, unknown>): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.state !== 'connected') return false;
+    ws.send(JSON.stringify(msg));
+    return true;
   }
 
   start(fresh = false): void {
@@ -158,6 +183,14 @@ export class EventClient {
       if (f.reset) {
         if (typeof f.head === 'number') this.saveSeq(f.head);
         this.cb.reset();
+      }
+    } else if (f.type && f.type !== 'event' && f.type !== 'pong' && f.type !== 'error') {
+      for (const h of [...(this.transient.get(f.type) ?? [])]) {
+        try {
+          h(f as TransientFrame);
+        } catch (err) {
+          console.error(err);
+        }
       }
     } else if (f.type === 'event' && typeof f.seq === 'number') {
       if (this.lastSeq !== null && f.seq <= this.lastSeq) return; // never twice

@@ -1,0 +1,735 @@
+// The messaging screen's state: my conversations with their counts, the people I see (names,
+// presence), the open conversation (history, members, pins, acknowledgements, the thread panel)
+// and who is typing, kept current by the event socket.
+//
+// No duplicates, no gaps. Messages are kept by id, sorted by their sequence in the conversation
+// (1, 2, ... with no hole), and every change is an idempotent upsert: an event and a page of
+// history that overlap merge into one message, the newer version winning (a deletion beats
+// everything, then the later edit). The history shown is contiguous from `mainFrom` up to
+// `maxSeq`; a message.created that skips a sequence, or a socket that comes back, fetches
+// `after=maxSeq` until nothing is missing. Changes that arrive while a page is being fetched are
+// journaled and applied again on top of that page, so a stale page never undoes a fresh event.
+import { api, ApiError } from '../../lib/api';
+import { app, events } from '../../lib/app';
+import { createStore } from '../../lib/store';
+import type { EventFrame } from '../../lib/socket';
+import type { Acks, Conversation, Member, Message, Person, Presence, ReadState } from './types';
+
+export interface OpenConv {
+  id: string;
+  conv: Conversation | null; // as GET /conversations/{id} (a public channel not joined: my_role null)
+  msgs: Message[]; // sorted by seq: roots and thread replies
+  mainFrom: number; // smallest seq the main history has loaded (Infinity before the first page)
+  maxSeq: number; // every message up to here is loaded (from mainFrom)
+  hasOlder: boolean;
+  loading: boolean;
+  loadingOlder: boolean;
+  error: string | null;
+  gone: boolean; // I left or was removed
+  members: Member[] | null;
+  pins: Message[] | null;
+  acks: Record<string, Acks>;
+  focus: string | null; // id of a message to show (a search result)
+  thread: string | null; // root id of the open thread panel
+  threadLoading: boolean;
+}
+
+export interface MsgState {
+  convs: Conversation[] | null;
+  listError: string | null;
+  people: Record<string, Person>;
+  open: OpenConv | null;
+  typing: Record<string, Record<string, number>>; // conversation -> user -> shown until (ms)
+}
+
+export const msgs = createStore<MsgState>({ convs: null, listError: null, people: {}, open: null, typing: {} });
+
+export const myId = (): string => app.get().me?.user.id ?? '';
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+function patchOpen(id: string, f: (o: OpenConv) => Partial<OpenConv> | null): void {
+  const o = msgs.get().open;
+  if (!o || o.id !== id) return;
+  const p = f(o);
+  if (p) msgs.set({ open: { ...o, ...p } });
+}
+
+function patchConv(id: string, f: (c: Conversation) => Partial<Conversation>): void {
+  const list = msgs.get().convs;
+  if (list) {
+    const i = list.findIndex((c) => c.id === id);
+    if (i >= 0) {
+      const next = list.slice();
+      next[i] = { ...list[i], ...f(list[i]) };
+      msgs.set({ convs: sortConvs(next) });
+    }
+  }
+  const o = msgs.get().open;
+  if (o?.id === id && o.conv) msgs.set({ open: { ...o, conv: { ...o.conv, ...f(o.conv) } } });
+}
+
+function sortConvs(list: Conversation[]): Conversation[] {
+  return list.slice().sort((a, b) => b.last_message_at - a.last_message_at || a.id.localeCompare(b.id));
+}
+
+function pick(a: Message, b: Message): Message {
+  if (a.deleted !== b.deleted) return a.deleted ? a : b;
+  return (b.edited_at ?? 0) >= (a.edited_at ?? 0) ? b : a;
+}
+
+// Merges messages into a sorted list (by id; the newer version of each wins).
+function merge(list: Message[], incoming: Message[]): Message[] {
+  if (!incoming.length) return list;
+  const byId = new Map(list.map((m) => [m.id, m]));
+  for (const m of incoming) {
+    const old = byId.get(m.id);
+    if (!old) {
+      byId.set(m.id, { ...m, reactions: m.reactions ?? [] });
+      continue;
+    }
+    const win = pick(old, m);
+    byId.set(m.id, {
+      ...win,
+      reactions: win.deleted ? [] : (m.reactions ?? old.reactions ?? []),
+      reply_count: Math.max(old.reply_count, m.reply_count),
+    });
+  }
+  return [...byId.values()].sort((x, y) => x.seq - y.seq);
+}
+
+// The journal of live changes to the open conversation, applied again over fetched pages.
+type Op = (o: OpenConv) => Partial<OpenConv> | null;
+let journal: { n: number; op: Op }[] = [];
+let opCount = 0;
+function apply(convId: string, op: Op): void {
+  journal.push({ n: ++opCount, op });
+  if (journal.length > 500) journal = journal.slice(-250);
+  patchOpen(convId, op);
+}
+function replaySince(o: OpenConv, since: number): OpenConv {
+  let cur = o;
+  for (const j of journal) if (j.n > since) cur = { ...cur, ...(j.op(cur) ?? {}) };
+  return cur;
+}
+
+export function errorCode(e: unknown): string {
+  return e instanceof ApiError ? e.code : 'network';
+}
+
+// ---- people ------------------------------------------------------------------------------------
+
+const asked = new Set<string>();
+let peopleTimer: ReturnType<typeof setTimeout> | undefined;
+const wanted = new Set<string>();
+
+// Merges people in; a presence older than the one known (an answer that left the server before
+// a presence.updated event arrived) does not replace it.
+export function addPeople(list: Person[]): void {
+  if (!list.length) return;
+  const people = { ...msgs.get().people };
+  for (const p of list) {
+    const old = people[p.id];
+    if (p.former && old && !old.partial) continue;
+    const merged: Person = { ...old, ...p };
+    if (old?.presence && p.presence && old.presence.updated_at > p.presence.updated_at) merged.presence = old.presence;
+    if (!p.partial) delete merged.partial;
+    people[p.id] = merged;
+  }
+  msgs.set({ people });
+}
+
+// Names the people of these ids (the directory, in batches of 100), once each.
+export function ensurePeople(ids: Iterable<string>): void {
+  const known = msgs.get().people;
+  for (const id of ids) if (id && (!known[id] || known[id].partial) && !asked.has(id)) wanted.add(id);
+  if (!wanted.size || peopleTimer) return;
+  peopleTimer = setTimeout(() => {
+    peopleTimer = undefined;
+    const all = [...wanted];
+    wanted.clear();
+    for (let i = 0; i < all.length; i += 100) {
+      const batch = all.slice(i, i + 100);
+      batch.forEach((id) => asked.add(id));
+      api<{ people: Person[] }>('GET', `/api/v1/directory?ids=${batch.join(',')}`).then(
+        (r) => {
+          // Who the directory does not list any more (a disabled account) is named as such.
+          const found = new Set(r.people.map((p) => p.id));
+          const gone = batch.filter((id) => !found.has(id)).map((id) => ({ id, username: '', display_name: '', former: true }));
+          addPeople([...r.people, ...gone]);
+        },
+        () => batch.forEach((id) => asked.delete(id)),
+      );
+    }
+  }, 20);
+}
+
+function membersToPeople(members: Member[]): Person[] {
+  return members.map((m) => ({ id: m.user_id, username: m.username, display_name: m.display_name, presence: m.presence }));
+}
+
+// ---- the list ----------------------------------------------------------------------------------
+
+export async function loadConversations(): Promise<void> {
+  try {
+    const r = await api<{ conversations: Conversation[] }>('GET', '/api/v1/conversations');
+    msgs.set({ convs: sortConvs(r.conversations), listError: null });
+    ensurePeople(r.conversations.flatMap((c) => c.members ?? []));
+    // A conversation read on this device while it was open stays read.
+    const o = msgs.get().open;
+    if (o && !o.loading) void markRead();
+  } catch (e) {
+    msgs.set({ listError: errorCode(e) });
+  }
+}
+
+function upsertConv(c: Conversation): void {
+  const list = msgs.get().convs;
+  if (!list) return;
+  const i = list.findIndex((x) => x.id === c.id);
+  const next = list.slice();
+  if (i >= 0) next[i] = { ...list[i], ...c };
+  else next.push({ unread: 0, mentions: 0, read_seq: c.last_seq, ...c });
+  msgs.set({ convs: sortConvs(next) });
+  ensurePeople(c.members ?? []);
+}
+
+function dropConv(id: string): void {
+  const list = msgs.get().convs;
+  if (list) msgs.set({ convs: list.filter((c) => c.id !== id) });
+}
+
+// ---- the open conversation ---------------------------------------------------------------------
+
+const PAGE = 50;
+
+function fresh(id: string): OpenConv {
+  return {
+    id,
+    conv: msgs.get().convs?.find((c) => c.id === id) ?? null,
+    msgs: [],
+    mainFrom: Infinity,
+    maxSeq: 0,
+    hasOlder: false,
+    loading: true,
+    loadingOlder: false,
+    error: null,
+    gone: false,
+    members: null,
+    pins: null,
+    acks: {},
+    focus: null,
+    thread: null,
+    threadLoading: false,
+  };
+}
+
+type Page = { messages: Message[]; has_more: boolean };
+
+// Merges a fetched page into the open conversation, then the live changes made meanwhile.
+function mergePage(id: string, since: number, f: (o: OpenConv) => Partial<OpenConv>): boolean {
+  const o = msgs.get().open;
+  if (!o || o.id !== id) return false;
+  msgs.set({ open: replaySince({ ...o, ...f(o) }, since) });
+  return true;
+}
+
+export async function openConversation(id: string, focus?: { id: string; seq: number; thread: string | null }): Promise<void> {
+  const cur = msgs.get().open;
+  if (cur?.id === id && !cur.error && !cur.gone) {
+    if (focus) await showMessage(focus);
+    return;
+  }
+  msgs.set({ open: fresh(id) });
+  acksAsked.clear(); // a fresh view has none: read them again
+  const since = opCount;
+  try {
+    const [conv, page] = await Promise.all([
+      api<Conversation>('GET', `/api/v1/conversations/${id}`),
+      api<Page>('GET', `/api/v1/conversations/${id}/messages?limit=${PAGE}`).catch((e) => {
+        if (e instanceof ApiError && e.code === 'not_a_member') return null; // a public channel to join
+        throw e;
+      }),
+    ]);
+    const ok = mergePage(id, since, (o) => ({
+      conv,
+      loading: false,
+      msgs: merge(o.msgs, page?.messages ?? []),
+      mainFrom: page?.messages[0]?.seq ?? conv.last_seq + 1,
+      // What the page holds, not conv.last_seq: a message posted between the two requests is
+      // fetched by catchUp, not assumed.
+      maxSeq: Math.max(o.maxSeq, page?.messages.at(-1)?.seq ?? 0),
+      hasOlder: page?.has_more ?? false,
+    }));
+    if (!ok) return;
+    void loadMembers(id);
+    if (page) {
+      void loadPins(id);
+      loadAcksFor(page.messages);
+      ensurePeople(page.messages.map((m) => m.author_id));
+      await catchUp(id);
+      if (focus) await showMessage(focus);
+      void markRead();
+    }
+  } catch (e) {
+    patchOpen(id, () => ({ loading: false, error: errorCode(e) }));
+  }
+}
+
+export function closeConversation(): void {
+  msgs.set({ open: null });
+}
+
+export async function loadOlder(): Promise<boolean> {
+  const o = msgs.get().open;
+  if (!o || o.loadingOlder || !o.hasOlder) return false;
+  const id = o.id;
+  patchOpen(id, () => ({ loadingOlder: true }));
+  const since = opCount;
+  try {
+    const page = await api<Page>('GET', `/api/v1/conversations/${id}/messages?before=${o.mainFrom}&limit=${PAGE}`);
+    mergePage(id, since, (cur) => ({
+      msgs: merge(cur.msgs, page.messages),
+      mainFrom: Math.min(cur.mainFrom, page.messages[0]?.seq ?? cur.mainFrom),
+      hasOlder: page.has_more,
+      loadingOlder: false,
+    }));
+    loadAcksFor(page.messages);
+    ensurePeople(page.messages.map((m) => m.author_id));
+    return true;
+  } catch (e) {
+    patchOpen(id, () => ({ loadingOlder: false, error: errorCode(e) }));
+    return false;
+  }
+}
+
+// Fetches what follows maxSeq until nothing is missing (after a gap or a reconnection).
+let catching: string | null = null;
+async function catchUp(id: string): Promise<void> {
+  if (catching === id) return;
+  catching = id;
+  try {
+    for (let round = 0; round < 50; round++) {
+      const o = msgs.get().open;
+      if (!o || o.id !== id || o.loading || o.conv?.my_role == null) return;
+      const since = opCount;
+      const page = await api<Page>('GET', `/api/v1/conversations/${id}/messages?after=${o.maxSeq}&limit=200`);
+      mergePage(id, since, (cur) => ({
+        msgs: merge(cur.msgs, page.messages),
+        maxSeq: Math.max(cur.maxSeq, page.messages.at(-1)?.seq ?? 0),
+      }));
+      loadAcksFor(page.messages);
+      ensurePeople(page.messages.map((m) => m.author_id));
+      if (!page.has_more) return;
+    }
+  } catch {
+    /* the next event or reconnection tries again */
+  } finally {
+    catching = null;
+  }
+}
+
+// Brings a message into view: older pages are loaded until it is there (a search result).
+async function showMessage(focus: { id: string; seq: number; thread: string | null }): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const o = msgs.get().open;
+    if (!o || o.mainFrom <= focus.seq || !o.hasOlder) break;
+    if (!(await loadOlder())) break;
+  }
+  const o = msgs.get().open;
+  if (!o) return;
+  if (focus.thread) {
+    patchOpen(o.id, () => ({ focus: focus.id }));
+    await openThread(focus.thread);
+  } else patchOpen(o.id, () => ({ focus: focus.id, thread: null }));
+}
+
+export function clearFocus(): void {
+  const o = msgs.get().open;
+  if (o?.focus) patchOpen(o.id, () => ({ focus: null }));
+}
+
+export async function loadMembers(id: string): Promise<void> {
+  try {
+    const r = await api<{ members: Member[] }>('GET', `/api/v1/conversations/${id}/members`);
+    addPeople(membersToPeople(r.members));
+    patchOpen(id, () => ({ members: r.members }));
+  } catch {
+    /* shown without the member list; names come from the directory */
+  }
+}
+
+async function loadPins(id: string): Promise<void> {
+  try {
+    const r = await api<{ messages: Message[] }>('GET', `/api/v1/conversations/${id}/pins`);
+    patchOpen(id, () => ({ pins: r.messages }));
+  } catch {
+    /* the pins are refetched at the next pin event */
+  }
+}
+
+const acksAsked = new Set<string>();
+function loadAcksFor(list: Message[]): void {
+  for (const m of list) if (m.urgent && !m.deleted) void loadAcks(m.conversation_id, m.id);
+}
+async function loadAcks(convId: string, msgId: string, force = false): Promise<void> {
+  if (acksAsked.has(msgId) && !force) return;
+  acksAsked.add(msgId);
+  const since = opCount;
+  try {
+    const r = await api<Acks & { urgent: boolean }>('GET', `/api/v1/messages/${msgId}/acks`);
+    mergePage(convId, since, (o) => ({ acks: { ...o.acks, [msgId]: { acknowledged: r.acknowledged, pending: r.pending } } }));
+    ensurePeople([...r.pending, ...r.acknowledged.map((a) => a.user_id)]);
+  } catch {
+    acksAsked.delete(msgId);
+  }
+}
+
+export async function openThread(rootId: string): Promise<void> {
+  const o = msgs.get().open;
+  if (!o) return;
+  const id = o.id;
+  patchOpen(id, () => ({ thread: rootId, threadLoading: true }));
+  const since = opCount;
+  try {
+    const page = await api<Page>('GET', `/api/v1/conversations/${id}/messages?thread=${rootId}&limit=200`);
+    mergePage(id, since, (cur) => ({ msgs: merge(cur.msgs, page.messages), threadLoading: false }));
+    loadAcksFor(page.messages);
+    ensurePeople(page.messages.map((m) => m.author_id));
+  } catch (e) {
+    patchOpen(id, () => ({ threadLoading: false, error: errorCode(e) }));
+  }
+}
+
+export function closeThread(): void {
+  const o = msgs.get().open;
+  if (o) patchOpen(o.id, () => ({ thread: null }));
+}
+
+// ---- reading -----------------------------------------------------------------------------------
+
+let reading = false;
+let readAgain = false;
+// Marks the open conversation read up to what is loaded, when the page is seen. One request at a
+// time; a call meanwhile makes the loop look again once it is back.
+export async function markRead(): Promise<void> {
+  if (reading) {
+    readAgain = true;
+    return;
+  }
+  reading = true;
+  try {
+    do {
+      readAgain = false;
+      const o = msgs.get().open;
+      if (!o || o.loading || !o.conv || o.conv.my_role == null || document.visibilityState !== 'visible') break;
+      const c = msgs.get().convs?.find((x) => x.id === o.id);
+      const readSeq = c?.read_seq ?? o.conv.read_seq ?? 0;
+      if (readSeq >= o.maxSeq && !c?.unread) continue;
+      try {
+        applyRead(await api<ReadState>('POST', `/api/v1/conversations/${o.id}/read`, { seq: o.maxSeq }));
+      } catch {
+        break;
+      }
+    } while (readAgain);
+  } finally {
+    reading = false;
+  }
+}
+
+function applyRead(r: ReadState): void {
+  patchConv(r.conversation_id, (c) =>
+    (c.read_seq ?? 0) > r.read_seq ? {} : { read_seq: r.read_seq, unread: r.unread, mentions: r.mentions },
+  );
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') void markRead();
+});
+
+// ---- actions -----------------------------------------------------------------------------------
+
+export async function send(convId: string, body: string, opts: { urgent?: boolean; thread?: string | null } = {}): Promise<Message> {
+  const payload: Record<string, unknown> = { body };
+  if (opts.urgent) payload.urgent = true;
+  if (opts.thread) payload.thread_root = opts.thread;
+  const m = await api<Message>('POST', `/api/v1/conversations/${convId}/messages`, payload);
+  onCreated(m);
+  return m;
+}
+
+export async function editMessage(m: Message, body: string): Promise<void> {
+  onChanged(await api<Message>('PATCH', `/api/v1/messages/${m.id}`, { body }));
+}
+
+export async function deleteMessage(m: Message): Promise<void> {
+  onChanged(await api<Message>('DELETE', `/api/v1/messages/${m.id}`));
+}
+
+export async function toggleReaction(m: Message, emoji: string): Promise<void> {
+  const mine = m.reactions?.find((r) => r.emoji === emoji)?.users.includes(myId());
+  if (mine) {
+    await api('DELETE', `/api/v1/messages/${m.id}/reactions/${encodeURIComponent(emoji)}`);
+    onReaction({ message_id: m.id, conversation_id: m.conversation_id, user_id: myId(), emoji }, false);
+  } else {
+    await api('POST', `/api/v1/messages/${m.id}/reactions`, { emoji });
+    onReaction({ message_id: m.id, conversation_id: m.conversation_id, user_id: myId(), emoji }, true);
+  }
+}
+
+export async function togglePin(m: Message): Promise<void> {
+  const r = await api<PinData>(m.pinned_at ? 'DELETE' : 'POST', `/api/v1/messages/${m.id}/pin`);
+  onPin({ ...r, pinned: !m.pinned_at });
+}
+
+export async function acknowledge(m: Message): Promise<void> {
+  const r = await api<AckData>('POST', `/api/v1/messages/${m.id}/ack`);
+  onAck(r);
+}
+
+export async function joinChannel(id: string): Promise<void> {
+  const c = await api<Conversation>('POST', `/api/v1/conversations/${id}/join`);
+  upsertConv(c);
+  msgs.set({ open: null });
+  await openConversation(id);
+}
+
+export async function createConversation(body: Record<string, unknown>): Promise<Conversation> {
+  const c = await api<Conversation>('POST', '/api/v1/conversations', body);
+  upsertConv(c);
+  return c;
+}
+
+export async function setPresence(status: string, text: string): Promise<void> {
+  const body: Record<string, string> = { status };
+  if (text.trim()) body.text = text.trim();
+  const r = await api<Presence & { user_id: string }>('PUT', '/api/v1/presence', body);
+  onPresence(r);
+}
+
+// ---- typing ------------------------------------------------------------------------------------
+
+const TYPING_SHOWN_MS = 6000;
+let typingTimer: ReturnType<typeof setInterval> | undefined;
+let lastTypingSent = 0;
+let lastTypingConv = '';
+
+// Tells the others I am typing, at most every 3 seconds (the server relays one per 2 s).
+export function typing(convId: string): void {
+  const now = Date.now();
+  if (convId === lastTypingConv && now - lastTypingSent < 3000) return;
+  if (events.send({ type: 'typing', conversation: convId })) {
+    lastTypingSent = now;
+    lastTypingConv = convId;
+  }
+}
+
+function onTyping(conv: string, user: string): void {
+  if (user === myId()) return;
+  const all = msgs.get().typing;
+  msgs.set({ typing: { ...all, [conv]: { ...all[conv], [user]: Date.now() + TYPING_SHOWN_MS } } });
+  ensurePeople([user]);
+  typingTimer ??= setInterval(() => {
+    const now = Date.now();
+    const cur = msgs.get().typing;
+    const next: MsgState['typing'] = {};
+    let changed = false;
+    for (const [c, users] of Object.entries(cur)) {
+      const keep = Object.entries(users).filter(([, until]) => until > now);
+      if (keep.length !== Object.keys(users).length) changed = true;
+      if (keep.length) next[c] = Object.fromEntries(keep);
+    }
+    if (changed) msgs.set({ typing: next });
+    if (!Object.keys(next).length) {
+      clearInterval(typingTimer);
+      typingTimer = undefined;
+    }
+  }, 1000);
+}
+
+function stopTyping(conv: string, user: string): void {
+  const all = msgs.get().typing;
+  if (!all[conv]?.[user]) return;
+  const users = { ...all[conv] };
+  delete users[user];
+  msgs.set({ typing: { ...all, [conv]: users } });
+}
+
+// ---- live events -------------------------------------------------------------------------------
+
+type PinData = { message_id: string; conversation_id: string; user_id: string; at: number; pinned: boolean };
+type AckData = { message_id: string; conversation_id: string; user_id: string; at: number };
+type ReactionData = { message_id: string; conversation_id: string; user_id: string; emoji: string };
+
+function onCreated(m: Message): void {
+  const me = myId();
+  const o = msgs.get().open;
+  const isOpen = o?.id === m.conversation_id && !o.loading;
+  const seen = isOpen && document.visibilityState === 'visible';
+  const list = msgs.get().convs;
+  const known = list?.find((c) => c.id === m.conversation_id);
+  if (list && !known) void loadConversations();
+  else if (known && m.seq > known.last_seq) {
+    const other = m.author_id !== me && !m.deleted;
+    const mentioned = other && (m.mentions_channel || m.mentions.includes(me));
+    patchConv(m.conversation_id, (c) => ({
+      last_seq: m.seq,
+      last_message_at: Math.max(c.last_message_at, m.created_at),
+      unread: (c.unread ?? 0) + (other && !seen ? 1 : 0),
+      mentions: (c.mentions ?? 0) + (mentioned && !seen ? 1 : 0),
+      read_seq: m.author_id === me ? Math.max(c.read_seq ?? 0, m.seq) : c.read_seq,
+    }));
+  }
+  stopTyping(m.conversation_id, m.author_id);
+  ensurePeople([m.author_id]);
+  apply(m.conversation_id, (cur) => {
+    const isNew = !cur.msgs.some((x) => x.id === m.id);
+    let list2 = merge(cur.msgs, [m]);
+    if (isNew && m.thread_root) {
+      list2 = list2.map((x) => (x.id === m.thread_root ? { ...x, reply_count: x.reply_count + 1 } : x));
+    }
+    const contiguous = m.seq <= cur.maxSeq + 1;
+    return { msgs: list2, maxSeq: contiguous ? Math.max(cur.maxSeq, m.seq) : cur.maxSeq };
+  });
+  const after = msgs.get().open;
+  if (after?.id === m.conversation_id && !after.loading) {
+    if (m.seq > after.maxSeq) void catchUp(after.id);
+    if (m.urgent) void loadAcks(m.conversation_id, m.id, true);
+    if (seen && m.author_id !== me) void markRead();
+  }
+}
+
+function onChanged(m: Message): void {
+  apply(m.conversation_id, (cur) => ({
+    msgs: merge(cur.msgs, [m]),
+    pins: m.deleted && cur.pins ? cur.pins.filter((p) => p.id !== m.id) : cur.pins?.map((p) => (p.id === m.id ? { ...p, ...pick(p, m) } : p)) ?? null,
+  }));
+}
+
+function onReaction(d: ReactionData, added: boolean): void {
+  apply(d.conversation_id, (cur) => {
+    const i = cur.msgs.findIndex((m) => m.id === d.message_id);
+    if (i < 0) return null;
+    const m = cur.msgs[i];
+    let reactions = (m.reactions ?? []).map((r) => ({ ...r, users: r.users.slice() }));
+    let r = reactions.find((x) => x.emoji === d.emoji);
+    if (added) {
+      if (!r) reactions.push((r = { emoji: d.emoji, users: [], count: 0 }));
+      if (!r.users.includes(d.user_id)) r.users.push(d.user_id);
+    } else if (r) r.users = r.users.filter((u) => u !== d.user_id);
+    reactions = reactions.map((x) => ({ ...x, count: x.users.length })).filter((x) => x.count > 0);
+    const next = cur.msgs.slice();
+    next[i] = { ...m, reactions };
+    return { msgs: next };
+  });
+}
+
+function onPin(d: PinData): void {
+  apply(d.conversation_id, (cur) => ({
+    msgs: cur.msgs.map((m) =>
+      m.id === d.message_id ? { ...m, pinned_at: d.pinned ? d.at : null, pinned_by: d.pinned ? d.user_id : null } : m,
+    ),
+  }));
+  void loadPins(d.conversation_id);
+}
+
+function onAck(d: AckData): void {
+  apply(d.conversation_id, (cur) => {
+    const a = cur.acks[d.message_id];
+    if (!a) return null;
+    if (a.acknowledged.some((x) => x.user_id === d.user_id)) return null;
+    return {
+      acks: {
+        ...cur.acks,
+        [d.message_id]: {
+          acknowledged: [...a.acknowledged, { user_id: d.user_id, at: d.at }],
+          pending: a.pending.filter((u) => u !== d.user_id),
+        },
+      },
+    };
+  });
+}
+
+function onPresence(d: Presence & { user_id: string }): void {
+  const presence = { status: d.status, text: d.text, updated_at: d.updated_at };
+  // Someone not named yet (their lookup may be under way) is kept with the presence alone.
+  addPeople([{ ...(msgs.get().people[d.user_id] ?? { id: d.user_id, username: '', display_name: '', partial: true }), presence }]);
+}
+
+function onMembership(e: EventFrame): void {
+  const d = e.data as { conversation_id?: string; user_id?: string; role?: string; conversation?: Conversation };
+  const me = myId();
+  const convId = d.conversation_id ?? (d.conversation?.id as string);
+  if (e.event === 'member.joined') {
+    if (d.user_id === me && d.conversation) upsertConv({ ...d.conversation, my_role: (d.role as 'owner' | 'member') ?? 'member' });
+    else
+      patchConv(convId, (c) => ({
+        members_count: c.members_count + (c.members?.includes(d.user_id!) ? 0 : 1),
+        members: c.members && d.user_id && !c.members.includes(d.user_id) ? [...c.members, d.user_id] : c.members,
+      }));
+  } else if (e.event === 'member.left') {
+    if (d.user_id === me) {
+      dropConv(convId);
+      patchOpen(convId, () => ({ gone: true }));
+      return;
+    }
+    patchConv(convId, (c) => ({
+      members_count: Math.max(0, c.members_count - 1),
+      members: c.members?.filter((u) => u !== d.user_id),
+    }));
+  } else if (e.event === 'member.updated' && d.user_id === me) {
+    patchConv(convId, () => ({ my_role: d.role as 'owner' | 'member' }));
+  }
+  if (d.user_id) ensurePeople([d.user_id]);
+  if (msgs.get().open?.id === convId) void loadMembers(convId);
+}
+
+let started = false;
+// Subscribes to the events once (the screen's module is loaded once per tab) and loads the list.
+export function startMessaging(): void {
+  if (started) {
+    void loadConversations();
+    return;
+  }
+  started = true;
+  events.on('message.created', (e) => onCreated(e.data as unknown as Message));
+  events.on('message.updated', (e) => onChanged(e.data as unknown as Message));
+  events.on('message.deleted', (e) => onChanged(e.data as unknown as Message));
+  events.on('reaction.added', (e) => onReaction(e.data as unknown as ReactionData, true));
+  events.on('reaction.removed', (e) => onReaction(e.data as unknown as ReactionData, false));
+  events.on('message.pinned', (e) => onPin(e.data as unknown as PinData));
+  events.on('message.unpinned', (e) => onPin(e.data as unknown as PinData));
+  events.on('urgent.acknowledged', (e) => onAck(e.data as unknown as AckData));
+  events.on('read.updated', (e) => applyRead(e.data as unknown as ReadState));
+  events.on('presence.updated', (e) => onPresence(e.data as unknown as Presence & { user_id: string }));
+  events.on('conversation.created', (e) => {
+    const d = e.data as unknown as Conversation & { member_roles?: { user_id: string; role: string }[] };
+    const mine = d.member_roles?.find((r) => r.user_id === myId());
+    if (mine) upsertConv({ ...d, my_role: mine.role as 'owner' | 'member' });
+  });
+  events.on('conversation.updated', (e) => {
+    const d = e.data as unknown as Conversation;
+    patchConv(d.id, () => {
+      const { my_role: _r, ...rest } = d;
+      return rest;
+    });
+  });
+  for (const name of ['member.joined', 'member.left', 'member.updated']) events.on(name, onMembership);
+  events.onFrame('typing', (f) => onTyping(String(f.conversation), String(f.user_id)));
+  // Back from a drop: the socket replays what was missed; the list's counts and the open
+  // conversation are read again as well, in case the server could not replay (a reset log).
+  let conn = app.get().conn;
+  app.subscribe(() => {
+    const now = app.get().conn;
+    if (now === conn) return;
+    const was = conn;
+    conn = now;
+    if (now === 'connected' && was !== 'connecting' && was !== 'idle') {
+      void loadConversations();
+      const o = msgs.get().open;
+      if (o) void catchUp(o.id);
+    }
+  });
+  ensurePeople([myId()]);
+  void loadConversations();
+}
