@@ -150,133 +150,138 @@ export function DetailsDialog(props: { open: OpenConv; people: Record<string, Pe
     }
   }
 
+  // The confirmation is a dialog of its own beside this one (not inside it), over it once open.
   return (
-    <Modal title={t('msg.details.title', { name })} onClose={props.onClose} wide>
-      <div class="stack details">
-        {error && <Alert kind="error">{error}</Alert>}
-        <p class="details-status" role="status">
-          {status}
-        </p>
-        <About open={open} canEdit={can.rename} onDone={setStatus} />
+    <>
+      <Modal title={t('msg.details.title', { name })} onClose={props.onClose} wide>
+        <div class="stack details">
+          {error && <Alert kind="error">{error}</Alert>}
+          <p class="details-status" role="status">
+            {status}
+          </p>
+          <About open={open} canEdit={can.rename} onDone={setStatus} />
 
-        <section aria-labelledby="details-members-h">
-          <h3 id="details-members-h" class="details-h">
-            {t('msg.details.members', { n: members?.length ?? conv.members_count })}
-          </h3>
-          {!members ? (
-            <Spinner />
-          ) : (
-            <ul class="details-members">
-              {members.map((m) => {
-                const who = m.user_id === me ? t('msg.details.you', { name: m.display_name }) : m.display_name || personName(people, m.user_id);
-                const p = people[m.user_id] ?? { id: m.user_id, username: m.username, display_name: m.display_name, presence: m.presence };
-                return (
-                  <li key={m.user_id} data-user={m.user_id}>
-                    <PresenceDot person={p} />
-                    <span class="details-member-name">
-                      {who}
-                      <span class="details-member-presence">{presenceLabel(p.presence?.status)}</span>
-                    </span>
-                    <span class={`tag details-role details-role-${m.role}`}>{t(m.role === 'owner' ? 'msg.details.owner' : 'msg.details.member')}</span>
-                    {can.remove && m.user_id !== me && (
-                      <button
-                        type="button"
-                        class="btn btn-small"
-                        disabled={busy}
-                        aria-label={t('msg.details.remove.named', { name: m.display_name })}
-                        onClick={() => void run(() => removeMember(conv.id, m.user_id), t('msg.details.removed', { name: m.display_name }))}
-                      >
-                        {t('msg.details.remove')}
-                      </button>
-                    )}
-                  </li>
-                );
-              })}
-            </ul>
-          )}
-          {can.invite && (
-            <div class="details-invite">
-              <button type="button" class="btn btn-small" aria-expanded={inviting ? 'true' : 'false'} onClick={() => setInviting(!inviting)}>
-                {t('msg.details.invite')}
-              </button>
-              {inviting && (
-                <PeoplePicker
-                  multiple={false}
-                  chosen={[]}
-                  label={t('msg.new.find')}
-                  exclude={new Set((members ?? []).map((m) => m.user_id))}
-                  onChosen={(list) => {
-                    const p = list[0];
-                    if (p) void run(() => inviteMember(conv.id, p.id), t('msg.details.invited', { name: p.display_name }));
-                  }}
-                />
-              )}
-            </div>
-          )}
-        </section>
-
-        {conv.kind === 'direct' && <p class="muted">{t('msg.details.directNote')}</p>}
-        {(can.archive || can.leave) && (
-          <section aria-labelledby="details-actions-h">
-            <h3 id="details-actions-h" class="details-h">
-              {t('msg.details.actions')}
+          <section aria-labelledby="details-members-h">
+            <h3 id="details-members-h" class="details-h">
+              {t('msg.details.members', { n: members?.length ?? conv.members_count })}
             </h3>
-            <div class="details-actions">
-              {can.archive && (
-                <button
-                  type="button"
-                  class="btn"
-                  disabled={busy}
-                  onClick={() =>
-                    void run(
-                      () => updateConversation(conv.id, { archived: !conv.archived }),
-                      conv.archived ? t('msg.details.unarchived') : t('msg.details.archivedDone'),
-                    )
-                  }
-                >
-                  {conv.archived ? t('msg.details.unarchive') : t('msg.details.archive')}
+            {!members ? (
+              <Spinner />
+            ) : (
+              <ul class="details-members">
+                {members.map((m) => {
+                  const who = m.user_id === me ? t('msg.details.you', { name: m.display_name }) : m.display_name || personName(people, m.user_id);
+                  const p = people[m.user_id] ?? { id: m.user_id, username: m.username, display_name: m.display_name, presence: m.presence };
+                  return (
+                    <li key={m.user_id} data-user={m.user_id}>
+                      <PresenceDot person={p} />
+                      <span class="details-member-name">
+                        {who}
+                        <span class="details-member-presence">{presenceLabel(p.presence?.status)}</span>
+                      </span>
+                      <span class={`tag details-role details-role-${m.role}`}>{t(m.role === 'owner' ? 'msg.details.owner' : 'msg.details.member')}</span>
+                      {can.remove && m.user_id !== me && (
+                        <button
+                          type="button"
+                          class="btn btn-small"
+                          disabled={busy}
+                          aria-label={t('msg.details.remove.named', { name: m.display_name })}
+                          onClick={() => void run(() => removeMember(conv.id, m.user_id), t('msg.details.removed', { name: m.display_name }))}
+                        >
+                          {t('msg.details.remove')}
+                        </button>
+                      )}
+                    </li>
+                  );
+                })}
+              </ul>
+            )}
+            {can.invite && (
+              <div class="details-invite">
+                <button type="button" class="btn btn-small" aria-expanded={inviting ? 'true' : 'false'} onClick={() => setInviting(!inviting)}>
+                  {t('msg.details.invite')}
                 </button>
-              )}
-              {can.leave && (
-                <button type="button" class="btn btn-danger" disabled={busy} onClick={() => setConfirmLeave(true)}>
-                  {t('msg.details.leave')}
-                </button>
-              )}
-            </div>
-            {can.archive && <p class="muted details-hint">{t('msg.details.archive.hint')}</p>}
+                {inviting && (
+                  <PeoplePicker
+                    multiple={false}
+                    chosen={[]}
+                    label={t('msg.new.find')}
+                    exclude={new Set((members ?? []).map((m) => m.user_id))}
+                    onChosen={(list) => {
+                      const p = list[0];
+                      if (p) void run(() => inviteMember(conv.id, p.id), t('msg.details.invited', { name: p.display_name }));
+                    }}
+                  />
+                )}
+              </div>
+            )}
           </section>
-        )}
-        <div class="actions">
-          <button type="button" class="btn" onClick={props.onClose}>
-            {t('common.close')}
-          </button>
+
+          {conv.kind === 'direct' && <p class="muted">{t('msg.details.directNote')}</p>}
+          {(can.archive || can.leave) && (
+            <section aria-labelledby="details-actions-h">
+              <h3 id="details-actions-h" class="details-h">
+                {t('msg.details.actions')}
+              </h3>
+              <div class="details-actions">
+                {can.archive && (
+                  <button
+                    type="button"
+                    class="btn"
+                    disabled={busy}
+                    onClick={() =>
+                      void run(
+                        () => updateConversation(conv.id, { archived: !conv.archived }),
+                        conv.archived ? t('msg.details.unarchived') : t('msg.details.archivedDone'),
+                      )
+                    }
+                  >
+                    {conv.archived ? t('msg.details.unarchive') : t('msg.details.archive')}
+                  </button>
+                )}
+                {can.leave && (
+                  <button type="button" class="btn btn-danger" disabled={busy} onClick={() => setConfirmLeave(true)}>
+                    {t('msg.details.leave')}
+                  </button>
+                )}
+              </div>
+              {can.archive && <p class="muted details-hint">{t('msg.details.archive.hint')}</p>}
+            </section>
+          )}
+          <div class="actions">
+            <button type="button" class="btn" onClick={props.onClose}>
+              {t('common.close')}
+            </button>
+          </div>
         </div>
-      </div>
-      <ConfirmDialog
-        open={confirmLeave}
-        title={t('msg.details.leave.title', { name })}
-        confirmLabel={t('msg.details.leave')}
-        danger
-        busy={busy}
-        onCancel={() => setConfirmLeave(false)}
-        onConfirm={async () => {
-          setBusy(true);
-          setError(null);
-          try {
-            await leaveConversation(conv.id);
-            setConfirmLeave(false);
-            props.onClose();
-            navigate('/messages');
-          } catch (e) {
-            setConfirmLeave(false);
-            setError(msgErrorText(e));
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <p>{conv.kind === 'channel' && conv.visibility === 'public' ? t('msg.details.leave.public') : t('msg.details.leave.private')}</p>
-      </ConfirmDialog>
-    </Modal>
+      </Modal>
+      {can.leave && (
+        <ConfirmDialog
+          open={confirmLeave}
+          title={t('msg.details.leave.title', { name })}
+          confirmLabel={t('msg.details.leave')}
+          danger
+          busy={busy}
+          onCancel={() => setConfirmLeave(false)}
+          onConfirm={async () => {
+            setBusy(true);
+            setError(null);
+            try {
+              await leaveConversation(conv.id);
+              setConfirmLeave(false);
+              props.onClose();
+              navigate('/messages');
+            } catch (e) {
+              setConfirmLeave(false);
+              setError(msgErrorText(e));
+            } finally {
+              setBusy(false);
+            }
+          }}
+        >
+          <p>{conv.kind === 'channel' && conv.visibility === 'public' ? t('msg.details.leave.public') : t('msg.details.leave.private')}</p>
+        </ConfirmDialog>
+      )}
+    </>
   );
 }

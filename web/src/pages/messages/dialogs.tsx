@@ -66,7 +66,7 @@ export function PeoplePicker(props: { multiple: boolean; chosen: Person[]; onCho
         const r = await api<{ people: Person[] }>('GET', `/api/v1/directory?q=${encodeURIComponent(q.trim())}&limit=20`);
         if (stale) return;
         addPeople(r.people);
-        setFound(r.people.filter((p) => p.id !== myId() && !props.exclude?.has(p.id)));
+        setFound(r.people.filter((p) => p.id !== myId()));
         setError(null);
       } catch (e) {
         if (!stale) setError(errorText(e));
@@ -78,19 +78,21 @@ export function PeoplePicker(props: { multiple: boolean; chosen: Person[]; onCho
     };
   }, [q]);
   const isChosen = (p: Person) => props.chosen.some((x) => x.id === p.id);
+  // Who is excluded (already a member) goes as soon as they are, not at the next search.
+  const shown = found?.filter((p) => !props.exclude?.has(p.id)) ?? null;
   return (
     <div class="people-picker">
       <Field id="people-q" type="search" label={props.label} hint={t('msg.new.find.hint')} value={q} onValue={setQ} autoComplete="off" />
       {error && <Alert kind="error">{error}</Alert>}
-      {!found ? (
+      {!shown ? (
         <Spinner />
-      ) : !found.length ? (
+      ) : !shown.length ? (
         <p class="muted" role="status">
           {t('msg.new.nobody')}
         </p>
       ) : (
         <ul class="people-list" aria-label={t('msg.new.results')}>
-          {found.map((p) => (
+          {shown.map((p) => (
             <li key={p.id}>
               <button
                 type="button"
