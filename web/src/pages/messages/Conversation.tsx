@@ -491,18 +491,19 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
               : `${conv.topic ? `${conv.topic} · ` : ''}${t('msg.conv.members', { n: conv.members_count })}`}
           </p>
         </div>
-        {isMember && (
-          <button type="button" class="btn btn-small" aria-expanded={showPins ? 'true' : 'false'} onClick={() => setShowPins(!showPins)}>
-            {t('msg.pins.button', { n: open.pins?.length ?? 0 })}
+        <div class="conv-head-actions">
+          {isMember && (
+            <button type="button" class="btn btn-small" aria-expanded={showPins ? 'true' : 'false'} onClick={() => setShowPins(!showPins)}>
+              {t('msg.pins.button', { n: open.pins?.length ?? 0 })}
+            </button>
+          )}
+          <button type="button" class="btn btn-small conv-details-btn" aria-haspopup="dialog" onClick={() => setDetails(true)}>
+            {t('msg.details.button')}
           </button>
-        )}
-        <button type="button" class="btn btn-small conv-details-btn" aria-haspopup="dialog" onClick={() => setDetails(true)}>
-          {t('msg.details.button')}
-        </button>
+        </div>
       </header>
       {conv.archived && (
         <p class="conv-archived-banner" role="status">
-          <span aria-hidden="true">🗄 </span>
           {t('msg.conv.archived')}
         </p>
       )}
