@@ -553,7 +553,8 @@ function addPending(u: PendingUrgent): void {
   const cur = msgs.get().urgent;
   const old = cur[u.message_id];
   if (old && old.reminder >= u.reminder) return;
-  msgs.set({ urgent: { ...cur, [u.message_id]: u } });
+  // A reminder's `at` is when it was sent: the message's own time, once known, is kept.
+  msgs.set({ urgent: { ...cur, [u.message_id]: old ? { ...u, at: old.at } : u } });
 }
 
 function dropPending(f: (u: PendingUrgent) => boolean): void {
