@@ -24,6 +24,7 @@ import {
 } from './state';
 import { Body, PresenceDot, convName, directPeer, personName, presenceLabel, when } from './bits';
 import { Composer } from './Composer';
+import { DetailsDialog } from './Details';
 
 const EMOJIS = ['👍', '✅', '👀', '🙏', '❤️'];
 
@@ -423,6 +424,7 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
   const composer = useRef<HTMLTextAreaElement>(null);
   const title = useRef<HTMLHeadingElement>(null);
   const [showPins, setShowPins] = useState(false);
+  const [details, setDetails] = useState(false);
   const [joinError, setJoinError] = useState<string | null>(null);
   const stick = useRef(true); // follow new messages while scrolled to the bottom
   const prevHeight = useRef(0);
@@ -434,6 +436,7 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
   useEffect(() => {
     stick.current = true;
     setShowPins(false);
+    setDetails(false);
   }, [open.id]);
 
   // Keeps the view at the bottom as messages arrive, and in place when older ones are added.
@@ -488,12 +491,22 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
               : `${conv.topic ? `${conv.topic} · ` : ''}${t('msg.conv.members', { n: conv.members_count })}`}
           </p>
         </div>
-        {isMember && (
-          <button type="button" class="btn btn-small" aria-expanded={showPins ? 'true' : 'false'} onClick={() => setShowPins(!showPins)}>
-            {t('msg.pins.button', { n: open.pins?.length ?? 0 })}
+        <div class="conv-head-actions">
+          {isMember && (
+            <button type="button" class="btn btn-small" aria-expanded={showPins ? 'true' : 'false'} onClick={() => setShowPins(!showPins)}>
+              {t('msg.pins.button', { n: open.pins?.length ?? 0 })}
+            </button>
+          )}
+          <button type="button" class="btn btn-small conv-details-btn" aria-haspopup="dialog" onClick={() => setDetails(true)}>
+            {t('msg.details.button')}
           </button>
-        )}
+        </div>
       </header>
+      {conv.archived && (
+        <p class="conv-archived-banner" role="status">
+          {t('msg.conv.archived')}
+        </p>
+      )}
       {showPins && <Pins open={open} people={people} />}
       {open.gone && <Alert kind="warning">{t('msg.conv.gone')}</Alert>}
       {open.error && <Alert kind="error">{t('error.network')}</Alert>}
@@ -534,7 +547,7 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
           inputRef={composer}
         />
       )}
-      {conv.archived && <p class="muted conv-archived">{t('msg.conv.archived')}</p>}
+      {details && !open.gone && <DetailsDialog open={open} people={people} onClose={() => setDetails(false)} />}
       {!isMember && !open.gone && (
         <div class="join-bar">
           {joinError && <Alert kind="error">{joinError}</Alert>}

@@ -2,54 +2,28 @@
 // unread and mention counts and presence, my own presence, search, new conversations and the
 // channel browser on one side; the open conversation (and its thread) on the other. On a phone
 // the list and the conversation are two screens (/messages, /messages/<id>).
-import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { t, type Key } from '../../i18n';
+import { t } from '../../i18n';
 import { app, navigate, takeFocusRequest } from '../../lib/app';
 import { api } from '../../lib/api';
 import { useStore } from '../../lib/store';
-import { Alert, Field, Link, Spinner, useId } from '../../components/ui';
+import { Alert, Field, Link, Spinner } from '../../components/ui';
 import { errorText } from '../Login';
 import type { Conversation, Person, PresenceStatus, SearchResult } from './types';
 import { CHOOSABLE } from './types';
 import {
   msgs,
-  myId,
   startMessaging,
   openConversation,
   closeConversation,
   createConversation,
   joinChannel,
   setPresence,
-  addPeople,
 } from './state';
 import { Badge, PresenceDot, Snippet, convName, directPeer, personName, presenceLabel, when } from './bits';
 import { ConversationView, ThreadPanel } from './Conversation';
-
-// A modal built on <dialog> (focus kept inside by the browser, Escape closes).
-function Modal(props: { title: string; onClose: () => void; children?: ComponentChildren; wide?: boolean }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId('modal');
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => d?.open && d.close();
-  }, []);
-  return (
-    <dialog
-      ref={ref}
-      class={`dialog${props.wide ? ' dialog-wide' : ''}`}
-      aria-labelledby={titleId}
-      onCancel={(e) => {
-        e.preventDefault();
-        props.onClose();
-      }}
-    >
-      <h2 id={titleId}>{props.title}</h2>
-      {props.children}
-    </dialog>
-  );
-}
+import { Modal, PeoplePicker } from './dialogs';
+import { UrgentReminders, urgentTitle } from './Urgent';
 
 // ---- my presence -------------------------------------------------------------------------------
 
@@ -122,65 +96,6 @@ function MyPresence(props: { me: Person | undefined }) {
 }
 
 // ---- new conversations -------------------------------------------------------------------------
-
-function PeoplePicker(props: { multiple: boolean; chosen: Person[]; onChosen: (p: Person[]) => void; label: string }) {
-  const [q, setQ] = useState('');
-  const [found, setFound] = useState<Person[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    let stale = false;
-    const timer = setTimeout(async () => {
-      try {
-        const r = await api<{ people: Person[] }>('GET', `/api/v1/directory?q=${encodeURIComponent(q.trim())}&limit=20`);
-        if (stale) return;
-        addPeople(r.people);
-        setFound(r.people.filter((p) => p.id !== myId()));
-        setError(null);
-      } catch (e) {
-        if (!stale) setError(errorText(e));
-      }
-    }, 150);
-    return () => {
-      stale = true;
-      clearTimeout(timer);
-    };
-  }, [q]);
-  const isChosen = (p: Person) => props.chosen.some((x) => x.id === p.id);
-  return (
-    <div class="people-picker">
-      <Field id="people-q" type="search" label={props.label} hint={t('msg.new.find.hint')} value={q} onValue={setQ} autoComplete="off" />
-      {error && <Alert kind="error">{error}</Alert>}
-      {!found ? (
-        <Spinner />
-      ) : !found.length ? (
-        <p class="muted" role="status">
-          {t('msg.new.nobody')}
-        </p>
-      ) : (
-        <ul class="people-list" aria-label={t('msg.new.results')}>
-          {found.map((p) => (
-            <li key={p.id}>
-              <button
-                type="button"
-                class="person-btn"
-                aria-pressed={isChosen(p) ? 'true' : 'false'}
-                onClick={() => {
-                  if (!props.multiple) props.onChosen([p]);
-                  else props.onChosen(isChosen(p) ? props.chosen.filter((x) => x.id !== p.id) : [...props.chosen, p]);
-                }}
-              >
-                <PresenceDot person={p} />
-                <span class="person-name">{p.display_name}</span>
-                <span class="person-role">{p.role ? t(`role.${p.role}` as Key) : ''}</span>
-                {isChosen(p) && <span class="person-check" aria-hidden="true">✓</span>}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </div>
-  );
-}
 
 function NewConversation(props: { kind: 'direct' | 'group' | 'channel'; onClose: () => void }) {
   const [chosen, setChosen] = useState<Person[]>([]);
@@ -437,9 +352,11 @@ export function MessagesPage(props: { conv?: string }) {
 
   const open = s.open && s.open.id === props.conv ? s.open : null;
   const openName = open?.conv ? convName(open.conv, s.people) : '';
+  const pending = Object.keys(s.urgent).length;
   useEffect(() => {
-    document.title = `${openName ? `${openName} · ` : ''}${t('nav.messages')} · ${site}`;
-  }, [openName, site]);
+    document.title = `${urgentTitle(pending)}${openName ? `${openName} · ` : ''}${t('nav.messages')} · ${site}`;
+  }, [openName, site, pending]);
+  const reminded = Object.values(s.urgent).some((u) => u.reminder > 0);
 
   const channels = (s.convs ?? []).filter((c) => c.kind === 'channel');
   const others = (s.convs ?? []).filter((c) => c.kind !== 'channel');
@@ -482,7 +399,8 @@ export function MessagesPage(props: { conv?: string }) {
   );
 
   return (
-    <div class={`msg-layout${props.conv ? ' has-conv' : ''}${open?.thread ? ' has-thread' : ''}`}>
+    <div class={`msg-layout${props.conv ? ' has-conv' : ''}${open?.thread ? ' has-thread' : ''}${reminded ? ' has-urgent' : ''}`}>
+      <UrgentReminders urgent={s.urgent} people={s.people} convs={s.convs} />
       <div class="msg-side">
         <div class="msg-side-head">
           <h1 ref={h1} tabIndex={-1} class="page-title msg-h1">

@@ -40,9 +40,21 @@ export interface MsgState {
   people: Record<string, Person>;
   open: OpenConv | null;
   typing: Record<string, Record<string, number>>; // conversation -> user -> shown until (ms)
+  urgent: Record<string, PendingUrgent>; // message id -> an urgent message I have not acknowledged
 }
 
-export const msgs = createStore<MsgState>({ convs: null, listError: null, people: {}, open: null, typing: {} });
+// An urgent message waiting for my acknowledgement: seen arriving, in a loaded history, or named
+// by an urgent.reminder (then `reminder` > 0 and the screen shows a banner until I acknowledge).
+export interface PendingUrgent {
+  message_id: string;
+  conversation_id: string;
+  seq: number;
+  author_id: string;
+  reminder: number;
+  at: number;
+}
+
+export const msgs = createStore<MsgState>({ convs: null, listError: null, people: {}, open: null, typing: {}, urgent: {} });
 
 export const myId = (): string => app.get().me?.user.id ?? '';
 
@@ -379,6 +391,9 @@ async function loadAcks(convId: string, msgId: string, force = false): Promise<v
   try {
     const r = await api<Acks & { urgent: boolean }>('GET', `/api/v1/messages/${msgId}/acks`);
     mergePage(convId, since, (o) => ({ acks: { ...o.acks, [msgId]: { acknowledged: r.acknowledged, pending: r.pending } } }));
+    const m = msgs.get().open?.msgs.find((x) => x.id === msgId);
+    if (m && !m.deleted && r.pending.includes(myId()))
+      addPending({ message_id: m.id, conversation_id: m.conversation_id, seq: m.seq, author_id: m.author_id, reminder: 0, at: m.created_at });
     ensurePeople([...r.pending, ...r.acknowledged.map((a) => a.user_id)]);
   } catch {
     acksAsked.delete(msgId);
@@ -487,6 +502,67 @@ export async function acknowledge(m: Message): Promise<void> {
   onAck(r);
 }
 
+// Acknowledges from the reminder banner. A message that cannot be acknowledged any more (deleted,
+// or I am no longer a recipient) stops being pending; other errors are the caller's to show.
+export async function acknowledgeUrgent(u: PendingUrgent): Promise<void> {
+  try {
+    onAck(await api<AckData>('POST', `/api/v1/messages/${u.message_id}/ack`));
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'message_deleted' || code === 'not_a_recipient' || code === 'not_urgent' || code === 'message_not_found') {
+      dropPending((x) => x.message_id === u.message_id);
+      return;
+    }
+    throw e;
+  }
+}
+
+// ---- managing a conversation (the details dialog) ----------------------------------------------
+
+export async function updateConversation(id: string, patch: { name?: string; topic?: string; archived?: boolean }): Promise<void> {
+  const c = await api<Conversation>('PATCH', `/api/v1/conversations/${id}`, patch);
+  const { my_role: _r, ...rest } = c;
+  patchConv(id, () => rest);
+}
+
+export async function inviteMember(id: string, userId: string): Promise<void> {
+  await api('POST', `/api/v1/conversations/${id}/members`, { user_id: userId });
+  await loadMembers(id);
+}
+
+export async function removeMember(id: string, userId: string): Promise<void> {
+  await api('DELETE', `/api/v1/conversations/${id}/members/${userId}`);
+  await loadMembers(id);
+}
+
+export async function leaveConversation(id: string): Promise<void> {
+  await api('POST', `/api/v1/conversations/${id}/leave`);
+  forget(id);
+}
+
+// I am no longer in this conversation: out of the list, nothing of it left to acknowledge.
+function forget(id: string): void {
+  dropConv(id);
+  dropPending((u) => u.conversation_id === id);
+  patchOpen(id, () => ({ gone: true }));
+}
+
+// ---- urgent messages waiting for me ------------------------------------------------------------
+
+function addPending(u: PendingUrgent): void {
+  const cur = msgs.get().urgent;
+  const old = cur[u.message_id];
+  if (old && old.reminder >= u.reminder) return;
+  // A reminder's `at` is when it was sent: the message's own time, once known, is kept.
+  msgs.set({ urgent: { ...cur, [u.message_id]: old ? { ...u, at: old.at } : u } });
+}
+
+function dropPending(f: (u: PendingUrgent) => boolean): void {
+  const cur = msgs.get().urgent;
+  const keep = Object.values(cur).filter((u) => !f(u));
+  if (keep.length !== Object.keys(cur).length) msgs.set({ urgent: Object.fromEntries(keep.map((u) => [u.message_id, u])) });
+}
+
 export async function joinChannel(id: string): Promise<void> {
   const c = await api<Conversation>('POST', `/api/v1/conversations/${id}/join`);
   upsertConv(c);
@@ -582,6 +658,8 @@ function onCreated(m: Message): void {
   }
   stopTyping(m.conversation_id, m.author_id);
   ensurePeople([m.author_id]);
+  if (m.urgent && !m.deleted && m.author_id !== me)
+    addPending({ message_id: m.id, conversation_id: m.conversation_id, seq: m.seq, author_id: m.author_id, reminder: 0, at: m.created_at });
   apply(m.conversation_id, (cur) => {
     const isNew = !cur.msgs.some((x) => x.id === m.id);
     let list2 = merge(cur.msgs, [m]);
@@ -600,6 +678,7 @@ function onCreated(m: Message): void {
 }
 
 function onChanged(m: Message): void {
+  if (m.deleted) dropPending((u) => u.message_id === m.id);
   apply(m.conversation_id, (cur) => ({
     msgs: merge(cur.msgs, [m]),
     pins: m.deleted && cur.pins ? cur.pins.filter((p) => p.id !== m.id) : cur.pins?.map((p) => (p.id === m.id ? { ...p, ...pick(p, m) } : p)) ?? null,
@@ -634,6 +713,7 @@ function onPin(d: PinData): void {
 }
 
 function onAck(d: AckData): void {
+  if (d.user_id === myId()) dropPending((u) => u.message_id === d.message_id);
   apply(d.conversation_id, (cur) => {
     const a = cur.acks[d.message_id];
     if (!a) return null;
@@ -669,8 +749,7 @@ function onMembership(e: EventFrame): void {
       }));
   } else if (e.event === 'member.left') {
     if (d.user_id === me) {
-      dropConv(convId);
-      patchOpen(convId, () => ({ gone: true }));
+      forget(convId);
       return;
     }
     patchConv(convId, (c) => ({
@@ -700,6 +779,11 @@ export function startMessaging(): void {
   events.on('message.pinned', (e) => onPin(e.data as unknown as PinData));
   events.on('message.unpinned', (e) => onPin(e.data as unknown as PinData));
   events.on('urgent.acknowledged', (e) => onAck(e.data as unknown as AckData));
+  events.on('urgent.reminder', (e) => {
+    const d = e.data as unknown as PendingUrgent;
+    addPending({ message_id: d.message_id, conversation_id: d.conversation_id, seq: d.seq, author_id: d.author_id, reminder: d.reminder || 1, at: d.at });
+    ensurePeople([d.author_id]);
+  });
   events.on('read.updated', (e) => applyRead(e.data as unknown as ReadState));
   events.on('presence.updated', (e) => onPresence(e.data as unknown as Presence & { user_id: string }));
   events.on('conversation.created', (e) => {
