@@ -271,8 +271,15 @@ test('an urgent message: the recipient acknowledges, the sender sees who has', a
   assert.equal(await got.locator('.tag-urgent').innerText(), 'URGENT');
   assert.ok((await got.getAttribute('class')).includes('msg-urgent'));
   await capture(b, 'messages-urgent');
+  // Bruno reloads the page: the pending message is shown at once as a banner, not only at the next
+  // reminder (this server reminds every 5 minutes).
+  await b.reload();
+  const banner = b.locator('.urgent-reminder[role="alert"]', { hasText: 'Dr Alice Martin' });
+  await banner.waitFor();
+  await got.locator('.tag-urgent').waitFor();
   await got.locator('button:has-text("Accuser réception")').click();
   await got.locator('.urgent-acked', { hasText: 'Vous avez accusé réception' }).waitFor();
+  await banner.waitFor({ state: 'detached' });
   assert.equal(await got.locator('button:has-text("Accuser réception")').count(), 0);
 
   await sent.locator('.urgent-acked', { hasText: 'Reçu par : Bruno Petit' }).waitFor();

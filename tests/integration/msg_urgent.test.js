@@ -111,3 +111,31 @@ test('reminders stop when the recipient leaves or the message is deleted, and su
   await wc.close();
   await wb.close();
 });
+
+test('each person lists the urgent messages they have still to acknowledge, and only those', async () => {
+  const ch = await createConversation(api.alice, { kind: 'channel', name: 'Bloc', visibility: 'private', members: [p.bob.userId, p.carol.userId] });
+  const first = await postMessage(api.alice, ch.id, { body: 'Urgence bloc 2', urgent: true });
+  const second = await postMessage(api.alice, ch.id, { body: 'Urgence bloc 3', urgent: true });
+  await postMessage(api.alice, ch.id, 'pas urgent');
+  const mine = async (who) => (await api[who].ok('GET', '/urgent/pending')).pending.filter((x) => x.conversation_id === ch.id);
+  let bob = await mine('bob');
+  assert.deepEqual(bob.map((x) => x.message_id), [first.id, second.id], 'oldest first, plain messages left out');
+  assert.equal(bob[0].author_id, p.alice.userId);
+  assert.equal(bob[0].seq, first.seq);
+  assert.equal(typeof bob[0].reminders, 'number');
+  assert.equal(JSON.stringify(bob).includes('Urgence'), false, 'no message text');
+  // Acknowledged: gone from the list; the author and non-members have nothing to acknowledge.
+  await api.bob.ok('POST', `/messages/${first.id}/ack`);
+  bob = await mine('bob');
+  assert.deepEqual(bob.map((x) => x.message_id), [second.id]);
+  assert.deepEqual(await mine('alice'), []);
+  assert.deepEqual(await mine('dan'), []);
+  // Deleted, or no longer a member: nothing to show.
+  await api.alice.ok('DELETE', `/messages/${second.id}`);
+  assert.deepEqual(await mine('bob'), []);
+  assert.equal((await mine('carol')).length, 1);
+  await api.carol.ok('POST', `/conversations/${ch.id}/leave`);
+  assert.deepEqual(await mine('carol'), []);
+  const anon = await server.request('GET', '/api/v1/urgent/pending');
+  assert.equal(anon.status, 401);
+});

@@ -44,7 +44,8 @@ export interface MsgState {
 }
 
 // An urgent message waiting for my acknowledgement: seen arriving, in a loaded history, or named
-// by an urgent.reminder (then `reminder` > 0 and the screen shows a banner until I acknowledge).
+// by an urgent.reminder or listed by GET /api/v1/urgent/pending when the screen loads (then
+// `reminder` > 0 and the screen shows a banner until I acknowledge).
 export interface PendingUrgent {
   message_id: string;
   conversation_id: string;
@@ -557,6 +558,22 @@ function addPending(u: PendingUrgent): void {
   msgs.set({ urgent: { ...cur, [u.message_id]: old ? { ...u, at: old.at } : u } });
 }
 
+// What I still have to acknowledge, as soon as the screen loads or reconnects: after a reload, a
+// pending urgent message must not wait for its next reminder to show.
+async function loadPendingUrgent(): Promise<void> {
+  try {
+    const r = await api<{ pending: (Omit<PendingUrgent, 'reminder' | 'at'> & { reminders: number; created_at: number })[] }>(
+      'GET',
+      '/api/v1/urgent/pending',
+    );
+    for (const d of r.pending)
+      addPending({ message_id: d.message_id, conversation_id: d.conversation_id, seq: d.seq, author_id: d.author_id, reminder: Math.max(1, d.reminders), at: d.created_at });
+    ensurePeople(r.pending.map((d) => d.author_id));
+  } catch {
+    // The next urgent.reminder brings them.
+  }
+}
+
 function dropPending(f: (u: PendingUrgent) => boolean): void {
   const cur = msgs.get().urgent;
   const keep = Object.values(cur).filter((u) => !f(u));
@@ -810,10 +827,12 @@ export function startMessaging(): void {
     conn = now;
     if (now === 'connected' && was !== 'connecting' && was !== 'idle') {
       void loadConversations();
+      void loadPendingUrgent();
       const o = msgs.get().open;
       if (o) void catchUp(o.id);
     }
   });
   ensurePeople([myId()]);
   void loadConversations();
+  void loadPendingUrgent();
 }
