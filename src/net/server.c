@@ -277,6 +277,12 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
     vinfo.retry_and_idle_policy = &s->retry;
     vinfo.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
                     (s->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    /* An IPv4 address to listen on needs an IPv4 socket: on its IPv6 socket lws 4.1.6 leaves the
+     * address unset and listens on every interface ("127.0.0.1:8443" was reachable from the
+     * network). */
+    struct in_addr v4;
+    if (host[0] && inet_pton(AF_INET, host, &v4) == 1)
+        vinfo.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     vinfo.server_string = "carecomm";
     if (s->tls) {
         vinfo.ssl_cert_filepath = cert;

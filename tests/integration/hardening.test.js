@@ -560,3 +560,23 @@ test('an invalid configuration file stops start-up, naming the key and the line'
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The kernel's own table of listening sockets: "127.0.0.1:PORT" must listen on loopback alone.
+// (lws 4.1.6 put an IPv4 address on an IPv6 socket without its address: every interface.)
+function listeners(port) {
+  const found = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 4 || f[3] !== '0A') continue; // 0A: LISTEN
+      const [addr, p] = f[1].split(':');
+      if (parseInt(p, 16) === port) found.push(addr);
+    }
+  }
+  return found;
+}
+
+test('a server told to listen on 127.0.0.1 listens on loopback only', () => {
+  const addrs = listeners(server.port);
+  assert.deepEqual(addrs, ['0100007F'], `listening sockets of port ${server.port}: ${addrs.join(', ')}`);
+});
