@@ -197,6 +197,27 @@ test('a restart on the same data folder reuses the secrets', { skip }, async () 
   assert.equal(r.status, 200);
 });
 
+test('children left by a carecommd killed with SIGKILL are replaced at the next start', { skip }, async () => {
+  const s = await new Server({ env: await mediaEnv() }).start();
+  const old = [readPid(s, 'janus'), readPid(s, 'turnserver')];
+  try {
+    await s.stop('SIGKILL');
+    for (const p of old) assert.ok(alive(p), 'the children outlive a SIGKILL of their parent');
+    // Their ports are still taken: the next carecommd must end them before starting its own.
+    await s.start();
+    for (const p of old) assert.ok(!alive(p), `process ${p} left running`);
+    const now = [readPid(s, 'janus'), readPid(s, 'turnserver')];
+    for (const p of now) assert.ok(alive(p));
+    assert.notDeepEqual(now, old);
+    await until('media ready', async () => (await s.request('GET', '/readyz')).status === 200);
+    assert.match(s.logs, /"msg":"killing a media process left by a previous carecommd"/);
+  } finally {
+    await s.stop();
+    for (const p of old) if (alive(p)) process.kill(p, 'SIGKILL');
+    s.cleanup();
+  }
+});
+
 test('configuration errors stop start-up with the key and the reason', { skip }, async () => {
   const cases = [
     [{ CARECOMM_MEDIA_MODE: 'embedded' }, /media_ip: required when media_mode = embedded/],
