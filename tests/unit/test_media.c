@@ -395,6 +395,100 @@ static void test_config_check(void **state)
     cc_config_free(cfg);
 }
 
+/* ---- the supervisor, with real processes on a real loop ------------------------------------ */
+
+typedef struct {
+    int starts, exits;
+} proc_counts;
+
+static void count_child(void *ud, media_proc *p, bool running)
+{
+    proc_counts *c = ud;
+    (void)p;
+    if (running)
+        c->starts++;
+    else
+        c->exits++;
+}
+
+static void stop_proc_cb(uv_timer_t *t)
+{
+    media_proc_stop(t->data, 300);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+/* Runs loop until it has nothing left, after stopping p at stop_after_ms; returns how long. */
+static int64_t run_then_stop(uv_loop_t *loop, media_proc *p, uint64_t stop_after_ms)
+{
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    t.data = p;
+    uv_timer_start(&t, stop_proc_cb, stop_after_ms, 0);
+    int64_t start = cc_monotonic_ms();
+    uv_run(loop, UV_RUN_DEFAULT);
+    return cc_monotonic_ms() - start;
+}
+
+static void test_proc_restart_backoff(void **state)
+{
+    char dir[] = "/tmp/carecomm-proc-XXXXXX", log[256], pid[256];
+    uv_loop_t loop;
+    proc_counts c = {0, 0};
+    media_proc *p = NULL;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(log, sizeof log, "%s/child.log", dir);
+    snprintf(pid, sizeof pid, "%s/child.pid", dir);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    /* A child that dies at once: restarted after 0.5 s, then 1 s, then 2 s. */
+    char *const argv[] = {"/bin/sh", "-c", "echo child output; exit 3", NULL};
+    assert_int_equal(media_proc_start(&loop, "dies", argv, log, pid, count_child, &c, &p), CC_OK);
+    run_then_stop(&loop, p, 2200);
+    assert_int_equal(c.starts, 3); /* at 0, 0.5 and 1.5 s; the next would be at 3.5 s */
+    assert_int_equal(c.exits, 3);
+    assert_int_equal(media_proc_restarts(p), 2);
+    assert_false(media_proc_running(p));
+    char *text = NULL;
+    size_t n;
+    assert_int_equal(cc_file_read(log, 4096, &text, &n), CC_OK);
+    assert_non_null(strstr(text, "child output\nchild output\nchild output\n"));
+    cc_free(&text);
+    media_proc_free(p);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    unlink(log);
+    rmdir(dir);
+}
+
+static void test_proc_stop_escalates(void **state)
+{
+    char dir[] = "/tmp/carecomm-proc-XXXXXX", log[256], pid[256];
+    uv_loop_t loop;
+    proc_counts c = {0, 0};
+    media_proc *p = NULL;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(log, sizeof log, "%s/child.log", dir);
+    snprintf(pid, sizeof pid, "%s/child.pid", dir);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    /* A child that ignores SIGTERM: killed 300 ms after it, and the loop waits for that. */
+    char *const argv[] = {"/bin/sh", "-c", "trap '' TERM; while :; do sleep 0.1; done", NULL};
+    assert_int_equal(media_proc_start(&loop, "stubborn", argv, log, pid, count_child, &c, &p),
+                     CC_OK);
+    int child = media_proc_pid(p);
+    assert_true(child > 0);
+    assert_int_equal(access(pid, F_OK), 0);
+    int64_t took = run_then_stop(&loop, p, 200);
+    assert_true(took >= 450 && took < 3000);
+    assert_int_equal(c.starts, 1);
+    assert_int_equal(c.exits, 1);
+    assert_int_equal(media_proc_restarts(p), 0);
+    assert_int_equal(access(pid, F_OK), -1); /* the pid file goes with the child */
+    media_proc_free(p);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    unlink(log);
+    rmdir(dir);
+}
+
 int main(void)
 {
     if (cc_crypto_init() != CC_OK)
@@ -409,6 +503,8 @@ int main(void)
         cmocka_unit_test(test_janus_probe_parser),
         cmocka_unit_test(test_secrets_file),
         cmocka_unit_test(test_config_check),
+        cmocka_unit_test(test_proc_restart_backoff),
+        cmocka_unit_test(test_proc_stop_escalates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
