@@ -157,6 +157,39 @@ test('ICE servers carry TURN REST credentials that coturn accepts, and a forged 
   assert.match(old.out, /Cannot complete Allocation/, old.out);
 });
 
+test('external mode uses a Janus and a coturn it does not run (here, the embedded ones)', { skip }, async () => {
+  const port = env.CARECOMM_TURN_PORT;
+  const ext = new Server({
+    env: {
+      CARECOMM_MEDIA_MODE: 'external',
+      CARECOMM_JANUS_URL: `ws://127.0.0.1:${env.CARECOMM_JANUS_API_PORT}`,
+      CARECOMM_TURN_URLS: `turn:127.0.0.1:${port}?transport=udp, turn:127.0.0.1:${port}?transport=tcp`,
+      CARECOMM_MEDIA_SECRETS_FILE: path.join(server.dataDir, 'media/secrets.json'),
+    },
+  });
+  try {
+    await ext.start();
+    const r = await until('external media ready', async () => {
+      const x = await ext.request('GET', '/readyz');
+      return x.status === 200 ? x : null;
+    });
+    assert.deepEqual(r.body.components, { store: 'up', janus: 'up', turn: 'up' });
+    assert.ok(!fs.existsSync(path.join(ext.dataDir, 'media')), 'external mode writes no media files');
+    const m = await ext.request('GET', '/metrics');
+    assert.match(m.text, /^carecomm_media_janus_up 1$/m);
+    assert.doesNotMatch(m.text, /restarts_total/);
+    createUser(ext, 'nurse-ext', 'nurse');
+    const u = await loginReady(ext, 'nurse-ext');
+    const ice = (await ext.request('GET', '/api/v1/media/ice-servers', { token: u.token })).body.ice_servers[0];
+    assert.deepEqual(ice.urls, [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`]);
+    const ok = turnAllocate(port, ice.username, ice.credential);
+    assert.equal(ok.code, 0, ok.out);
+  } finally {
+    await ext.stop();
+    ext.cleanup();
+  }
+});
+
 test('a Janus killed with SIGKILL is restarted and readiness comes back', { skip }, async () => {
   const pid = readPid(server, 'janus');
   assert.ok(alive(pid));
