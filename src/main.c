@@ -4,6 +4,7 @@
 #include "account/account.h"
 #include "auth/auth.h"
 #include "core/core.h"
+#include "media/media.h"
 #include "msg/msg.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -21,6 +22,7 @@ typedef struct {
     net_server *srv;
     account *acct;
     msg *msg;
+    media *media;
     store_worker *worker;
     uv_signal_t sigterm, sigint;
     uv_timer_t trim;
@@ -58,6 +60,7 @@ static void app_drained(void *ud)
     app *a = ud;
     account_stop(a->acct);       /* queues the last session activity */
     msg_stop(a->msg);
+    media_stop(a->media);         /* SIGTERM to Janus and coturn; the loop waits for their exit */
     store_worker_stop(a->worker); /* finishes every queued job, then stops */
     net_server_close(a->srv);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -94,7 +97,8 @@ static int app_config(app *a, int argc, char **argv)
         cc_config_register(a->cfg, store_config_keys, store_config_keys_count) ||
         cc_config_register(a->cfg, net_config_keys, net_config_keys_count) ||
         cc_config_register(a->cfg, account_config_keys, account_config_keys_count) ||
-        cc_config_register(a->cfg, msg_config_keys, msg_config_keys_count))
+        cc_config_register(a->cfg, msg_config_keys, msg_config_keys_count) ||
+        cc_config_register(a->cfg, media_config_keys, media_config_keys_count))
         return CC_ERR_INTERNAL;
     /* The data folder locates the default config file, so read it from the environment first. */
     if (cc_config_load_env(a->cfg, why, sizeof(why)) != CC_OK)
@@ -166,6 +170,11 @@ int main(int argc, char **argv)
                 "error", cc_strerror(rc));
         goto out;
     }
+    if ((rc = media_create(&a.loop, a.cfg, a.srv, a.acct, &a.media, why, sizeof(why))) !=
+        CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "media", "error", why);
+        goto out;
+    }
     app_hint_first_admin(a.acct, st);
     net_server_set_ready(a.srv, app_ready, &a);
     if ((rc = store_worker_start(&a.loop, st, head, 250, app_sink, &a, &a.worker)) != CC_OK) {
@@ -198,6 +207,7 @@ out:
         /* start-up failed after the server existed: close it the same way */
         account_stop(a.acct);
         msg_stop(a.msg);
+        media_stop(a.media);
         if (a.worker)
             store_worker_stop(a.worker);
         net_server_close(a.srv);
@@ -206,6 +216,7 @@ out:
     net_server_free(a.srv);
     account_free(a.acct);
     msg_free(a.msg); /* after the server: its WebSockets' close notifications reach msg */
+    media_free(a.media);
     store_worker_free(a.worker);
     store_close(st);
     cc_config_free(a.cfg);

@@ -28,6 +28,7 @@ typedef enum {
     PERM_AUDIT_READ,     /* read and verify the audit chain */
     PERM_PATIENT_READ,   /* see patient data (later issues); implies 2FA */
     PERM_MESSAGES,       /* messaging and presence; messages can carry patient data: implies 2FA */
+    PERM_MEETINGS,       /* video meetings (ICE servers, rooms); they show patients: implies 2FA */
     PERM__COUNT
 } auth_perm;
 

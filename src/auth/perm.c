@@ -14,15 +14,15 @@ static const struct {
     unsigned perms;
 } roles[ROLE__COUNT] = {
     [ROLE_ADMIN] = {"admin", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ) |
-                                 P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES)},
+                                 P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES) | P(PERM_MEETINGS)},
     [ROLE_PRACTITIONER] = {"practitioner", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
-                                               P(PERM_MESSAGES)},
+                                               P(PERM_MESSAGES) | P(PERM_MEETINGS)},
     [ROLE_NURSE] = {"nurse", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
-                                 P(PERM_MESSAGES)},
+                                 P(PERM_MESSAGES) | P(PERM_MEETINGS)},
     [ROLE_SECRETARY] = {"secretary", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
-                                         P(PERM_MESSAGES)},
+                                         P(PERM_MESSAGES) | P(PERM_MEETINGS)},
     [ROLE_IT_SUPPORT] = {"it_support", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ) |
-                                           P(PERM_MESSAGES)},
+                                           P(PERM_MESSAGES) | P(PERM_MEETINGS)},
 };
 
 static const char *const perm_names[PERM__COUNT] = {
@@ -33,13 +33,16 @@ static const char *const perm_names[PERM__COUNT] = {
     [PERM_AUDIT_READ] = "audit.read",
     [PERM_PATIENT_READ] = "patient.read",
     [PERM_MESSAGES] = "messages",
+    [PERM_MEETINGS] = "meetings",
 };
 
 /* A stolen password alone must not open patient data, accounts or the audit trail. Messages
- * between staff carry patient data too (a ward's channel, a question about a patient), so every
- * role that can message needs the second factor: today that is every role. */
+ * between staff carry patient data too (a ward's channel, a question about a patient), and so do
+ * meetings (a teleconsultation shows the patient), so every role that can message or meet needs
+ * the second factor: today that is every role. */
 #define PERMS_NEEDING_TOTP                                                                         \
-    (P(PERM_PATIENT_READ) | P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES))
+    (P(PERM_PATIENT_READ) | P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES) |          \
+     P(PERM_MEETINGS))
 
 const char *auth_role_name(auth_role r)
 {

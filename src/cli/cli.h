@@ -5,6 +5,7 @@
 #include "account/account.h"
 #include "auth/auth.h"
 #include "core/core.h"
+#include "media/media.h"
 #include "msg/msg.h"
 #include "net/net.h"
 #include "store/store.h"

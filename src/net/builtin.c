@@ -2,6 +2,7 @@
 #include "net/net_internal.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 static void net__healthz(net_req *r)
@@ -9,14 +10,37 @@ static void net__healthz(net_req *r)
     net_reply_json(r, 200, json_pack("{s:s}", "status", "alive"));
 }
 
+/* {"status":"ready","components":{"store":"up","janus":"up",...}}, or 503 with the usual error
+ * body plus the same components, so a monitor sees which part is down. */
 static void net__readyz(net_req *r)
 {
     net_server *s = r->srv;
-    bool ready = !s->draining && (!s->ready || s->ready(s->ready_ud));
-    if (ready)
-        net_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
-    else
-        net_reply_error(r, 503, "not_ready", s->draining ? "shutting down" : "store unavailable");
+    bool store_up = !s->ready || s->ready(s->ready_ud);
+    const char *down = store_up ? NULL : "store";
+    json_t *parts = json_object();
+    if (parts)
+        json_object_set_new(parts, "store", json_string(store_up ? "up" : "down"));
+    for (size_t i = 0; i < s->nready_parts; i++) {
+        bool up = s->ready_parts[i].fn(s->ready_parts[i].ud);
+        if (!up && !down)
+            down = s->ready_parts[i].name;
+        if (parts)
+            json_object_set_new(parts, s->ready_parts[i].name, json_string(up ? "up" : "down"));
+    }
+    if (!s->draining && !down) {
+        net_reply_json(r, 200, json_pack("{s:s,s:o*}", "status", "ready", "components", parts));
+        return;
+    }
+    if (s->draining) {
+        json_decref(parts);
+        net_reply_error(r, 503, "not_ready", "shutting down");
+        return;
+    }
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s unavailable", down);
+    net_reply_json(r, 503,
+                   json_pack("{s:{s:s,s:s},s:o*}", "error", "code", "not_ready", "message", msg,
+                             "components", parts));
 }
 
 /* What the web app needs before anyone logs in. Nothing here is secret. */

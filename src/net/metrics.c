@@ -95,8 +95,9 @@ char *net__metrics_render(net_server *s)
                          net__ws_serving(s), (long long)net_hub_head(s), s->inflight,
                          (long long)cc_mem_live_bytes(), (unsigned long long)s->loop_stalls);
     for (size_t i = 0; i < s->ngauges; i++)
-        rc |= cc_buf_appendf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", s->gauges[i].name,
-                             s->gauges[i].help, s->gauges[i].name, s->gauges[i].name,
+        rc |= cc_buf_appendf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", s->gauges[i].name,
+                             s->gauges[i].help, s->gauges[i].name,
+                             s->gauges[i].counter ? "counter" : "gauge", s->gauges[i].name,
                              s->gauges[i].fn(s->gauges[i].ud));
     if (rc != CC_OK) {
         cc_buf_free(&b);

@@ -61,6 +61,9 @@ int net_server_add_routes(net_server *s, const net_route *routes, size_t n, void
 void net_server_set_authn(net_server *s, net_authn_fn fn, void *ud);
 void net_server_set_visibility(net_server *s, net_visible_fn fn, void *ud);
 void net_server_set_ready(net_server *s, net_ready_fn fn, void *ud);
+/* A named component /readyz reports besides the store ("janus": "up" | "down"); the server is
+ * not ready while one is down. name is borrowed (static). At most 8. */
+int net_server_add_ready_component(net_server *s, const char *name, net_ready_fn fn, void *ud);
 /* Permission id the authenticator checks for the event WebSocket upgrade. */
 void net_server_set_events_perm(net_server *s, int perm);
 /* Port actually bound (useful with port 0). */
@@ -189,5 +192,8 @@ void net_ws_msg_clear(net_ws_msg *m);
 typedef double (*net_gauge_fn)(void *ud);
 int net_metrics_add_gauge(net_server *s, const char *name, const char *help, net_gauge_fn fn,
                           void *ud);
+/* The same for a value that only grows (a Prometheus counter: name it *_total). */
+int net_metrics_add_counter(net_server *s, const char *name, const char *help, net_gauge_fn fn,
+                            void *ud);
 
 #endif

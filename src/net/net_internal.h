@@ -9,6 +9,7 @@
 #define NET_MAX_QUERY 16
 #define NET_MAX_HEADERS_OUT 8
 #define NET_MAX_GAUGES 32
+#define NET_MAX_READY_PARTS 8
 #define NET_MAX_ROUTE_TABLES 32
 #define NET_MAX_WS_HOOKS 8
 #define NET_READ_BUF (32 * 1024) /* lws pt_serv_buf_size: more than a TLS record (16 KiB) */
@@ -69,6 +70,7 @@ typedef struct {
     char *name, *help;
     net_gauge_fn fn;
     void *ud;
+    bool counter;
 } net_gauge;
 
 /* Request counters by route template, method and status. */
@@ -120,6 +122,12 @@ struct net_server {
     void *visible_ud;
     net_ready_fn ready;
     void *ready_ud;
+    struct {
+        const char *name;
+        net_ready_fn fn;
+        void *ud;
+    } ready_parts[NET_MAX_READY_PARTS];
+    size_t nready_parts;
     int events_perm;
     /* WebSocket hooks of modules (ws.c) */
     struct {

@@ -389,8 +389,34 @@ int net_server_port(const net_server *s)
     return s->port;
 }
 
+int net_server_add_ready_component(net_server *s, const char *name, net_ready_fn fn, void *ud)
+{
+    if (s->nready_parts >= NET_MAX_READY_PARTS)
+        return CC_ERR_TOO_BIG;
+    s->ready_parts[s->nready_parts].name = name;
+    s->ready_parts[s->nready_parts].fn = fn;
+    s->ready_parts[s->nready_parts].ud = ud;
+    s->nready_parts++;
+    return CC_OK;
+}
+
+static int net__add_metric(net_server *s, const char *name, const char *help, net_gauge_fn fn,
+                           void *ud, bool counter);
+
 int net_metrics_add_gauge(net_server *s, const char *name, const char *help, net_gauge_fn fn,
                           void *ud)
+{
+    return net__add_metric(s, name, help, fn, ud, false);
+}
+
+int net_metrics_add_counter(net_server *s, const char *name, const char *help, net_gauge_fn fn,
+                            void *ud)
+{
+    return net__add_metric(s, name, help, fn, ud, true);
+}
+
+static int net__add_metric(net_server *s, const char *name, const char *help, net_gauge_fn fn,
+                           void *ud, bool counter)
 {
     if (s->ngauges >= NET_MAX_GAUGES)
         return CC_ERR_TOO_BIG;
@@ -404,6 +430,7 @@ int net_metrics_add_gauge(net_server *s, const char *name, const char *help, net
     }
     g->fn = fn;
     g->ud = ud;
+    g->counter = counter;
     s->ngauges++;
     return CC_OK;
 }

@@ -196,13 +196,13 @@ test('reset-totp: the user logs in with the password alone and must enrol again'
 
 test('role table: admin, practitioner, nurse, secretary and it_support hold what they should', async () => {
   const expected = {
-    admin: ['users.read', 'users.write', 'audit.read', 'messages'],
-    practitioner: ['messages'],
-    nurse: ['messages'],
-    secretary: ['messages'],
-    it_support: ['users.read', 'messages'],
+    admin: ['users.read', 'users.write', 'audit.read', 'messages', 'meetings'],
+    practitioner: ['messages', 'meetings'],
+    nurse: ['messages', 'meetings'],
+    secretary: ['messages', 'meetings'],
+    it_support: ['users.read', 'messages', 'meetings'],
   };
-  const adminPerms = ['users.read', 'users.write', 'audit.read', 'messages'];
+  const adminPerms = ['users.read', 'users.write', 'audit.read', 'messages', 'meetings'];
   for (const role of ['practitioner', 'nurse', 'secretary', 'it_support']) createUser(server, `role-${role}`, role);
   const sessions = { admin: root.token };
   for (const role of ['practitioner', 'nurse', 'secretary', 'it_support']) {

@@ -41,6 +41,7 @@ static void test_perm_table(void **state)
         assert_true(auth_role_has((auth_role)r, PERM_SELF));
         assert_true(auth_role_has((auth_role)r, PERM_EVENTS));
         assert_true(auth_role_has((auth_role)r, PERM_MESSAGES));
+        assert_true(auth_role_has((auth_role)r, PERM_MEETINGS));
     }
     assert_false(auth_role_has(ROLE__COUNT, PERM_SELF));
     assert_false(auth_role_has(ROLE_ADMIN, PERM__COUNT));
@@ -58,7 +59,7 @@ static void test_perm_names(void **state)
     static const char *const roles[] = {"admin", "practitioner", "nurse", "secretary",
                                         "it_support"};
     static const char *const perms[] = {"self",       "events",       "users.read", "users.write",
-                                        "audit.read", "patient.read", "messages"};
+                                        "audit.read", "patient.read", "messages",   "meetings"};
     auth_role r;
     auth_perm p;
     (void)state;

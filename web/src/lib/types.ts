@@ -2,7 +2,7 @@
 export type Lang = 'fr' | 'en';
 export type Role = 'admin' | 'practitioner' | 'nurse' | 'secretary' | 'it_support';
 export const ROLES: Role[] = ['admin', 'practitioner', 'nurse', 'secretary', 'it_support'];
-export type Permission = 'self' | 'events' | 'users.read' | 'users.write' | 'audit.read' | 'patient.read' | 'messages';
+export type Permission = 'self' | 'events' | 'users.read' | 'users.write' | 'audit.read' | 'patient.read' | 'messages' | 'meetings';
 export type Restriction = 'password_change_required' | 'totp_enrolment_required' | null;
 
 export interface Info {

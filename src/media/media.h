@@ -1,0 +1,73 @@
+/* media: the media engine of meetings — Janus (the WebRTC SFU) and coturn (TURN).
+ *
+ * Single node (media_mode = embedded): carecommd writes their configurations into
+ * <data_dir>/media/ and runs both as supervised child processes on its loop (restart with
+ * backoff, stopped at shutdown), their APIs bound to loopback. Cluster (media_mode = external):
+ * the same Janus and coturn run as services named in the configuration. Either way this module
+ * holds the secrets shared with them, reports them in /readyz and /metrics, and hands clients ICE
+ * servers with short-lived TURN REST credentials (GET /api/v1/media/ice-servers). Clients never
+ * reach Janus's API: carecommd's Janus client (janus.h) talks to it on their behalf. */
+#ifndef CC_MEDIA_H
+#define CC_MEDIA_H
+
+#include "account/account.h"
+#include "core/core.h"
+#include "net/net.h"
+
+#include <uv.h>
+
+typedef struct media media;
+
+typedef enum { MEDIA_OFF = 0, MEDIA_EMBEDDED, MEDIA_EXTERNAL } media_mode;
+
+/* media_mode, media_ip, rtp_port_range, turn_port, turn_urls, janus_url, binaries, ... */
+extern const cc_cfg_key media_config_keys[];
+extern const size_t media_config_keys_count;
+
+/* Checks the media keys together (what one key alone cannot say: embedded needs media_ip and
+ * the binaries, external needs janus_url, turn_urls and media_secrets_file). CC_ERR_CONFIG with
+ * "key: reason" in why. Pure but for the existence checks of the files named. */
+int media_config_check(const cc_config *cfg, char *why, size_t whylen);
+
+/* Validates the configuration, loads the secrets (embedded: creating them in
+ * <data_dir>/media/secrets.json on first start; external: from media_secrets_file), and in
+ * embedded mode writes the configurations of Janus and coturn and starts both under supervision
+ * on loop. Registers the ice-servers route, the readiness components and the metrics on srv.
+ * With media_mode = off it only registers the route, which then answers 404 media_disabled.
+ * cfg, srv and acct are borrowed and must outlive it. On failure *out is NULL and why says
+ * which key or file and why; nothing is left running. */
+int media_create(uv_loop_t *loop, const cc_config *cfg, net_server *srv, account *acct, media **out,
+                 char *why, size_t whylen);
+
+media_mode media_get_mode(const media *m);
+
+/* Where carecommd's Janus client connects (ws://127.0.0.1:<janus_api_port> embedded, janus_url
+ * external) and the secrets it needs. Borrowed, valid until media_free; NULL when media is off.
+ * Never log them. */
+const char *media_janus_url(const media *m);
+const char *media_janus_api_secret(const media *m);
+const char *media_janus_admin_secret(const media *m);
+const char *media_videoroom_admin_key(const media *m);
+/* Whether Janus answered its last readiness probe. */
+bool media_janus_up(const media *m);
+
+/* ICE servers for user_id at now_ms: a new JSON array (caller owns) of one object
+ * {"urls":[...],"username":"<expiry>:<user_id>","credential":...,"ttl":...}; NULL when media is
+ * off or memory ran out. */
+json_t *media_ice_servers(const media *m, const char *user_id, int64_t now_ms);
+
+/* TURN REST credential (the coturn use-auth-secret scheme): username = "<expiry>:<user>",
+ * credential = base64(HMAC-SHA1(secret, username)). Pure. Writes NUL-terminated strings into
+ * username (ulen bytes) and credential (clen bytes, at least 29). CC_ERR_INVALID when a buffer
+ * is too small or user is empty, CC_ERR_CRYPTO when OpenSSL fails. */
+int media_turn_credential(const char *secret, int64_t expiry_unix, const char *user, char *username,
+                          size_t ulen, char *credential, size_t clen);
+
+/* Shutdown: stops the probes and sends SIGTERM to the children, SIGKILL to any still running
+ * after 5 s. Their handles close once they have exited, so the loop must then run until it
+ * returns by itself. NULL and repeated calls are no-ops. */
+void media_stop(media *m);
+/* After the loop has returned. NULL is a no-op. */
+void media_free(media *m);
+
+#endif
