@@ -176,6 +176,7 @@ static void janus_kill(bool hard)
 
 static int ups, downs;
 static uint64_t up_gen, down_gen;
+static char down_why[160];
 
 static void on_up(void *ud, uint64_t generation)
 {
@@ -187,9 +188,9 @@ static void on_up(void *ud, uint64_t generation)
 static void on_down(void *ud, uint64_t generation, const char *why)
 {
     (void)ud;
-    (void)why;
     downs++;
     down_gen = generation;
+    snprintf(down_why, sizeof(down_why), "%s", why);
 }
 
 typedef struct {
@@ -424,9 +425,8 @@ static net_server *start_server(cc_config **cfgp)
     return srv;
 }
 
-static void test_janus_client(void **state)
+static void require_janus(void)
 {
-    (void)state;
     if (access(JANUS_BIN, X_OK) != 0 || !find_libdir()) {
         fprintf(stderr,
                 "SKIPPED: Janus is not installed (%s or its VideoRoom plugin missing); "
@@ -434,26 +434,38 @@ static void test_janus_client(void **state)
                 JANUS_BIN);
         skip();
     }
-    int64_t mem_before = cc_mem_live_bytes();
+}
+
+/* Starts Janus, a net server and the client, and waits for the first session. */
+static janus *start_client(int keepalive_ms)
+{
+    static char url[64];
     port = free_port();
     assert_true(port > 0);
     write_configs();
     janus_start();
-
-    net_server *srv = g_srv = start_server(&g_cfg);
-    char url[64];
+    g_srv = start_server(&g_cfg);
     snprintf(url, sizeof(url), "ws://127.0.0.1:%d/", port);
-    janus_opts o = {.url = url, .api_secret = API_SECRET, .keepalive_ms = KEEPALIVE_MS};
+    janus_opts o = {.url = url, .api_secret = API_SECRET, .keepalive_ms = keepalive_ms};
     janus_cbs cbs = {on_up, on_down};
     janus *j = NULL;
     ups = downs = 0;
-    assert_int_equal(janus_create(&loop, srv, &o, &cbs, NULL, &j), CC_OK);
+    assert_int_equal(janus_create(&loop, g_srv, &o, &cbs, NULL, &j), CC_OK);
     g_j = j;
     assert_int_equal(ups, 0); /* never from inside janus_create */
     assert_true(count_reached(&ups, 1, 15000));
     assert_int_equal(up_gen, 1);
     assert_true(janus_is_up(j));
     assert_int_equal(janus_generation(j), 1);
+    return j;
+}
+
+static void test_janus_client(void **state)
+{
+    (void)state;
+    require_janus();
+    int64_t mem_before = cc_mem_live_bytes();
+    janus *j = start_client(KEEPALIVE_MS);
 
     /* Rooms: create with a secret, exists, duplicate (427), missing (426), bad admin_key (433). */
     handle_obs co, po, po2;
@@ -558,12 +570,34 @@ static void test_janus_client(void **state)
     assert_int_equal(cc_mem_live_bytes(), mem_before);
 }
 
+/* Without keepalives Janus times the session out: the client reports it down, with its handles
+ * lost, and comes back with a new session (which shows the keepalives above are what held it). */
+static void test_janus_session_timeout(void **state)
+{
+    (void)state;
+    require_janus();
+    janus *j = start_client(60000);
+    handle_obs co;
+    janus_handle *ctl = attach(j, &co);
+    assert_true(count_reached(&downs, 1, (SESSION_TIMEOUT_S + 6) * 1000));
+    assert_int_equal(down_gen, 1);
+    assert_non_null(strstr(down_why, "timed the session out"));
+    assert_int_equal(co.lost, 1);
+    assert_false(janus_handle_alive(ctl));
+    assert_true(count_reached(&ups, 2, 10000));
+    assert_int_equal(up_gen, 2);
+    janus_detach(ctl);
+    close_all();
+    json_decref(co.last);
+}
+
 int main(void)
 {
     if (cc_crypto_init() != CC_OK)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_janus_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_janus_session_timeout, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
