@@ -436,28 +436,40 @@ static void require_janus(void)
     }
 }
 
-/* Starts Janus, a net server and the client, and waits for the first session. */
-static janus *start_client(int keepalive_ms)
+/* Starts a net server and the client (and Janus first unless later is set); waits for the first
+ * session unless later is set. */
+static janus *start_client_opts(int keepalive_ms, int timeout_ms, bool later)
 {
     static char url[64];
     port = free_port();
     assert_true(port > 0);
     write_configs();
-    janus_start();
+    if (!later)
+        janus_start();
     g_srv = start_server(&g_cfg);
     snprintf(url, sizeof(url), "ws://127.0.0.1:%d/", port);
-    janus_opts o = {.url = url, .api_secret = API_SECRET, .keepalive_ms = keepalive_ms};
+    janus_opts o = {.url = url,
+                    .api_secret = API_SECRET,
+                    .keepalive_ms = keepalive_ms,
+                    .request_timeout_ms = timeout_ms};
     janus_cbs cbs = {on_up, on_down};
     janus *j = NULL;
     ups = downs = 0;
     assert_int_equal(janus_create(&loop, g_srv, &o, &cbs, NULL, &j), CC_OK);
     g_j = j;
     assert_int_equal(ups, 0); /* never from inside janus_create */
+    if (later)
+        return j;
     assert_true(count_reached(&ups, 1, 15000));
     assert_int_equal(up_gen, 1);
     assert_true(janus_is_up(j));
     assert_int_equal(janus_generation(j), 1);
     return j;
+}
+
+static janus *start_client(int keepalive_ms)
+{
+    return start_client_opts(keepalive_ms, 0, false);
 }
 
 static void test_janus_client(void **state)
@@ -591,6 +603,44 @@ static void test_janus_session_timeout(void **state)
     json_decref(co.last);
 }
 
+/* Janus not there yet: attempts fail quietly with backoff (no on_up, no on_down) until it
+ * starts. Then Janus hangs (SIGSTOP): requests time out and so does the keepalive, which ends
+ * the session; once Janus resumes, the client is back with generation 2. */
+static void test_janus_late_and_hung(void **state)
+{
+    (void)state;
+    require_janus();
+    janus *j = start_client_opts(1000, 1500, true);
+    run_for(2000); /* attempts at 0, 0.5 and 1.5 s, all refused */
+    assert_int_equal(ups, 0);
+    assert_int_equal(downs, 0);
+    assert_false(janus_is_up(j));
+    janus_start();
+    assert_true(count_reached(&ups, 1, 15000)); /* next attempts at 3.5 s, 7.5 s */
+    assert_int_equal(up_gen, 1);
+    handle_obs co;
+    janus_handle *ctl = attach(j, &co);
+
+    assert_int_equal(kill(janus_pid, SIGSTOP), 0);
+    result r = {0};
+    assert_int_equal(janus_vr_exists(ctl, "some-room", on_done, &r), CC_OK);
+    WAIT(r);
+    assert_true(r.err == CC_ERR_BUSY || r.err == CC_ERR_IO); /* timed out, or lost first */
+    reset(&r);
+    assert_true(count_reached(&downs, 1, 10000));
+    assert_int_equal(down_gen, 1);
+    assert_int_equal(co.lost, 1);
+    assert_int_equal(kill(janus_pid, SIGCONT), 0);
+    assert_true(count_reached(&ups, 2, 20000));
+    assert_int_equal(up_gen, 2);
+    janus_detach(ctl);
+    ctl = attach(j, &co);
+    assert_false(room_exists(ctl, "some-room"));
+    janus_detach(ctl);
+    close_all();
+    json_decref(co.last);
+}
+
 int main(void)
 {
     if (cc_crypto_init() != CC_OK)
@@ -598,6 +648,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_janus_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_janus_session_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_janus_late_and_hung, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
