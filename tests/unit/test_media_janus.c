@@ -42,6 +42,7 @@ static pid_t janus_pid = -1;
 static net_server *g_srv; /* what teardown must close when a test stops half-way */
 static janus *g_j;
 static cc_config *g_cfg;
+static bool finished; /* the test reached its end: teardown shows Janus's log otherwise */
 
 /* ---- Janus, the process -------------------------------------------------------------------- */
 
@@ -351,6 +352,10 @@ static int join(janus_handle *h, const char *room, const char *token, int *code,
 static int setup(void **state)
 {
     (void)state;
+    finished = false;
+    ups = downs = 0;
+    up_gen = down_gen = 0;
+    down_why[0] = '\0';
     snprintf(dir, sizeof(dir), "/tmp/cc_test_janus_XXXXXX");
     if (!mkdtemp(dir))
         return -1;
@@ -376,9 +381,31 @@ static void close_all(void)
     g_cfg = NULL;
 }
 
+/* A failed test shows what the client saw and the end of Janus's log (CI keeps no files). */
+static void show_diagnostics(void)
+{
+    char path[300], line[512];
+    fprintf(stderr, "diagnostics: ups=%d downs=%d up_gen=%d down_gen=%d down_why='%s'\n", ups,
+            downs, (int)up_gen, (int)down_gen, down_why);
+    snprintf(path, sizeof(path), "%s/janus.log", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    long total = 0;
+    while (fgets(line, sizeof(line), f))
+        total++;
+    rewind(f);
+    for (long i = 0; fgets(line, sizeof(line), f); i++)
+        if (i >= total - 40)
+            fprintf(stderr, "janus.log: %s", line);
+    fclose(f);
+}
+
 static int teardown(void **state)
 {
     (void)state;
+    if (!finished)
+        show_diagnostics();
     if (g_srv || g_j)
         close_all();
     janus_kill(false);
@@ -432,6 +459,7 @@ static void require_janus(void)
                 "SKIPPED: Janus is not installed (%s or its VideoRoom plugin missing); "
                 "scripts/install-deps installs the Debian package janus\n",
                 JANUS_BIN);
+        finished = true;
         skip();
     }
 }
@@ -460,7 +488,7 @@ static janus *start_client_opts(int keepalive_ms, int timeout_ms, bool later)
     assert_int_equal(ups, 0); /* never from inside janus_create */
     if (later)
         return j;
-    assert_true(count_reached(&ups, 1, 15000));
+    assert_true(count_reached(&ups, 1, 30000)); /* attempts at 0, 0.5, 1.5, 3.5, 7.5, 15.5 s */
     assert_int_equal(up_gen, 1);
     assert_true(janus_is_up(j));
     assert_int_equal(janus_generation(j), 1);
@@ -580,6 +608,7 @@ static void test_janus_client(void **state)
     json_decref(po.last);
     json_decref(po2.last);
     assert_int_equal(cc_mem_live_bytes(), mem_before);
+    finished = true;
 }
 
 /* Without keepalives Janus times the session out: the client reports it down, with its handles
@@ -593,7 +622,9 @@ static void test_janus_session_timeout(void **state)
     janus_handle *ctl = attach(j, &co);
     assert_true(count_reached(&downs, 1, (SESSION_TIMEOUT_S + 6) * 1000));
     assert_int_equal(down_gen, 1);
-    assert_non_null(strstr(down_why, "timed the session out"));
+    /* Janus sends "timeout" and its WebSocket transport then closes the connection, and may do so
+     * before the event is out (seen under load): either tells the client. */
+    assert_true(strstr(down_why, "timed the session out") || strcmp(down_why, "closed") == 0);
     assert_int_equal(co.lost, 1);
     assert_false(janus_handle_alive(ctl));
     assert_true(count_reached(&ups, 2, 10000));
@@ -601,6 +632,7 @@ static void test_janus_session_timeout(void **state)
     janus_detach(ctl);
     close_all();
     json_decref(co.last);
+    finished = true;
 }
 
 /* Janus not there yet: attempts fail quietly with backoff (no on_up, no on_down) until it
@@ -616,7 +648,7 @@ static void test_janus_late_and_hung(void **state)
     assert_int_equal(downs, 0);
     assert_false(janus_is_up(j));
     janus_start();
-    assert_true(count_reached(&ups, 1, 15000)); /* next attempts at 3.5 s, 7.5 s */
+    assert_true(count_reached(&ups, 1, 30000)); /* next attempts at 3.5, 7.5, 15.5 s */
     assert_int_equal(up_gen, 1);
     handle_obs co;
     janus_handle *ctl = attach(j, &co);
@@ -639,6 +671,7 @@ static void test_janus_late_and_hung(void **state)
     janus_detach(ctl);
     close_all();
     json_decref(co.last);
+    finished = true;
 }
 
 int main(void)
