@@ -298,10 +298,8 @@ static void janus__attached(janus *j, janus_txn *t, int err, const janus_result 
 {
     janus_handle *h = t->h;
     uint64_t id = err == CC_OK ? (uint64_t)json_integer_value(json_object_get(res->data, "id")) : 0;
-    if (err == CC_OK && id == 0) {
-        err = CC_ERR_INVALID;
-        res = &(janus_result){.reason = "attach: no handle id"};
-    }
+    if (err == CC_OK && id == 0)
+        err = CC_ERR_INVALID; /* a success without a handle id: nothing to use */
     if (!h) { /* detached by its owner meanwhile: do not leave it in Janus */
         if (err == CC_OK && j->state == JANUS_UP)
             janus__send_detach(j, id);

@@ -549,6 +549,11 @@ static void test_janus_client(void **state)
     WAIT(r);
     assert_int_equal(r.err, CC_OK);
     reset(&r);
+    /* The kicked participant's handle hears it: an event without a transaction, routed by the
+     * handle id. */
+    assert_true(count_reached(&po.events, 1, 5000));
+    assert_non_null(po.last);
+    assert_string_equal(json_string_value(json_object_get(po.last, "videoroom")), "event");
     assert_int_equal(participants(ctl, room), 0);
     janus_handle *pub2 = attach(j, &po2);
     assert_int_equal(join(pub2, room, "tok-1", &code, pid, sizeof(pid)), CC_ERR_DENIED);
