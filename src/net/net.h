@@ -203,7 +203,8 @@ typedef struct {
  * 127.0.0.1) asking for subprotocol. cbs is copied; ud is handed to every callback. On CC_OK,
  * *out is valid until on_close has been called or the caller calls net_ws_client_close, whichever
  * comes first; no callback is ever made from inside this call (a connection refused at once is
- * CC_ERR_IO here). CC_ERR_INVALID for a malformed url, CC_ERR_BUSY while the server drains. */
+ * CC_ERR_IO here). CC_ERR_INVALID for a malformed url, CC_ERR_BUSY once the server drains or
+ * closes (so a reconnection timer cannot open one on a context being destroyed). */
 int net_ws_client_open(net_server *s, const char *url, const char *subprotocol,
                        const net_ws_client_cbs *cbs, void *ud, net_ws_client **out);
 /* Queues a text message (copied); messages queued before on_open go out once open.

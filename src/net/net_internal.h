@@ -100,6 +100,7 @@ struct net_server {
     int port;
     bool tls;
     bool draining;
+    bool closing; /* net_server_close was called: the lws context is going away */
     bool access_log;
     bool req_id_prefix_set;
     uint32_t req_id_prefix, req_id_counter;

@@ -449,6 +449,7 @@ void net_server_drain(net_server *s, int timeout_ms, void (*done)(void *ud), voi
 
 void net_server_close(net_server *s)
 {
+    s->closing = true;
     net__watchdog_stop(s);
     if (s->drain_timer_init) {
         uv_close((uv_handle_t *)&s->drain_timer, NULL);

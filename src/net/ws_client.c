@@ -117,7 +117,7 @@ int net_ws_client_open(net_server *s, const char *url, const char *subprotocol,
     char host[128], path[256];
     int port;
     *out = NULL;
-    if (!s->ctx || s->draining)
+    if (!s->ctx || s->draining || s->closing)
         return CC_ERR_BUSY;
     if (net__wsc_parse_url(url, host, sizeof(host), &port, path, sizeof(path)) != CC_OK)
         return CC_ERR_INVALID;
