@@ -290,14 +290,20 @@ static janus_handle *attach(janus *j, handle_obs *o)
     return h;
 }
 
+/* Larger than the client's lws receive buffer (4096): "joined" echoes it, so that reply arrives
+ * in several pieces that net assembles. */
+#define LONG_DESCRIPTION_LEN 10000
+static char long_description[LONG_DESCRIPTION_LEN + 1];
+
 static void create_room(janus_handle *h, const char *room, int expect_err, int expect_code)
 {
     result r = {0};
+    memset(long_description, 'd', LONG_DESCRIPTION_LEN);
     janus_vr_room vr = {.room = room,
                         .secret = "room-secret",
                         .pin = "1234",
                         .admin_key = ADMIN_KEY,
-                        .description = "test",
+                        .description = long_description,
                         .use_allowed = true};
     assert_int_equal(janus_vr_create(h, &vr, on_done, &r), CC_OK);
     WAIT(r);
@@ -341,6 +347,8 @@ static int join(janus_handle *h, const char *room, const char *token, int *code,
     *code = r.code;
     if (err == CC_OK) {
         assert_string_equal(json_string_value(json_object_get(r.data, "videoroom")), "joined");
+        assert_int_equal(json_string_length(json_object_get(r.data, "description")),
+                         LONG_DESCRIPTION_LEN);
         snprintf(id, idlen, "%s", json_string_value(json_object_get(r.data, "id")));
     }
     reset(&r);
