@@ -21,69 +21,13 @@
  * - Plugin errors come as janus:"success" (or an "event") whose plugindata.data has error_code:
  *   they complete the request with an error and that code, never as a success.
  * - Events without a transaction are routed to their handle by "sender" (the handle id). */
-#include "media/janus.h"
+#include "media/janus_internal.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 #define JANUS_SUBPROTOCOL "janus-protocol"
 
-typedef enum {
-    JANUS_DISCONNECTED = 0,
-    JANUS_CONNECTING,
-    JANUS_CREATING,
-    JANUS_UP,
-    JANUS_STOPPED,
-} janus_state;
-
-typedef enum { HANDLE_ATTACHING = 0, HANDLE_ALIVE, HANDLE_DEAD } janus_handle_state;
-
-struct janus_handle {
-    janus_handle *prev, *next; /* j->handles while not detached by the owner */
-    int refs;
-    janus *j;
-    uint64_t id, generation;
-    janus_handle_state state;
-    bool detached;     /* janus_detach was called: no callback any more */
-    bool lost_pending; /* JANUS_EV_LOST still to deliver (janus__lose) */
-    struct janus_txn *attach_txn;
-    janus_handle_cbs cbs;
-    void *ud;
-};
-
-typedef struct janus_txn janus_txn;
-typedef void (*janus_internal_fn)(janus *j, janus_txn *t, int err, const janus_result *res);
-struct janus_txn {
-    janus_txn *prev, *next; /* j->txns, in deadline order */
-    char id[25];
-    bool ack_final; /* keepalive, trickle: the ack is the answer */
-    int64_t deadline;
-    janus_done_fn done; /* the caller's, or NULL for internal requests */
-    void *ud;
-    janus_internal_fn internal; /* ours (create, attach, keepalive, detach) */
-    janus_handle *h;            /* attach: the handle being attached, NULL once detached */
-};
-
-struct janus {
-    uv_loop_t *loop;
-    net_server *srv;
-    char *url, *api_secret;
-    int timeout_ms, keepalive_ms, backoff_min_ms, backoff_max_ms, backoff_ms;
-    janus_cbs cbs;
-    void *ud;
-    janus_state state;
-    net_ws_client *ws;
-    uint64_t session_id, generation;
-    cc_map *txn_map;
-    janus_txn *txn_head, *txn_tail;
-    cc_map *handle_map; /* decimal id -> alive handle */
-    janus_handle *handles;
-    uv_timer_t txn_timer, keepalive_timer, retry_timer;
-    bool timers_init;
-};
-
 static void janus__connect(janus *j);
-static void janus__lose(janus *j, const char *why);
 
 /* ---- transactions -------------------------------------------------------------------------- */
 
@@ -159,8 +103,8 @@ static void janus__txn_timer_cb(uv_timer_t *timer)
 
 /* Sends req (stolen) as a new transaction. session: add our session_id; handle_id: add it when
  * non-zero. Returns the transaction (owned by j) or NULL with *rc set. */
-static janus_txn *janus__send(janus *j, json_t *req, bool session, uint64_t handle_id,
-                              bool ack_final, int *rc)
+janus_txn *janus__send(janus *j, json_t *req, bool session, uint64_t handle_id, bool ack_final,
+                       int *rc)
 {
     cc_buf text = {0};
     janus_txn *t = NULL;
@@ -248,234 +192,7 @@ static void janus__answer(janus *j, janus_txn *t, const char *kind, json_t *m)
         janus__lose(j, "Janus no longer knows the session");
 }
 
-/* ---- handles ------------------------------------------------------------------------------- */
-
-static void janus__handle_key(uint64_t id, char key[24])
-{
-    snprintf(key, 24, "%" PRIu64, id);
-}
-
-janus_handle *janus_handle_ref(janus_handle *h)
-{
-    h->refs++;
-    return h;
-}
-
-void janus_handle_unref(janus_handle *h)
-{
-    if (h && --h->refs == 0)
-        cc_free_ptr(h);
-}
-
-/* Takes h out of the id map (it no longer receives events). */
-static void janus__handle_unmap(janus *j, janus_handle *h)
-{
-    char key[24];
-    if (h->state != HANDLE_ALIVE)
-        return;
-    janus__handle_key(h->id, key);
-    if (cc_map_get(j->handle_map, key) == h)
-        cc_map_remove(j->handle_map, key);
-}
-
-static void janus__noop_done(janus *j, janus_txn *t, int err, const janus_result *res)
-{
-    (void)j;
-    (void)t;
-    (void)err;
-    (void)res;
-}
-
-static void janus__send_detach(janus *j, uint64_t id)
-{
-    int rc;
-    janus_txn *t = janus__send(j, json_pack("{s:s}", "janus", "detach"), true, id, false, &rc);
-    if (t)
-        t->internal = janus__noop_done;
-}
-
-static void janus__attached(janus *j, janus_txn *t, int err, const janus_result *res)
-{
-    janus_handle *h = t->h;
-    uint64_t id = err == CC_OK ? (uint64_t)json_integer_value(json_object_get(res->data, "id")) : 0;
-    if (err == CC_OK && id == 0)
-        err = CC_ERR_INVALID; /* a success without a handle id: nothing to use */
-    if (!h) { /* detached by its owner meanwhile: do not leave it in Janus */
-        if (err == CC_OK && j->state == JANUS_UP)
-            janus__send_detach(j, id);
-        return;
-    }
-    h->attach_txn = NULL;
-    if (err == CC_OK && j->state == JANUS_UP) {
-        char key[24];
-        janus__handle_key(id, key);
-        if (cc_map_put(j->handle_map, key, h, NULL) != CC_OK) {
-            janus__send_detach(j, id);
-            err = CC_ERR_NOMEM;
-        } else {
-            h->id = id;
-            h->generation = j->generation;
-            h->state = HANDLE_ALIVE;
-        }
-    } else if (err == CC_OK) {
-        err = CC_ERR_IO;
-    }
-    if (err != CC_OK)
-        h->state = HANDLE_DEAD;
-    if (j->state != JANUS_STOPPED && h->cbs.on_attached)
-        h->cbs.on_attached(h->ud, h, err);
-}
-
-int janus_attach(janus *j, const char *plugin, const janus_handle_cbs *cbs, void *ud,
-                 janus_handle **out)
-{
-    int rc;
-    *out = NULL;
-    if (j->state != JANUS_UP)
-        return CC_ERR_BUSY;
-    janus_handle *h = cc_calloc(1, sizeof(*h));
-    if (!h)
-        return CC_ERR_NOMEM;
-    janus_txn *t = janus__send(j, json_pack("{s:s,s:s}", "janus", "attach", "plugin", plugin), true,
-                               0, false, &rc);
-    if (!t) {
-        cc_free_ptr(h);
-        return rc;
-    }
-    t->internal = janus__attached;
-    t->h = h;
-    h->refs = 1;
-    h->j = j;
-    h->cbs = *cbs;
-    h->ud = ud;
-    h->attach_txn = t;
-    h->next = j->handles;
-    if (h->next)
-        h->next->prev = h;
-    j->handles = h;
-    *out = h;
-    return CC_OK;
-}
-
-void janus_detach(janus_handle *h)
-{
-    if (!h || h->detached)
-        return;
-    janus *j = h->j;
-    h->detached = true;
-    if (h->attach_txn)
-        h->attach_txn->h = NULL;
-    if (h->state == HANDLE_ALIVE && j->state == JANUS_UP && h->generation == j->generation)
-        janus__send_detach(j, h->id);
-    janus__handle_unmap(j, h);
-    h->state = HANDLE_DEAD;
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        j->handles = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    h->prev = h->next = NULL;
-    janus_handle_unref(h);
-}
-
-bool janus_handle_alive(const janus_handle *h)
-{
-    return h && !h->detached && h->state == HANDLE_ALIVE && h->j->state == JANUS_UP &&
-           h->generation == h->j->generation;
-}
-
-uint64_t janus_handle_generation(const janus_handle *h)
-{
-    return h->generation;
-}
-
-uint64_t janus_handle_id(const janus_handle *h)
-{
-    return h->id;
-}
-
-static int janus__handle_request(janus_handle *h, json_t *req, bool ack_final, janus_done_fn done,
-                                 void *ud)
-{
-    int rc;
-    if (!janus_handle_alive(h)) {
-        json_decref(req);
-        return CC_ERR_EXPIRED;
-    }
-    janus_txn *t = janus__send(h->j, req, true, h->id, ack_final, &rc);
-    if (!t)
-        return rc;
-    t->done = done;
-    t->ud = ud;
-    return CC_OK;
-}
-
-int janus_message(janus_handle *h, json_t *body, json_t *jsep, janus_done_fn done, void *ud)
-{
-    json_t *req = json_pack("{s:s,s:o}", "janus", "message", "body", body);
-    if (req && jsep && json_object_set_new(req, "jsep", jsep) != 0) {
-        json_decref(req);
-        return CC_ERR_NOMEM;
-    }
-    if (!req)
-        json_decref(jsep);
-    return janus__handle_request(h, req, false, done, ud);
-}
-
-int janus_trickle(janus_handle *h, json_t *candidate, janus_done_fn done, void *ud)
-{
-    if (!candidate)
-        candidate = json_pack("{s:b}", "completed", 1);
-    return janus__handle_request(
-        h, json_pack("{s:s,s:o}", "janus", "trickle", "candidate", candidate), true, done, ud);
-}
-
-int janus_hangup(janus_handle *h, janus_done_fn done, void *ud)
-{
-    return janus__handle_request(h, json_pack("{s:s}", "janus", "hangup"), false, done, ud);
-}
-
 /* ---- incoming messages --------------------------------------------------------------------- */
-
-static void janus__handle_event(janus *j, const char *kind, json_t *m)
-{
-    static const struct {
-        const char *name;
-        janus_event_kind kind;
-    } kinds[] = {
-        {"event", JANUS_EV_PLUGIN},      {"webrtcup", JANUS_EV_WEBRTCUP},
-        {"media", JANUS_EV_MEDIA},       {"slowlink", JANUS_EV_SLOWLINK},
-        {"hangup", JANUS_EV_HANGUP},     {"trickle", JANUS_EV_TRICKLE},
-        {"detached", JANUS_EV_DETACHED},
-    };
-    janus_event_kind ek = 0;
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (strcmp(kind, kinds[i].name) == 0)
-            ek = kinds[i].kind;
-    json_t *sender = json_object_get(m, "sender");
-    if (!ek || !json_is_integer(sender))
-        return; /* nothing we know, or not about a handle */
-    char key[24];
-    janus__handle_key((uint64_t)json_integer_value(sender), key);
-    janus_handle *h = cc_map_get(j->handle_map, key);
-    if (!h)
-        return; /* a handle detached meanwhile */
-    json_t *pd = json_object_get(m, "plugindata");
-    janus_result ev = {.code = 0,
-                       .reason = "",
-                       .msg = m,
-                       .jsep = json_object_get(m, "jsep"),
-                       .data = pd ? json_object_get(pd, "data") : NULL};
-    if (ek == JANUS_EV_DETACHED) {
-        janus__handle_unmap(j, h);
-        h->state = HANDLE_DEAD;
-    }
-    janus_handle_ref(h); /* the owner may detach it inside the callback */
-    if (h->cbs.on_event && !h->detached)
-        h->cbs.on_event(h->ud, h, ek, &ev);
-    janus_handle_unref(h);
-}
 
 static void janus__on_message(void *ud, const char *data, size_t n)
 {
@@ -598,7 +315,7 @@ static void janus__schedule_retry(janus *j)
 }
 
 /* Ends the session (if any) and the WebSocket, tells everyone, and schedules a reconnection. */
-static void janus__lose(janus *j, const char *why)
+void janus__lose(janus *j, const char *why)
 {
     if (j->state == JANUS_STOPPED || j->state == JANUS_DISCONNECTED)
         return;
@@ -613,25 +330,7 @@ static void janus__lose(janus *j, const char *why)
         cc_logf(CC_LOG_WARN, "janus: session lost", "{s:s,s:s,s:I}", "url", j->url, "reason",
                 why ? why : "", "generation", (json_int_t)gen);
     janus__fail_all(j, CC_ERR_IO, "connection to Janus lost");
-    /* Every handle is dead now; tell their owners one at a time (a callback may detach any). */
-    for (janus_handle *h = j->handles; h; h = h->next) {
-        if (h->state == HANDLE_ALIVE) {
-            janus__handle_unmap(j, h);
-            h->lost_pending = true;
-        }
-        h->state = HANDLE_DEAD;
-    }
-    for (;;) {
-        janus_handle *h = j->handles;
-        while (h && !h->lost_pending)
-            h = h->next;
-        if (!h || j->state == JANUS_STOPPED)
-            break;
-        h->lost_pending = false;
-        janus_result ev = {.reason = why ? why : ""};
-        if (h->cbs.on_event)
-            h->cbs.on_event(h->ud, h, JANUS_EV_LOST, &ev);
-    }
+    janus__handles_lost(j, why);
     if (was_up && j->state != JANUS_STOPPED && j->cbs.on_down)
         j->cbs.on_down(j->ud, gen, why ? why : "");
     if (j->state == JANUS_DISCONNECTED)

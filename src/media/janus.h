@@ -1,7 +1,8 @@
 /* The Janus client, internal to the media module: one WebSocket and one Janus session per Janus
  * instance, transactions, keepalives, plugin handles with their events, and reconnection with a
- * generation number (see the design note at the top of janus.c). janus_videoroom.c adds the
- * VideoRoom requests. Everything runs on the loop thread and nothing blocks. */
+ * generation number (see the design note at the top of janus.c; handles are in janus_handle.c,
+ * VideoRoom requests in janus_videoroom.c). Everything runs on the loop thread and nothing
+ * blocks. */
 #ifndef CC_MEDIA_JANUS_H
 #define CC_MEDIA_JANUS_H
 
