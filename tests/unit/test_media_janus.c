@@ -43,6 +43,7 @@ static net_server *g_srv; /* what teardown must close when a test stops half-way
 static janus *g_j;
 static cc_config *g_cfg;
 static bool finished; /* the test reached its end: teardown shows Janus's log otherwise */
+static const char *client_secret = API_SECRET;
 
 /* ---- Janus, the process -------------------------------------------------------------------- */
 
@@ -361,6 +362,7 @@ static int setup(void **state)
 {
     (void)state;
     finished = false;
+    client_secret = API_SECRET;
     ups = downs = 0;
     up_gen = down_gen = 0;
     down_why[0] = '\0';
@@ -485,7 +487,7 @@ static janus *start_client_opts(int keepalive_ms, int timeout_ms, bool later)
     g_srv = start_server(&g_cfg);
     snprintf(url, sizeof(url), "ws://127.0.0.1:%d/", port);
     janus_opts o = {.url = url,
-                    .api_secret = API_SECRET,
+                    .api_secret = client_secret,
                     .keepalive_ms = keepalive_ms,
                     .request_timeout_ms = timeout_ms};
     janus_cbs cbs = {on_up, on_down};
@@ -687,6 +689,24 @@ static void test_janus_late_and_hung(void **state)
     finished = true;
 }
 
+/* A wrong api_secret: Janus refuses the session (403), the client never reports up nor down and
+ * keeps retrying with backoff, without errors. */
+static void test_janus_wrong_secret(void **state)
+{
+    (void)state;
+    require_janus();
+    client_secret = "not-the-secret";
+    janus *j = start_client_opts(0, 0, true);
+    janus_start();
+    run_for(4000); /* attempts at 0, 0.5, 1.5 and 3.5 s: Janus answers the later ones with 403 */
+    assert_int_equal(ups, 0);
+    assert_int_equal(downs, 0);
+    assert_false(janus_is_up(j));
+    assert_int_equal(janus_generation(j), 0);
+    close_all();
+    finished = true;
+}
+
 int main(void)
 {
     if (cc_crypto_init() != CC_OK)
@@ -695,6 +715,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_janus_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_janus_session_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_janus_late_and_hung, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_janus_wrong_secret, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
