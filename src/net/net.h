@@ -188,6 +188,35 @@ int net_ws_msg_parse(const char *data, size_t n, net_ws_msg *out, char *why, siz
 /* Frees what a parse left in m (obj of an OTHER message). */
 void net_ws_msg_clear(net_ws_msg *m);
 
+/* ---- outgoing WebSocket clients (e.g. to Janus) -------------------------------------------- */
+
+/* A WebSocket this server opens to another service, on the server's own lws context and loop.
+ * Text messages only. Loop thread. */
+typedef struct net_ws_client net_ws_client;
+typedef struct {
+    void (*on_open)(void *ud); /* the handshake completed; queued messages now go out */
+    /* One whole text message (fragments assembled), borrowed for the call. */
+    void (*on_message)(void *ud, const char *data, size_t n);
+    /* The connection failed (was_open false) or ended (true). Last callback: the client is
+     * freed right after it returns and must not be used again. */
+    void (*on_close)(void *ud, bool was_open, const char *why);
+} net_ws_client_cbs;
+
+/* Connects to url (ws://host:port/path; host numeric or resolvable without waiting, e.g.
+ * 127.0.0.1) asking for subprotocol. cbs is copied; ud is handed to every callback. On CC_OK,
+ * *out is valid until on_close has been called or the caller calls net_ws_client_close, whichever
+ * comes first; no callback is ever made from inside this call (a connection refused at once is
+ * CC_ERR_IO here). CC_ERR_INVALID for a malformed url, CC_ERR_BUSY once the server drains or
+ * closes (so a reconnection timer cannot open one on a context being destroyed). */
+int net_ws_client_open(net_server *s, const char *url, const char *subprotocol,
+                       const net_ws_client_cbs *cbs, void *ud, net_ws_client **out);
+/* Queues a text message (copied); messages queued before on_open go out once open.
+ * CC_ERR_BUSY after close, CC_ERR_TOO_BIG when the queue is full (4096 messages). */
+int net_ws_client_send(net_ws_client *c, const char *text, size_t n);
+/* Closes (on the next loop turn) and forgets c: no callback is made after this call, not even
+ * on_close. NULL is ignored. */
+void net_ws_client_close(net_ws_client *c);
+
 /* Metric gauge provided by a module, printed on /metrics. Loop thread. */
 typedef double (*net_gauge_fn)(void *ud);
 int net_metrics_add_gauge(net_server *s, const char *name, const char *help, net_gauge_fn fn,

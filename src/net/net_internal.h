@@ -102,6 +102,7 @@ struct net_server {
     int port;
     bool tls;
     bool draining;
+    bool closing; /* net_server_close was called: the lws context is going away */
     bool access_log;
     bool req_id_prefix_set;
     uint32_t req_id_prefix, req_id_counter;
@@ -163,6 +164,8 @@ struct net_server {
     uint64_t loop_stalls;
     /* WebSockets */
     net_hub *hub;
+    net_ws_client *ws_clients;        /* outgoing ones (ws_client.c) */
+    net_ws_client *ws_client_opening; /* inside lws_client_connect_via_info */
     char *static_dir;
     net_static_file static_files[NET_STATIC_MAX_FILES];
     size_t nstatic;
@@ -216,5 +219,13 @@ bool net__ws_origin_allowed(net_server *s, const char *origin);
 size_t net__ws_count(const net_server *s);   /* every socket, closing ones included */
 size_t net__ws_serving(const net_server *s); /* those not closing (metrics) */
 void net__ws_close_all(net_server *s, int code, const char *reason);
+
+/* ws_client.c: outgoing WebSockets, the vhost's second protocol */
+#define NET_WS_CLIENT_PROTOCOL "carecomm-ws-client"
+int net__ws_client_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                            size_t len);
+/* A wsi is being destroyed (whatever protocol it ended on): ends its client, if it is one. */
+void net__ws_client_destroyed(net_server *s, struct lws *wsi);
+void net__ws_clients_free(net_server *s);
 
 #endif

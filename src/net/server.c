@@ -59,6 +59,9 @@ static const struct lws_protocols net__protocols[] = {
      * set apart: when 0, lws caps every send() at rx_buffer_size, so a response went out in
      * 276-byte pieces, one loop iteration each (and a drain could end with them still buffered). */
     {"carecomm", net__callback, sizeof(net_pss), 256, 0, NULL, 65536},
+    /* Outgoing WebSockets (ws_client.c): no per-session data, clients are found by wsi. Replies
+     * of a peer such as Janus (SDP) are larger than our clients' messages. */
+    {NET_WS_CLIENT_PROTOCOL, net__ws_client_callback, 0, 4096, 0, NULL, 65536},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 /* Bind subprotocol-less WebSocket upgrades to our protocol (notes/lws-libuv.md). */
@@ -479,6 +482,7 @@ void net_server_drain(net_server *s, int timeout_ms, void (*done)(void *ud), voi
 
 void net_server_close(net_server *s)
 {
+    s->closing = true;
     net__watchdog_stop(s);
     if (s->drain_timer_init) {
         uv_close((uv_handle_t *)&s->drain_timer, NULL);
@@ -497,6 +501,7 @@ void net_server_free(net_server *s)
         lws_context_destroy(s->ctx);
         s->ctx = NULL;
     }
+    net__ws_clients_free(s);
     net__hub_free(s);
     net__metrics_free(s);
     net__static_free(s);
@@ -630,6 +635,9 @@ static int net__callback(struct lws *wsi, enum lws_callback_reasons reason, void
                          size_t len)
 {
     net_pss *pss = user;
+    if (reason == LWS_CALLBACK_WSI_DESTROY) /* a client that failed before binding to its own
+                                               protocol ends here */
+        net__ws_client_destroyed(lws_context_user(lws_get_context(wsi)), wsi);
     if (!pss && reason != LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS)
         return lws_callback_http_dummy(wsi, reason, user, in, len); /* no per-session data yet */
     switch (reason) {
