@@ -33,24 +33,13 @@ struct cc_config {
     unsigned gen;
 };
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (!why || !whylen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
 
 static int check_log_level(const char *value, char *why, size_t whylen)
 {
     cc_log_level lvl;
     if (cc_log_level_parse(value, &lvl) == CC_OK)
         return CC_OK;
-    say(why, whylen, "must be one of debug, info, warn, error");
+    cc_say(why, whylen, "must be one of debug, info, warn, error");
     return CC_ERR_CONFIG;
 }
 
@@ -145,26 +134,26 @@ static int set_entry(cfg_entry *e, const char *value, cfg_source src, char *why,
     if (value && k->type == CC_CFG_INT &&
         (!parse_int(value, &iv) || (int_bounded(k) && (iv < k->min || iv > k->max)))) {
         if (int_bounded(k))
-            say(why, whylen, "'%s' must be an integer between %lld and %lld", k->name,
+            cc_say(why, whylen, "'%s' must be an integer between %lld and %lld", k->name,
                 (long long)k->min, (long long)k->max);
         else
-            say(why, whylen, "'%s' must be an integer", k->name);
+            cc_say(why, whylen, "'%s' must be an integer", k->name);
         return CC_ERR_CONFIG;
     }
     if (value && k->type == CC_CFG_BOOL && !parse_bool(value, &bv)) {
-        say(why, whylen, "'%s' must be a boolean (true/false, yes/no, on/off, 1/0)", k->name);
+        cc_say(why, whylen, "'%s' must be a boolean (true/false, yes/no, on/off, 1/0)", k->name);
         return CC_ERR_CONFIG;
     }
     if (value && e->check) {
         char reason[200] = "";
         int rc = e->check(value, reason, sizeof reason);
         if (rc != CC_OK) {
-            say(why, whylen, "'%s' %s", k->name, reason[0] ? reason : "has an invalid value");
+            cc_say(why, whylen, "'%s' %s", k->name, reason[0] ? reason : "has an invalid value");
             return CC_ERR_CONFIG;
         }
     }
     if (value && !(copy = cc_strdup(value))) {
-        say(why, whylen, "out of memory");
+        cc_say(why, whylen, "out of memory");
         return CC_ERR_NOMEM;
     }
     cc_free(&e->text);
@@ -214,7 +203,7 @@ int cc_config_set_check(cc_config *cfg, const char *name, cc_cfg_check check, ch
 {
     cfg_entry *e = find(cfg, name);
     if (!e) {
-        say(why, whylen, "unknown key '%s'", name);
+        cc_say(why, whylen, "unknown key '%s'", name);
         return CC_ERR_NOT_FOUND;
     }
     e->check = check;
@@ -222,7 +211,7 @@ int cc_config_set_check(cc_config *cfg, const char *name, cc_cfg_check check, ch
         return CC_OK;
     char reason[200] = "";
     if (check(e->text, reason, sizeof reason) != CC_OK) {
-        say(why, whylen, "'%s' %s", name, reason[0] ? reason : "has an invalid value");
+        cc_say(why, whylen, "'%s' %s", name, reason[0] ? reason : "has an invalid value");
         return CC_ERR_CONFIG;
     }
     return CC_OK;
@@ -280,7 +269,7 @@ static int parse_line(cc_config *cfg, const char *p, size_t n, int line, char *w
         return CC_OK;
     const char *eq = memchr(p, '=', n);
     if (!eq) {
-        say(why, whylen, "line %d: expected 'key = value'", line);
+        cc_say(why, whylen, "line %d: expected 'key = value'", line);
         return CC_ERR_CONFIG;
     }
     size_t klen = (size_t)(eq - p);
@@ -288,21 +277,21 @@ static int parse_line(cc_config *cfg, const char *p, size_t n, int line, char *w
         klen--;
     for (size_t i = 0; i < klen; i++) {
         if (!key_char(p[i])) {
-            say(why, whylen, "line %d: invalid key name (use a-z, 0-9 and _)", line);
+            cc_say(why, whylen, "line %d: invalid key name (use a-z, 0-9 and _)", line);
             return CC_ERR_CONFIG;
         }
     }
     if (klen == 0) {
-        say(why, whylen, "line %d: missing key before '='", line);
+        cc_say(why, whylen, "line %d: missing key before '='", line);
         return CC_ERR_CONFIG;
     }
     cfg_entry *e = find_n(cfg, p, klen);
     if (!e) {
-        say(why, whylen, "line %d: unknown key '%.*s'", line, (int)(klen > 64 ? 64 : klen), p);
+        cc_say(why, whylen, "line %d: unknown key '%.*s'", line, (int)(klen > 64 ? 64 : klen), p);
         return CC_ERR_CONFIG;
     }
     if (e->source == SRC_FILE && e->gen == cfg->gen) {
-        say(why, whylen, "line %d: '%s' already set on line %d", line, e->key->name, e->line);
+        cc_say(why, whylen, "line %d: '%s' already set on line %d", line, e->key->name, e->line);
         return CC_ERR_CONFIG;
     }
     const char *v = eq + 1;
@@ -314,7 +303,7 @@ static int parse_line(cc_config *cfg, const char *p, size_t n, int line, char *w
     if (vlen && *v == '"') {
         const char *bad = unquote(v, vlen, value);
         if (bad) {
-            say(why, whylen, "line %d: %s", line, bad);
+            cc_say(why, whylen, "line %d: %s", line, bad);
             return CC_ERR_CONFIG;
         }
     } else {
@@ -323,7 +312,7 @@ static int parse_line(cc_config *cfg, const char *p, size_t n, int line, char *w
     }
     int rc = set_entry(e, value, SRC_FILE, msg, sizeof msg);
     if (rc != CC_OK) {
-        say(why, whylen, "line %d: %s", line, msg);
+        cc_say(why, whylen, "line %d: %s", line, msg);
         return rc;
     }
     e->gen = cfg->gen;
@@ -334,7 +323,7 @@ static int parse_line(cc_config *cfg, const char *p, size_t n, int line, char *w
 int cc_config_parse(cc_config *cfg, const char *text, size_t n, char *why, size_t whylen)
 {
     if (n > CFG_MAX_FILE) {
-        say(why, whylen, "file larger than %d bytes", CFG_MAX_FILE);
+        cc_say(why, whylen, "file larger than %d bytes", CFG_MAX_FILE);
         return CC_ERR_TOO_BIG;
     }
     cfg->gen++;
@@ -347,11 +336,11 @@ int cc_config_parse(cc_config *cfg, const char *text, size_t n, char *why, size_
         if (len && start[len - 1] == '\r')
             len--;
         if (len > CFG_MAX_LINE) {
-            say(why, whylen, "line %d: longer than %d bytes", line, CFG_MAX_LINE);
+            cc_say(why, whylen, "line %d: longer than %d bytes", line, CFG_MAX_LINE);
             return CC_ERR_CONFIG;
         }
         if (memchr(start, '\0', len)) {
-            say(why, whylen, "line %d: contains a NUL byte", line);
+            cc_say(why, whylen, "line %d: contains a NUL byte", line);
             return CC_ERR_CONFIG;
         }
         int rc = parse_line(cfg, start, len, line, why, whylen);
@@ -367,9 +356,9 @@ int cc_config_load_file(cc_config *cfg, const char *path, char *why, size_t whyl
     size_t n = 0;
     int rc = cc_file_read(path, CFG_MAX_FILE, &text, &n);
     if (rc == CC_ERR_TOO_BIG)
-        say(why, whylen, "file larger than %d bytes", CFG_MAX_FILE);
+        cc_say(why, whylen, "file larger than %d bytes", CFG_MAX_FILE);
     else if (rc != CC_OK)
-        say(why, whylen, "cannot read the file: %s", cc_strerror(rc));
+        cc_say(why, whylen, "cannot read the file: %s", cc_strerror(rc));
     else
         rc = cc_config_parse(cfg, text, n, why, whylen);
     cc_free(&text);
@@ -391,7 +380,7 @@ int cc_config_load_env(cc_config *cfg, char *why, size_t whylen)
             continue;
         int rc = set_entry(&cfg->e[i], val, SRC_ENV, msg, sizeof msg);
         if (rc != CC_OK) {
-            say(why, whylen, "%s: %s", var, msg);
+            cc_say(why, whylen, "%s: %s", var, msg);
             return rc;
         }
     }
@@ -426,7 +415,7 @@ int cc_config_set(cc_config *cfg, const char *name, const char *value, char *why
 {
     cfg_entry *e = find(cfg, name);
     if (!e) {
-        say(why, whylen, "unknown key '%s'", name);
+        cc_say(why, whylen, "unknown key '%s'", name);
         return CC_ERR_NOT_FOUND;
     }
     return set_entry(e, value, SRC_SET, why, whylen);

@@ -57,6 +57,8 @@ int64_t cc_mem_live_bytes(void);
 
 /* printf into a new string; caller frees with cc_free. NULL on failure. */
 char *cc_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes an explanation into why[whylen] for the caller to show; nothing when why is NULL. */
+void cc_say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Length-delimited string view; never assumes a NUL. */
 typedef struct {

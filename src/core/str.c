@@ -89,3 +89,13 @@ void cc_buf_free(cc_buf *b)
     b->len = 0;
     b->cap = 0;
 }
+
+void cc_say(char *why, size_t whylen, const char *fmt, ...)
+{
+    if (!why || !whylen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}

@@ -65,17 +65,6 @@ const cc_cfg_key media_config_keys[] = {
 };
 const size_t media_config_keys_count = sizeof(media_config_keys) / sizeof(media_config_keys[0]);
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (!why || !whylen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
 
 static bool set(const char *v)
 {
@@ -110,7 +99,7 @@ static int check_file(const char *key, const char *path, int mode, char *why, si
 {
     struct stat sb;
     if (!set(path) || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, mode) != 0) {
-        say(why, whylen, "%s: %s is not %s file%s", key, set(path) ? path : "(unset)",
+        cc_say(why, whylen, "%s: %s is not %s file%s", key, set(path) ? path : "(unset)",
             mode == X_OK ? "an executable" : "a readable",
             mode == X_OK ? " (install Debian's janus and coturn: scripts/install-deps)" : "");
         return CC_ERR_CONFIG;
@@ -123,32 +112,32 @@ static int check_embedded(const cc_config *cfg, char *why, size_t whylen)
     int a, b, rc;
     const char *ip = cc_config_str(cfg, "media_ip"), *pub = cc_config_str(cfg, "media_public_ip");
     if (!set(ip)) {
-        say(why, whylen,
+        cc_say(why, whylen,
             "media_ip: required when media_mode = embedded (the IPv4 address of this host that "
             "browsers reach for media)");
         return CC_ERR_CONFIG;
     }
     if (!ipv4_ok(ip)) {
-        say(why, whylen, "media_ip: must be an IPv4 address");
+        cc_say(why, whylen, "media_ip: must be an IPv4 address");
         return CC_ERR_CONFIG;
     }
     if (set(pub) && !ipv4_ok(pub)) {
-        say(why, whylen, "media_public_ip: must be an IPv4 address");
+        cc_say(why, whylen, "media_public_ip: must be an IPv4 address");
         return CC_ERR_CONFIG;
     }
     if (media_port_range_parse(cc_config_str(cfg, "rtp_port_range"), &a, &b) != CC_OK) {
-        say(why, whylen, "rtp_port_range: must be min-max with 1024 <= min < max <= 65535");
+        cc_say(why, whylen, "rtp_port_range: must be min-max with 1024 <= min < max <= 65535");
         return CC_ERR_CONFIG;
     }
     if (media_port_range_parse(cc_config_str(cfg, "turn_relay_port_range"), &a, &b) != CC_OK) {
-        say(why, whylen, "turn_relay_port_range: must be min-max with 1024 <= min < max <= 65535");
+        cc_say(why, whylen, "turn_relay_port_range: must be min-max with 1024 <= min < max <= 65535");
         return CC_ERR_CONFIG;
     }
     int64_t api = cc_config_int(cfg, "janus_api_port"),
             adm = cc_config_int(cfg, "janus_admin_port");
     int64_t turn = cc_config_int(cfg, "turn_port"), tls = cc_config_int(cfg, "turn_tls_port");
     if (api == adm || (tls && tls == turn)) {
-        say(why, whylen, "%s: must differ from %s",
+        cc_say(why, whylen, "%s: must differ from %s",
             api == adm ? "janus_admin_port" : "turn_tls_port",
             api == adm ? "janus_api_port" : "turn_port");
         return CC_ERR_CONFIG;
@@ -160,20 +149,20 @@ static int check_embedded(const cc_config *cfg, char *why, size_t whylen)
         return rc;
     if (tls && (!path_ok(cc_config_str(cfg, "turn_tls_cert")) ||
                 !path_ok(cc_config_str(cfg, "turn_tls_key")))) {
-        say(why, whylen, "turn_tls_cert: paths may not contain quotes, backslashes or '#'");
+        cc_say(why, whylen, "turn_tls_cert: paths may not contain quotes, backslashes or '#'");
         return CC_ERR_CONFIG;
     }
     const char *realm = cc_config_str(cfg, "turn_realm"), *host = cc_config_str(cfg, "turn_host");
     if (!path_ok(realm) || strpbrk(realm, " \t")) {
-        say(why, whylen, "turn_realm: must be a non-empty word");
+        cc_say(why, whylen, "turn_realm: must be a non-empty word");
         return CC_ERR_CONFIG;
     }
     if (set(host) && strpbrk(host, " \t,\"\\/?#@")) {
-        say(why, whylen, "turn_host: must be a host name or an address");
+        cc_say(why, whylen, "turn_host: must be a host name or an address");
         return CC_ERR_CONFIG;
     }
     if (!path_ok(cc_config_str(cfg, "data_dir"))) {
-        say(why, whylen, "data_dir: may not contain quotes, backslashes or '#' with media");
+        cc_say(why, whylen, "data_dir: may not contain quotes, backslashes or '#' with media");
         return CC_ERR_CONFIG;
     }
     if ((rc = check_file("janus_binary", cc_config_str(cfg, "janus_binary"), X_OK, why, whylen)) !=
@@ -201,15 +190,15 @@ static int check_external(const cc_config *cfg, char *why, size_t whylen)
     int port;
     if (!set(url) || strncmp(url, "ws://", 5) != 0 ||
         media_url_host_port(url, host, sizeof host, 8188, &port) != CC_OK) {
-        say(why, whylen, "janus_url: required when media_mode = external, as ws://host:port");
+        cc_say(why, whylen, "janus_url: required when media_mode = external, as ws://host:port");
         return CC_ERR_CONFIG;
     }
     if (!set(turn)) {
-        say(why, whylen, "turn_urls: required when media_mode = external");
+        cc_say(why, whylen, "turn_urls: required when media_mode = external");
         return CC_ERR_CONFIG;
     }
     if (!set(cc_config_str(cfg, "media_secrets_file"))) {
-        say(why, whylen,
+        cc_say(why, whylen,
             "media_secrets_file: required when media_mode = external (the secrets Janus and "
             "coturn were configured with)");
         return CC_ERR_CONFIG;
@@ -221,7 +210,7 @@ int media_config_check(const cc_config *cfg, char *why, size_t whylen)
 {
     media_mode mode;
     if (mode_parse(cc_config_str(cfg, "media_mode"), &mode) != CC_OK) {
-        say(why, whylen, "media_mode: must be off, embedded or external");
+        cc_say(why, whylen, "media_mode: must be off, embedded or external");
         return CC_ERR_CONFIG;
     }
     if (mode == MEDIA_EMBEDDED)
@@ -240,7 +229,7 @@ static int write_text(const char *path, char *text, char *why, size_t whylen)
     int rc = cc_file_write_atomic(path, text, strlen(text), 0600);
     cc_free(&text);
     if (rc != CC_OK)
-        say(why, whylen, "cannot write %s: %s", path, cc_strerror(rc));
+        cc_say(why, whylen, "cannot write %s: %s", path, cc_strerror(rc));
     return rc;
 }
 
@@ -249,7 +238,7 @@ static int link_modules(const char *dir, const char *target, char *why, size_t w
 {
     int rc = cc_mkdir_p(dir);
     if (rc != CC_OK) {
-        say(why, whylen, "cannot create %s: %s", dir, cc_strerror(rc));
+        cc_say(why, whylen, "cannot create %s: %s", dir, cc_strerror(rc));
         return rc;
     }
     DIR *d = opendir(dir);
@@ -271,7 +260,7 @@ static int link_modules(const char *dir, const char *target, char *why, size_t w
     if (!link_path)
         return CC_ERR_NOMEM;
     if (symlink(target, link_path) != 0) {
-        say(why, whylen, "cannot link %s: %s", link_path, strerror(errno));
+        cc_say(why, whylen, "cannot link %s: %s", link_path, strerror(errno));
         rc = CC_ERR_IO;
     }
     cc_free(&link_path);
@@ -393,7 +382,7 @@ static int start_embedded(media *m, char *why, size_t whylen)
         !(secrets = cc_sprintf("%s/secrets.json", ps.media_dir)))
         goto out;
     if ((rc = cc_mkdir_p(ps.janus_dir)) != CC_OK || chmod(ps.media_dir, 0700) != 0) {
-        say(why, whylen, "cannot create %s: %s", ps.janus_dir, cc_strerror(rc ? rc : CC_ERR_IO));
+        cc_say(why, whylen, "cannot create %s: %s", ps.janus_dir, cc_strerror(rc ? rc : CC_ERR_IO));
         rc = rc ? rc : CC_ERR_IO;
         goto out;
     }
@@ -481,7 +470,7 @@ static int start_external(media *m, char *why, size_t whylen)
                 return CC_ERR_NOMEM;
             const char *u = m->turn_urls[m->nturn_urls++];
             if (strncmp(u, "turn:", 5) != 0 && strncmp(u, "turns:", 6) != 0) {
-                say(why, whylen, "turn_urls: each URL must start with turn: or turns:");
+                cc_say(why, whylen, "turn_urls: each URL must start with turn: or turns:");
                 return CC_ERR_CONFIG;
             }
         }
@@ -490,7 +479,7 @@ static int start_external(media *m, char *why, size_t whylen)
             c++;
     }
     if (m->nturn_urls == 0) {
-        say(why, whylen, "turn_urls: no URL given");
+        cc_say(why, whylen, "turn_urls: no URL given");
         return CC_ERR_CONFIG;
     }
     if (media_url_host_port(m->janus_url, host, sizeof host, 8188, &port) != CC_OK ||
@@ -499,7 +488,7 @@ static int start_external(media *m, char *why, size_t whylen)
         return rc ? rc : CC_ERR_CONFIG;
     /* coturn listens on TCP on the port of its URLs as well as UDP. */
     if (media_url_host_port(m->turn_urls[0], host, sizeof host, 3478, &port) != CC_OK) {
-        say(why, whylen, "turn_urls: cannot read a host and port in the first URL");
+        cc_say(why, whylen, "turn_urls: cannot read a host and port in the first URL");
         return CC_ERR_CONFIG;
     }
     return media_probe_start(m->loop, MEDIA_PROBE_TCP, host, port, PROBE_INTERVAL_MS,
@@ -569,7 +558,7 @@ int media_create(uv_loop_t *loop, const cc_config *cfg, net_server *srv, account
 {
     int rc;
     *out = NULL;
-    say(why, whylen, "%s", "");
+    cc_say(why, whylen, "%s", "");
     if ((rc = media_config_check(cfg, why, whylen)) != CC_OK)
         return rc;
     media *m = cc_calloc(1, sizeof(*m));
@@ -596,7 +585,7 @@ int media_create(uv_loop_t *loop, const cc_config *cfg, net_server *srv, account
                 m->mode == MEDIA_EMBEDDED ? "embedded" : "external", "janus", m->janus_url,
                 "turn_urls", (int)m->nturn_urls);
     else if (why && !why[0])
-        say(why, whylen, "media: %s", cc_strerror(rc));
+        cc_say(why, whylen, "media: %s", cc_strerror(rc));
     return rc;
 }
 

@@ -26,17 +26,6 @@ static char **secret_slot(media_secrets *s, size_t i)
     return slots[i];
 }
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (!why || !whylen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
 
 static void secret_wipe(char **p)
 {
@@ -99,11 +88,11 @@ static int secrets_create(const char *path, char *why, size_t whylen)
     }
     if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
         rc = CC_ERR_INVALID;
-        say(why, whylen, "path too long: %s", path);
+        cc_say(why, whylen, "path too long: %s", path);
         goto out;
     }
     if ((fd = mkstemp(tmp)) < 0) {
-        say(why, whylen, "cannot create %s: %s", tmp, strerror(errno));
+        cc_say(why, whylen, "cannot create %s: %s", tmp, strerror(errno));
         goto out;
     }
     tmp_made = true;
@@ -121,13 +110,13 @@ static int secrets_create(const char *path, char *why, size_t whylen)
     if (write(fd, "\n", 1) != 1 || fsync(fd) != 0)
         goto write_failed;
     if (link(tmp, path) != 0 && errno != EEXIST) {
-        say(why, whylen, "cannot create %s: %s", path, strerror(errno));
+        cc_say(why, whylen, "cannot create %s: %s", path, strerror(errno));
         goto out;
     }
     rc = CC_OK;
     goto out;
 write_failed:
-    say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+    cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 out:
     if (fd >= 0)
         close(fd);
@@ -151,16 +140,16 @@ static int secrets_read(const char *path, media_secrets *out, char *why, size_t 
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         rc = errno == ENOENT ? CC_ERR_NOT_FOUND : CC_ERR_IO;
-        say(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        cc_say(why, whylen, "cannot open %s: %s", path, strerror(errno));
         goto out;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        say(why, whylen, "%s is not a readable regular file", path);
+        cc_say(why, whylen, "%s is not a readable regular file", path);
         goto out;
     }
     if (sb.st_mode & 077) {
         rc = CC_ERR_CONFIG;
-        say(why, whylen,
+        cc_say(why, whylen,
             "%s has mode %04o: other users may read the media secrets; chmod 600 it (and "
             "consider them leaked if they could)",
             path, (unsigned)(sb.st_mode & 07777));
@@ -171,7 +160,7 @@ static int secrets_read(const char *path, media_secrets *out, char *why, size_t 
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            say(why, whylen, "cannot read %s: %s", path, strerror(errno));
+            cc_say(why, whylen, "cannot read %s: %s", path, strerror(errno));
             goto out;
         }
         if (r == 0)
@@ -179,21 +168,21 @@ static int secrets_read(const char *path, media_secrets *out, char *why, size_t 
         got += (size_t)r;
         if (got == sizeof(buf) - 1) {
             rc = CC_ERR_INVALID;
-            say(why, whylen, "%s is larger than %d bytes", path, SECRETS_MAX_BYTES);
+            cc_say(why, whylen, "%s is larger than %d bytes", path, SECRETS_MAX_BYTES);
             goto out;
         }
     }
     json_error_t jerr;
     if (!(obj = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &jerr)) || !json_is_object(obj)) {
         rc = CC_ERR_INVALID;
-        say(why, whylen, "%s: not a JSON object", path);
+        cc_say(why, whylen, "%s: not a JSON object", path);
         goto out;
     }
     for (size_t i = 0; i < 4; i++) {
         const char *v = json_string_value(json_object_get(obj, secret_names[i]));
         if (!v || !secret_ok(v)) {
             rc = CC_ERR_INVALID;
-            say(why, whylen,
+            cc_say(why, whylen,
                 "%s: \"%s\" must be a string of %d to %d printable characters without spaces, "
                 "quotes, backslashes or '#'",
                 path, secret_names[i], SECRET_MIN_LEN, SECRET_MAX_LEN);
