@@ -11,53 +11,15 @@
 // journaled and applied again on top of that page, so a stale page never undoes a fresh event.
 import { api, ApiError } from '../../lib/api';
 import { app, events } from '../../lib/app';
-import { createStore } from '../../lib/store';
 import type { EventFrame } from '../../lib/socket';
-import type { Acks, Conversation, Member, Message, Person, Presence, ReadState } from './types';
+import { msgs, myId, type MsgState, type OpenConv, type PendingUrgent } from './model';
+import { addPeople, ensurePeople, membersToPeople } from './people';
+import { onTyping, stopTyping } from './typing';
+import type { Acks, Conversation, Member, Message, Presence, ReadState } from './types';
 
-export interface OpenConv {
-  id: string;
-  conv: Conversation | null; // as GET /conversations/{id} (a public channel not joined: my_role null)
-  msgs: Message[]; // sorted by seq: roots and thread replies
-  mainFrom: number; // smallest seq the main history has loaded (Infinity before the first page)
-  maxSeq: number; // every message up to here is loaded (from mainFrom)
-  hasOlder: boolean;
-  loading: boolean;
-  loadingOlder: boolean;
-  error: string | null;
-  gone: boolean; // I left or was removed
-  members: Member[] | null;
-  pins: Message[] | null;
-  acks: Record<string, Acks>;
-  focus: string | null; // id of a message to show (a search result)
-  thread: string | null; // root id of the open thread panel
-  threadLoading: boolean;
-}
-
-export interface MsgState {
-  convs: Conversation[] | null;
-  listError: string | null;
-  people: Record<string, Person>;
-  open: OpenConv | null;
-  typing: Record<string, Record<string, number>>; // conversation -> user -> shown until (ms)
-  urgent: Record<string, PendingUrgent>; // message id -> an urgent message I have not acknowledged
-}
-
-// An urgent message waiting for my acknowledgement: seen arriving, in a loaded history, or named
-// by an urgent.reminder or listed by GET /api/v1/urgent/pending when the screen loads (then
-// `reminder` > 0 and the screen shows a banner until I acknowledge).
-export interface PendingUrgent {
-  message_id: string;
-  conversation_id: string;
-  seq: number;
-  author_id: string;
-  reminder: number;
-  at: number;
-}
-
-export const msgs = createStore<MsgState>({ convs: null, listError: null, people: {}, open: null, typing: {}, urgent: {} });
-
-export const myId = (): string => app.get().me?.user.id ?? '';
+export { msgs, myId, addPeople, ensurePeople };
+export type { MsgState, OpenConv, PendingUrgent };
+export { typing } from './typing';
 
 // ---- helpers -----------------------------------------------------------------------------------
 
@@ -128,57 +90,6 @@ function replaySince(o: OpenConv, since: number): OpenConv {
 
 export function errorCode(e: unknown): string {
   return e instanceof ApiError ? e.code : 'network';
-}
-
-// ---- people ------------------------------------------------------------------------------------
-
-const asked = new Set<string>();
-let peopleTimer: ReturnType<typeof setTimeout> | undefined;
-const wanted = new Set<string>();
-
-// Merges people in; a presence older than the one known (an answer that left the server before
-// a presence.updated event arrived) does not replace it.
-export function addPeople(list: Person[]): void {
-  if (!list.length) return;
-  const people = { ...msgs.get().people };
-  for (const p of list) {
-    const old = people[p.id];
-    if (p.former && old && !old.partial) continue;
-    const merged: Person = { ...old, ...p };
-    if (old?.presence && p.presence && old.presence.updated_at > p.presence.updated_at) merged.presence = old.presence;
-    if (!p.partial) delete merged.partial;
-    people[p.id] = merged;
-  }
-  msgs.set({ people });
-}
-
-// Names the people of these ids (the directory, in batches of 100), once each.
-export function ensurePeople(ids: Iterable<string>): void {
-  const known = msgs.get().people;
-  for (const id of ids) if (id && (!known[id] || known[id].partial) && !asked.has(id)) wanted.add(id);
-  if (!wanted.size || peopleTimer) return;
-  peopleTimer = setTimeout(() => {
-    peopleTimer = undefined;
-    const all = [...wanted];
-    wanted.clear();
-    for (let i = 0; i < all.length; i += 100) {
-      const batch = all.slice(i, i + 100);
-      batch.forEach((id) => asked.add(id));
-      api<{ people: Person[] }>('GET', `/api/v1/directory?ids=${batch.join(',')}`).then(
-        (r) => {
-          // Who the directory does not list any more (a disabled account) is named as such.
-          const found = new Set(r.people.map((p) => p.id));
-          const gone = batch.filter((id) => !found.has(id)).map((id) => ({ id, username: '', display_name: '', former: true }));
-          addPeople([...r.people, ...gone]);
-        },
-        () => batch.forEach((id) => asked.delete(id)),
-      );
-    }
-  }, 20);
-}
-
-function membersToPeople(members: Member[]): Person[] {
-  return members.map((m) => ({ id: m.user_id, username: m.username, display_name: m.display_name, presence: m.presence }));
 }
 
 // ---- the list ----------------------------------------------------------------------------------
@@ -598,54 +509,6 @@ export async function setPresence(status: string, text: string): Promise<void> {
   if (text.trim()) body.text = text.trim();
   const r = await api<Presence & { user_id: string }>('PUT', '/api/v1/presence', body);
   onPresence(r);
-}
-
-// ---- typing ------------------------------------------------------------------------------------
-
-const TYPING_SHOWN_MS = 6000;
-let typingTimer: ReturnType<typeof setInterval> | undefined;
-let lastTypingSent = 0;
-let lastTypingConv = '';
-
-// Tells the others I am typing, at most every 3 seconds (the server relays one per 2 s).
-export function typing(convId: string): void {
-  const now = Date.now();
-  if (convId === lastTypingConv && now - lastTypingSent < 3000) return;
-  if (events.send({ type: 'typing', conversation: convId })) {
-    lastTypingSent = now;
-    lastTypingConv = convId;
-  }
-}
-
-function onTyping(conv: string, user: string): void {
-  if (user === myId()) return;
-  const all = msgs.get().typing;
-  msgs.set({ typing: { ...all, [conv]: { ...all[conv], [user]: Date.now() + TYPING_SHOWN_MS } } });
-  ensurePeople([user]);
-  typingTimer ??= setInterval(() => {
-    const now = Date.now();
-    const cur = msgs.get().typing;
-    const next: MsgState['typing'] = {};
-    let changed = false;
-    for (const [c, users] of Object.entries(cur)) {
-      const keep = Object.entries(users).filter(([, until]) => until > now);
-      if (keep.length !== Object.keys(users).length) changed = true;
-      if (keep.length) next[c] = Object.fromEntries(keep);
-    }
-    if (changed) msgs.set({ typing: next });
-    if (!Object.keys(next).length) {
-      clearInterval(typingTimer);
-      typingTimer = undefined;
-    }
-  }, 1000);
-}
-
-function stopTyping(conv: string, user: string): void {
-  const all = msgs.get().typing;
-  if (!all[conv]?.[user]) return;
-  const users = { ...all[conv] };
-  delete users[user];
-  msgs.set({ typing: { ...all, [conv]: users } });
 }
 
 // ---- live events -------------------------------------------------------------------------------
