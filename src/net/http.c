@@ -438,7 +438,9 @@ int net__req_write(net_req *r)
 {
     struct lws *wsi = r->wsi;
     size_t body_len = r->resp_body.len;
-    bool close_after = !r->body_complete && r->content_length > 0;
+    /* While draining, an HTTP/1.1 connection closes after its answer: the client's next request
+     * then goes to another node (or waits for the restart) instead of to a server about to exit. */
+    bool close_after = (!r->body_complete && r->content_length > 0) || r->srv->draining;
 
     if (r->is_h2 && r->headers_sent)
         return net__req_write_h2_data(r);

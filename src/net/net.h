@@ -69,9 +69,11 @@ void net_server_set_events_perm(net_server *s, int perm);
 /* Port actually bound (useful with port 0). */
 int net_server_port(const net_server *s);
 
-/* Graceful shutdown, step 1: stop accepting (listen sockets closed), answer new requests on open
- * connections with 503, close every WebSocket with 1001. done is called once no request is in
- * flight (or after timeout_ms). */
+/* Graceful shutdown, step 1: stop accepting (listen sockets closed), keep answering requests on
+ * open connections (HTTP/1.1 ones then close), close every WebSocket with 1001. done is called
+ * once no request is in flight after a short grace (NET_DRAIN_GRACE_MS, for requests a client
+ * sent just before), or after timeout_ms. */
+#define NET_DRAIN_GRACE_MS 200
 void net_server_drain(net_server *s, int timeout_ms, void (*done)(void *ud), void *ud);
 /* Step 2: destroy the lws context; the loop must then run until it returns by itself. */
 void net_server_close(net_server *s);

@@ -109,6 +109,8 @@ struct net_server {
     int inflight;
     uv_timer_t drain_timer;
     bool drain_timer_init;
+    bool drain_grace_over;  /* requests sent just before the drain began have been read */
+    int drain_rest_ms;      /* the drain's deadline, counted from the end of the grace */
     void (*drain_done)(void *);
     void *drain_ud;
     /* routes */

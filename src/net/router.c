@@ -80,11 +80,6 @@ void net__dispatch(net_req *r)
 {
     net_server *s = r->srv;
     bool mismatch;
-    if (s->draining) {
-        net_reply_header(r, "Retry-After", "5");
-        net_reply_error(r, 503, "shutting_down", "the server is restarting, try again shortly");
-        return;
-    }
     if (r->content_length == -2) {
         net_reply_error(r, 400, "bad_content_length", "Content-Length is not a number");
         return;

@@ -451,6 +451,13 @@ static void net__drain_finish(net_server *s)
 static void net__drain_timeout(uv_timer_t *t)
 {
     net_server *s = t->data;
+    if (!s->drain_grace_over) {
+        /* The grace is over: requests already on the wire have been read and are in flight. */
+        s->drain_grace_over = true;
+        uv_timer_start(&s->drain_timer, net__drain_timeout, (uint64_t)s->drain_rest_ms, 0);
+        net__drain_check(s);
+        return;
+    }
     if (s->inflight > 0 || net__ws_count(s) > 0)
         cc_logf(CC_LOG_WARN, "shutdown: requests or WebSockets still open at the deadline",
                 "{s:i,s:i}", "inflight", s->inflight, "websockets", (int)net__ws_count(s));
@@ -462,7 +469,8 @@ static void net__drain_timeout(uv_timer_t *t)
  * the context earlier kills them without one, and clients would see 1006 instead of 1001). */
 void net__drain_check(net_server *s)
 {
-    if (s->draining && s->inflight == 0 && net__ws_count(s) == 0 && s->drain_done)
+    if (s->draining && s->drain_grace_over && s->inflight == 0 && net__ws_count(s) == 0 &&
+        s->drain_done)
         net__drain_finish(s);
 }
 
@@ -476,8 +484,9 @@ void net_server_drain(net_server *s, int timeout_ms, void (*done)(void *ud), voi
     uv_timer_init(s->loop, &s->drain_timer);
     s->drain_timer.data = s;
     s->drain_timer_init = true;
-    uv_timer_start(&s->drain_timer, net__drain_timeout, (uint64_t)timeout_ms, 0);
-    net__drain_check(s);
+    int grace = timeout_ms < NET_DRAIN_GRACE_MS ? timeout_ms : NET_DRAIN_GRACE_MS;
+    s->drain_rest_ms = timeout_ms - grace;
+    uv_timer_start(&s->drain_timer, net__drain_timeout, (uint64_t)grace, 0);
 }
 
 void net_server_close(net_server *s)
