@@ -91,12 +91,12 @@ test-unit: $(UNIT_BIN)
 	scripts/run-unit-tests $(BUILD)
 
 test-integration: all
-	CARECOMM_BUILD=$(BUILD) node --test --test-concurrency=1 tests/integration/
+	CARECOMM_BUILD=$(BUILD) scripts/run-node-tests tests/integration/
 
 # End-to-end tests of the web application: Chromium (Debian's) driven by playwright-core
 # against a real carecommd serving web/dist.
 test-e2e: all
-	CARECOMM_BUILD=$(BUILD) node --test --test-concurrency=1 tests/e2e/
+	CARECOMM_BUILD=$(BUILD) scripts/run-node-tests tests/e2e/
 
 test-san:
 	$(MAKE) SAN=1 all test-unit test-integration

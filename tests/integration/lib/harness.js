@@ -187,8 +187,11 @@ export class Server {
 
   // In the sanitizer build (CI) any report from the daemon fails the test that ran it.
   checkSanitizers() {
-    if (/AddressSanitizer|LeakSanitizer|runtime error:/.test(this.logs)) {
-      throw new Error(`carecommd sanitizer report:\n${this.logs}`);
+    const m = /AddressSanitizer|LeakSanitizer|runtime error:/.exec(this.logs);
+    if (m) {
+      // The report itself (not the whole log before it), so that it survives a truncated CI log.
+      const from = this.logs.lastIndexOf('\n', Math.max(0, m.index - 200)) + 1;
+      throw new Error(`carecommd sanitizer report:\n${this.logs.slice(from, from + 6000)}`);
     }
   }
 
