@@ -69,8 +69,8 @@ test('SIGTERM: sockets get 1001, requests in flight get their answer, exit 0, da
   ws.send({ type: 'hello' });
   const welcome = await ws.next((m) => m.type === 'welcome');
 
-  // Four logins (Argon2id, ~150 ms each in the thread pool) are being worked on when the
-  // signal comes.
+  // Four logins (Argon2id, ~150 ms each in the thread pool) have been sent when the signal
+  // comes; whether the server has read them yet or not, each gets its answer.
   const inFlight = await Promise.all(['amy', 'bob', 'cyd', 'dan'].map(loginInFlight));
   await sleep(30);
   const t0 = Date.now();
