@@ -48,9 +48,24 @@ bool auth_role_requires_totp(auth_role r);
 typedef struct {
     uint8_t audit_key[AUTH_KEY_BYTES]; /* keys the BLAKE2b of the audit chain */
     uint8_t totp_key[AUTH_KEY_BYTES];  /* encrypts TOTP secrets at rest */
+    uint8_t link_key[AUTH_KEY_BYTES];  /* keys the MAC of patient links */
 } auth_keys;
 /* Loads <data_dir>/server.key, creating it when create is true and it does not exist. */
 int auth_keys_load(const char *data_dir, bool create, auth_keys *out, char *why, size_t whylen);
+
+/* ---- patient links ------------------------------------------------------------------------ */
+
+/* A patient link's token is "<id>.<mac>": id is 16 random bytes and mac a keyed BLAKE2b-256 of
+ * it (link_key), both base64url without padding. The store keeps the id only, so a copy of the
+ * database cannot open a consultation, yet the token can be derived again to resend it. */
+#define AUTH_LINK_ID_LEN 22
+#define AUTH_LINK_TOKEN_LEN (AUTH_LINK_ID_LEN + 1 + 43)
+void auth_link_new_id(char out[AUTH_LINK_ID_LEN + 1]);
+/* The token of link_id (which must be AUTH_LINK_ID_LEN base64url characters: CC_ERR_INVALID). */
+int auth_link_token(const auth_keys *k, const char *link_id, char out[AUTH_LINK_TOKEN_LEN + 1]);
+/* Checks a token's shape and MAC (constant time); on CC_OK link_id gets its id. CC_ERR_DENIED
+ * for any token this server did not make. Says nothing of revocation or expiry (the store does). */
+int auth_link_verify(const auth_keys *k, const char *token, char link_id[AUTH_LINK_ID_LEN + 1]);
 
 /* ---- passwords (SLOW: off the loop) --------------------------------------------------------- */
 

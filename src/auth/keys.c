@@ -20,6 +20,8 @@
 #define KDF_AUDIT_ID 1
 #define KDF_TOTP_CTX "cctotp__"
 #define KDF_TOTP_ID 2
+#define KDF_LINK_CTX "cclink__"
+#define KDF_LINK_ID 3
 
 static void set_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -195,6 +197,8 @@ int auth_keys_load(const char *data_dir, bool create, auth_keys *out, char *why,
         goto out;
     if (crypto_kdf_derive_from_key(out->audit_key, sizeof out->audit_key, KDF_AUDIT_ID,
                                    KDF_AUDIT_CTX, secret) != 0 ||
+        crypto_kdf_derive_from_key(out->link_key, sizeof out->link_key, KDF_LINK_ID, KDF_LINK_CTX,
+                                   secret) != 0 ||
         crypto_kdf_derive_from_key(out->totp_key, sizeof out->totp_key, KDF_TOTP_ID, KDF_TOTP_CTX,
                                    secret) != 0) {
         rc = CC_ERR_CRYPTO;

@@ -1,0 +1,143 @@
+/* care: appointments and the teleconsultations they create. A booking arrives from a booking
+ * system (HL7 v2 SIU over MLLP or FHIR R4 Appointment: the interop module turns either into a
+ * care_booking) and is applied here: the appointment is created or changed, a teleconsultation
+ * gets its room and patient link, the patient's invitation is queued in the outbox, and an
+ * "appointment.updated" event tells the staff who may see it.
+ *
+ * Ordering: every booking carries the time its sender made the change (msg_ts). A change older
+ * than what the appointment already reflects is acknowledged and not applied, and at equal times
+ * a cancellation or deletion wins over a booking: so a cancellation that overtakes its booking
+ * (interface engines do that) leaves the appointment cancelled, with no link and no invitation.
+ *
+ * Logic functions take plain values and a store handle inside the caller's transaction (a store
+ * worker job), so unit tests call them without a network. */
+#ifndef CC_CARE_H
+#define CC_CARE_H
+
+#include "auth/auth.h"
+#include "store/store.h"
+
+/* ---- bookings ------------------------------------------------------------------------------ */
+
+typedef enum {
+    CARE_BOOK = 1,   /* a new booking (SIU^S12, FHIR create) */
+    CARE_RESCHEDULE, /* new times (S13) */
+    CARE_MODIFY,     /* other details (S14, FHIR update) */
+    CARE_CANCEL,     /* S15, FHIR status cancelled */
+    CARE_DELETE,     /* S17: entered in error */
+    CARE_NOSHOW      /* S26 */
+} care_action;
+
+#define CARE_MAX_IDS 4
+#define CARE_ID_MAX 96     /* bytes of an identifier value or system, NUL included */
+#define CARE_TEXT_MAX 128  /* names, service, location */
+#define CARE_EMAIL_MAX 256
+#define CARE_PHONE_MAX 32
+
+typedef struct {
+    char system[CARE_ID_MAX]; /* "placer:<namespace>", "filler:<namespace>", a FHIR system, ... */
+    char value[CARE_ID_MAX];
+} care_ident;
+
+/* Plain values, copied by value (no pointers): a job owns its copy. */
+typedef struct {
+    care_action action;
+    int64_t msg_ts;                 /* when the sender made this change (Unix ms) */
+    care_ident ids[CARE_MAX_IDS];   /* the appointment's identifiers; at least one */
+    size_t nids;
+    char status[24];                /* FHIR Appointment status the source gave; "" = implied */
+    int64_t start_ms, end_ms;       /* 0 when unknown */
+    /* The practitioner: identifiers matched against `carecomm user create --ident`, or a
+     * carecomm user id (FHIR Practitioner references name users directly). */
+    char practitioner_idents[CARE_MAX_IDS][CARE_ID_MAX];
+    size_t nprac;
+    char practitioner_user[CC_ID_LEN + 1];
+    char service[CARE_TEXT_MAX], location[CARE_TEXT_MAX];
+    bool teleconsult;
+    struct {
+        char family[CARE_TEXT_MAX], given[CARE_TEXT_MAX];
+        char birth[16]; /* YYYY-MM-DD or "" */
+        char email[CARE_EMAIL_MAX], mobile[CARE_PHONE_MAX];
+        care_ident ids[CARE_MAX_IDS]; /* INS, SSIN, hospital ids */
+        size_t nids;
+    } patient;
+} care_booking;
+
+/* What a refused booking got wrong, for the sender's error report (HL7 ERR, OperationOutcome). */
+typedef enum {
+    CARE_FIELD_NONE = 0,
+    CARE_FIELD_ID,           /* no appointment identifier */
+    CARE_FIELD_PRACTITIONER, /* unknown practitioner */
+    CARE_FIELD_TIME,         /* missing or inverted start/end */
+    CARE_FIELD_CONTACT,      /* a teleconsultation without e-mail or mobile */
+} care_field;
+
+typedef enum {
+    CARE_CREATED = 1, /* a new appointment */
+    CARE_UPDATED,     /* an existing one changed */
+    CARE_STALE,       /* older than what the appointment reflects: nothing changed */
+    CARE_IGNORED,     /* not a teleconsultation, and carecomm does not know it: nothing stored */
+} care_outcome;
+
+typedef struct {
+    care_outcome outcome;
+    char appointment_id[CC_ID_LEN + 1];
+    char status[24];     /* the appointment's status after the change */
+    care_field field;    /* set with CC_ERR_INVALID */
+    char reason[160];    /* set with CC_ERR_INVALID: for the sender, never patient data */
+} care_result;
+
+/* How long around the appointment its links work. */
+typedef struct {
+    int64_t link_before_ms; /* a link opens this long before the start */
+    int64_t link_after_ms;  /* and closes this long after the end */
+} care_policy;
+
+/* Applies a booking inside the caller's transaction, all or nothing. CC_OK with out->outcome;
+ * CC_ERR_INVALID (nothing written) with out->field and out->reason when the booking is wrong;
+ * other codes for store failures. actor names the sender in the audit trail ("hl7:<app>"). */
+int care_apply_booking(store *st, const auth_keys *keys, const care_booking *b,
+                       const care_policy *p, const char *actor, int64_t now_ms, care_result *out);
+
+/* The FHIR status a booking's action implies when the source gave none. */
+const char *care_status_for(care_action a, const char *given);
+/* True for statuses in which a teleconsultation's links work (booked, pending, arrived,
+ * checked-in). */
+bool care_status_active(const char *status);
+
+/* ---- practitioners' identifiers ------------------------------------------------------------ */
+
+/* Adds an identifier (1..95 bytes, printable) to a user; CC_ERR_EXISTS if another user has it. */
+int care_ident_add(store *st, const char *user_id, const char *ident);
+/* The user an identifier names; CC_ERR_NOT_FOUND. */
+int care_ident_user(store *st, const char *ident, char user_id[CC_ID_LEN + 1]);
+
+/* ---- patient links ------------------------------------------------------------------------- */
+
+typedef struct {
+    char link_id[AUTH_LINK_ID_LEN + 1];
+    char appointment_id[CC_ID_LEN + 1];
+    char role[16]; /* patient, relative, interpreter */
+    int64_t not_before, not_after;
+    bool revoked;
+} care_link;
+
+/* Why a link does not open, from the token holder's side. */
+typedef enum {
+    CARE_LINK_OK = 0,
+    CARE_LINK_UNKNOWN,  /* not a token of this server, or no such link */
+    CARE_LINK_REVOKED,  /* the consultation was cancelled or the link withdrawn */
+    CARE_LINK_TOO_EARLY,
+    CARE_LINK_EXPIRED,
+} care_link_state;
+
+/* Checks a token (MAC, then the store): CC_OK with *state and, unless UNKNOWN, *out filled. */
+int care_link_check(store *st, const auth_keys *keys, const char *token, int64_t now_ms,
+                    care_link *out, care_link_state *state);
+/* The token of a link (to send it again). CC_ERR_NOT_FOUND for an unknown or revoked link. */
+int care_link_token(store *st, const auth_keys *keys, const char *link_id,
+                    char token[AUTH_LINK_TOKEN_LEN + 1]);
+/* The patient link of an appointment (its first link with role "patient"); CC_ERR_NOT_FOUND. */
+int care_link_of(store *st, const char *appointment_id, care_link *out);
+
+#endif
