@@ -227,4 +227,65 @@ int net_metrics_add_gauge(net_server *s, const char *name, const char *help, net
 int net_metrics_add_counter(net_server *s, const char *name, const char *help, net_gauge_fn fn,
                             void *ud);
 
+
+/* ---- MLLP (HL7 v2 over TCP) ---------------------------------------------------------------- */
+
+/* The framing decoder (mllp_frame.c; pure, fuzzed): feed it any chunks, it calls fn once per
+ * complete frame with the message (framing removed; NUL-terminated, borrowed for the call).
+ * A message longer than max_message is passed with oversize set and only its first max_message
+ * bytes (enough for MSH, so that it can be refused properly). Bytes between frames are skipped
+ * and counted; a start byte inside a message restarts the frame (the unfinished one is dropped).
+ * fn returns CC_OK to go on, anything else stops the feed with that code. */
+typedef int (*net_mllp_frame_fn)(void *ud, const char *msg, size_t n, bool oversize);
+typedef struct {
+    int state;
+    size_t max;
+    bool oversize;
+    size_t skipped; /* bytes outside frames so far */
+    cc_buf msg;
+} net_mllp_frame;
+void net_mllp_frame_init(net_mllp_frame *f, size_t max_message);
+int net_mllp_frame_feed(net_mllp_frame *f, const uint8_t *data, size_t n, net_mllp_frame_fn fn,
+                        void *ud);
+void net_mllp_frame_clear(net_mllp_frame *f);
+/* Appends 0x0B msg 0x1C 0x0D to out. */
+int net_mllp_frame_wrap(cc_buf *out, const char *msg, size_t n);
+
+/* The listener (mllp.c), on the server's loop. Each message of a connection is handed to the
+ * handler as it arrives (several may be in the handler's hands at once, up to
+ * NET_MLLP_MAX_INFLIGHT, after which reading pauses); the handler answers each exactly once with
+ * net_mllp_reply, in any order, and the answers go out in the order the messages came. A
+ * connection that closes with messages in the handler's hands stays valid for those replies
+ * (they are dropped). */
+#define NET_MLLP_MAX_INFLIGHT 64
+typedef struct net_mllp net_mllp;
+typedef struct net_mllp_msg net_mllp_msg;
+typedef void (*net_mllp_msg_fn)(void *ud, net_mllp_msg *m, const char *msg, size_t n,
+                                bool oversize);
+typedef struct {
+    size_t max_message;   /* bytes */
+    int idle_timeout_ms;  /* a connection silent this long (nothing pending) is closed */
+    const char *allow;    /* comma list of addresses or CIDR blocks; NULL or "" = any */
+} net_mllp_opts;
+/* Listens on host:port (numeric IPv4 or [IPv6]; port 0 picks one). o is copied. CC_ERR_CONFIG
+ * with why for a bad address or allow list, CC_ERR_IO when the port cannot be bound. */
+int net_mllp_listen(uv_loop_t *loop, const char *host_port, const net_mllp_opts *o,
+                    net_mllp_msg_fn fn, void *ud, net_mllp **out, char *why, size_t whylen);
+int net_mllp_port(const net_mllp *l);
+/* The peer's address of a message's connection ("127.0.0.1"), borrowed until the reply. */
+const char *net_mllp_peer(const net_mllp_msg *m);
+/* Answers a message (ack is framed here; copied). Frees m. */
+void net_mllp_reply(net_mllp_msg *m, const char *ack, size_t n);
+/* Counters for /metrics. */
+typedef struct {
+    uint64_t connections, messages, oversize, refused_peers;
+    uint64_t open_connections;
+} net_mllp_stats;
+void net_mllp_get_stats(const net_mllp *l, net_mllp_stats *out);
+/* Stops listening and closes every connection (replies still to come are dropped); the loop must
+ * run for the handles to close. Then net_mllp_free, once nothing is left in the handler's hands
+ * (or after the loop has ended). NULL is a no-op for both. */
+void net_mllp_close(net_mllp *l);
+void net_mllp_free(net_mllp *l);
+
 #endif
