@@ -26,6 +26,11 @@ void hl7__err(hl7_error *e, hl7_err_kind kind, int code, const char *seg, int se
     e->code = code;
     if (seg)
         snprintf(e->seg, sizeof(e->seg), "%s", seg);
+    /* A component lives in a repetition: name the first rather than leave it blank. */
+    if ((comp || sub) && !rep)
+        rep = 1;
+    if (sub && !comp)
+        comp = 1;
     e->seg_seq = seg_seq;
     e->field = field;
     e->rep = rep;
@@ -445,7 +450,9 @@ int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **
             goto fail;
         }
     }
-    parse_ctx c = {.m = m, .po = po, .err = err};
+    hl7__parse_opts eff = *po;
+    eff.lim = lim;
+    parse_ctx c = {.m = m, .po = &eff, .err = err};
     do {
         if ((rc = parse_segment(&c, line, len, enc_len)) != CC_OK)
             goto fail;

@@ -211,7 +211,7 @@ typedef struct {
     char identity_status[17];   /* PID-32, e.g. "VALI" for a qualified identity */
     char family[129];
     char given[129];
-    char birth_date[11]; /* "YYYY-MM-DD", "" when absent */
+    char birth_date[11]; /* "YYYY-MM-DD" (or YYYY-MM, YYYY as sent), "" when absent */
     char email[255];
     char mobile[41];
     char phone[41]; /* a number that is not known to be a mobile */

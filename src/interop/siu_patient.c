@@ -188,11 +188,20 @@ static int read_birth_date(const hl7_msg *m, interop_patient *p, hl7_error *err)
         return CC_OK;
     int64_t ms;
     char why[120];
-    if (hl7_dtm_parse(v.p, v.n, 0, 8, &ms, why, sizeof(why)) != CC_OK) {
+    if (hl7_dtm_parse(v.p, v.n, 0, 4, &ms, why, sizeof(why)) != CC_OK) {
         hl7__err(err, HL7_ERRK_CONTENT, HL7_E_DATA_TYPE, "PID", 1, 7, 0, 0, 0, "PID-7: %s", why);
         return CC_ERR_INVALID;
     }
-    snprintf(p->birth_date, sizeof(p->birth_date), "%.4s-%.2s-%.2s", v.p, v.p + 4, v.p + 6);
+    /* As precise as sent, like a FHIR date: YYYY, YYYY-MM or YYYY-MM-DD. */
+    size_t digits = 0;
+    while (digits < v.n && digits < 8 && v.p[digits] >= '0' && v.p[digits] <= '9')
+        digits++;
+    if (digits >= 8)
+        snprintf(p->birth_date, sizeof(p->birth_date), "%.4s-%.2s-%.2s", v.p, v.p + 4, v.p + 6);
+    else if (digits >= 6)
+        snprintf(p->birth_date, sizeof(p->birth_date), "%.4s-%.2s", v.p, v.p + 4);
+    else
+        snprintf(p->birth_date, sizeof(p->birth_date), "%.4s", v.p);
     return CC_OK;
 }
 
