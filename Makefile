@@ -18,7 +18,7 @@ LDFLAGS  := $(OPT)
 LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC  := $(wildcard src/core/*.c src/store/*.c src/auth/*.c src/net/*.c src/account/*.c \
-              src/msg/*.c src/media/*.c src/care/*.c)
+              src/msg/*.c src/media/*.c src/care/*.c src/interop/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_SRC  := $(wildcard src/cli/*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
