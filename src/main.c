@@ -4,6 +4,7 @@
 #include "account/account.h"
 #include "auth/auth.h"
 #include "core/core.h"
+#include "interop/interop.h"
 #include "media/media.h"
 #include "msg/msg.h"
 #include "net/net.h"
@@ -23,6 +24,7 @@ typedef struct {
     account *acct;
     msg *msg;
     media *media;
+    interop_svc *interop;
     store_worker *worker;
     uv_signal_t sigterm, sigint;
     uv_timer_t trim;
@@ -61,6 +63,7 @@ static void app_drained(void *ud)
     account_stop(a->acct);       /* queues the last session activity */
     msg_stop(a->msg);
     media_stop(a->media);         /* SIGTERM to Janus and coturn; the loop waits for their exit */
+    interop_stop(a->interop);     /* no more HL7: what is in the worker is still applied */
     store_worker_stop(a->worker); /* finishes every queued job, then stops */
     net_server_close(a->srv);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -98,7 +101,8 @@ static int app_config(app *a, int argc, char **argv)
         cc_config_register(a->cfg, net_config_keys, net_config_keys_count) ||
         cc_config_register(a->cfg, account_config_keys, account_config_keys_count) ||
         cc_config_register(a->cfg, msg_config_keys, msg_config_keys_count) ||
-        cc_config_register(a->cfg, media_config_keys, media_config_keys_count))
+        cc_config_register(a->cfg, media_config_keys, media_config_keys_count) ||
+        cc_config_register(a->cfg, interop_config_keys, interop_config_keys_count))
         return CC_ERR_INTERNAL;
     /* The data folder locates the default config file, so read it from the environment first. */
     if (cc_config_load_env(a->cfg, why, sizeof(why)) != CC_OK)
@@ -175,6 +179,11 @@ int main(int argc, char **argv)
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "media", "error", why);
         goto out;
     }
+    if ((rc = interop_start(&a.loop, a.cfg, &a.keys, a.srv, &a.interop, why, sizeof(why))) !=
+        CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "HL7", "error", why);
+        goto out;
+    }
     app_hint_first_admin(a.acct, st);
     net_server_set_ready(a.srv, app_ready, &a);
     if ((rc = store_worker_start(&a.loop, st, head, 250, app_sink, &a, &a.worker)) != CC_OK) {
@@ -184,6 +193,7 @@ int main(int argc, char **argv)
     st = NULL; /* owned by the worker */
     account_set_worker(a.acct, a.worker);
     msg_set_worker(a.msg, a.worker);
+    interop_set_worker(a.interop, a.worker);
     net_hub_start(a.srv, head, a.worker);
 
     uv_signal_init(&a.loop, &a.sigterm);
@@ -208,6 +218,7 @@ out:
         account_stop(a.acct);
         msg_stop(a.msg);
         media_stop(a.media);
+        interop_stop(a.interop);
         if (a.worker)
             store_worker_stop(a.worker);
         net_server_close(a.srv);
@@ -217,6 +228,7 @@ out:
     account_free(a.acct);
     msg_free(a.msg); /* after the server: its WebSockets' close notifications reach msg */
     media_free(a.media);
+    interop_free(a.interop);
     store_worker_free(a.worker);
     store_close(st);
     cc_config_free(a.cfg);

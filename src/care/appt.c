@@ -120,7 +120,7 @@ static int care_resolve_practitioner(store *st, const care_booking *b, char out[
             return rc;
         if (n == 0)
             return care_refuse(res, CARE_FIELD_PRACTITIONER,
-                               "no active carecomm user has the id %s", b->practitioner_user);
+                               "no active carecomm user has the id %.32s", b->practitioner_user);
         snprintf(out, CC_ID_LEN + 1, "%s", b->practitioner_user);
         return CC_OK;
     }
@@ -134,7 +134,7 @@ static int care_resolve_practitioner(store *st, const care_booking *b, char out[
     if (b->nprac == 0)
         return care_refuse(res, CARE_FIELD_PRACTITIONER, "no practitioner is named%s", "");
     return care_refuse(res, CARE_FIELD_PRACTITIONER,
-                       "no carecomm user has the practitioner identifier %s",
+                       "no carecomm user has the practitioner identifier %.64s",
                        b->practitioner_idents[0]);
 }
 

@@ -29,10 +29,10 @@ typedef enum {
 } care_action;
 
 #define CARE_MAX_IDS 4
-#define CARE_ID_MAX 96     /* bytes of an identifier value or system, NUL included */
-#define CARE_TEXT_MAX 128  /* names, service, location */
+#define CARE_ID_MAX 144    /* bytes of an identifier value or system, NUL included */
+#define CARE_TEXT_MAX 132  /* names, service, location */
 #define CARE_EMAIL_MAX 256
-#define CARE_PHONE_MAX 32
+#define CARE_PHONE_MAX 48
 
 typedef struct {
     char system[CARE_ID_MAX]; /* "placer:<namespace>", "filler:<namespace>", a FHIR system, ... */
@@ -107,7 +107,7 @@ bool care_status_active(const char *status);
 
 /* ---- practitioners' identifiers ------------------------------------------------------------ */
 
-/* Adds an identifier (1..95 bytes, printable) to a user; CC_ERR_EXISTS if another user has it. */
+/* Adds an identifier (1..143 bytes, printable) to a user; CC_ERR_EXISTS if another user has it. */
 int care_ident_add(store *st, const char *user_id, const char *ident);
 /* The user an identifier names; CC_ERR_NOT_FOUND. */
 int care_ident_user(store *st, const char *ident, char user_id[CC_ID_LEN + 1]);

@@ -4,7 +4,9 @@
 
 #include "account/account.h"
 #include "auth/auth.h"
+#include "care/care.h"
 #include "core/core.h"
+#include "interop/interop.h"
 #include "media/media.h"
 #include "msg/msg.h"
 #include "net/net.h"

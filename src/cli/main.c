@@ -12,8 +12,10 @@ static void cli_usage(FILE *f)
             "usage: carecomm [--config FILE] COMMAND\n"
             "\n"
             "  user create NAME --role ROLE [--display \"Full Name\"] [--temporary]\n"
-            "                               password read from standard input; --temporary makes\n"
-            "                               the user change it at first login\n"
+            "              [--ident VALUE]...  password read from standard input; --temporary makes\n"
+            "                               the user change it at first login; --ident (repeatable)\n"
+            "                               is an identifier booking systems name them by (AIP-3)\n"
+            "  user add-ident NAME VALUE    one more such identifier\n"
             "  user list\n"
             "  user disable NAME | user enable NAME\n"
             "  user set-role NAME ROLE\n"
@@ -38,7 +40,8 @@ int cli_config_load(cli_ctx *c, const char *path)
         cc_config_register(c->cfg, net_config_keys, net_config_keys_count) ||
         cc_config_register(c->cfg, account_config_keys, account_config_keys_count) ||
         cc_config_register(c->cfg, msg_config_keys, msg_config_keys_count) ||
-        cc_config_register(c->cfg, media_config_keys, media_config_keys_count))
+        cc_config_register(c->cfg, media_config_keys, media_config_keys_count) ||
+        cc_config_register(c->cfg, interop_config_keys, interop_config_keys_count))
         return CC_ERR_INTERNAL;
     if (cc_config_load_env(c->cfg, why, sizeof(why)) != CC_OK)
         goto fail;

@@ -11,6 +11,8 @@ typedef struct {
     auth_role role;
     bool temporary;
     bool disable;
+    const char *idents[CARE_MAX_IDS]; /* --ident: what booking systems name the practitioner by */
+    int nidents;
     char hash[AUTH_PWHASH_LEN];
     auth_user user;
 } cli_user_args;
@@ -61,19 +63,52 @@ static int cli_object(const auth_user *u, char out[8 + CC_ID_LEN])
     return CC_OK;
 }
 
+/* Adds the --ident values to a->user; an identifier another user has is an error. */
+static int cli_add_idents(cli_ctx *c, cli_user_args *a, json_t **added)
+{
+    *added = json_array();
+    for (int i = 0; i < a->nidents; i++) {
+        int rc = care_ident_add(c->st, a->user.id, a->idents[i]);
+        if (rc == CC_ERR_EXISTS)
+            fprintf(stderr, "carecomm: the identifier '%s' already names another user\n",
+                    a->idents[i]);
+        if (rc != CC_OK) {
+            json_decref(*added);
+            *added = NULL;
+            return rc;
+        }
+        json_array_append_new(*added, json_string(a->idents[i]));
+    }
+    return *added ? CC_OK : CC_ERR_NOMEM;
+}
+
 static int cli_create_tx(cli_ctx *c, void *ud)
 {
     cli_user_args *a = ud;
     char object[8 + CC_ID_LEN];
+    json_t *idents = NULL;
     int rc = auth_user_create(c->st, a->name, a->display ? a->display : a->name, a->role, a->hash,
                               a->temporary, &a->user);
     if (rc == CC_ERR_EXISTS)
         fprintf(stderr, "carecomm: a user named '%s' already exists\n", a->name);
-    if (rc != CC_OK)
+    if (rc != CC_OK || (rc = cli_add_idents(c, a, &idents)) != CC_OK)
         return rc;
     cli_object(&a->user, object);
     return cli_audit(c, "user.create", object,
-                     json_pack("{s:s,s:s}", "username", a->name, "role", auth_role_name(a->role)));
+                     json_pack("{s:s,s:s,s:o}", "username", a->name, "role",
+                               auth_role_name(a->role), "idents", idents));
+}
+
+static int cli_add_ident_tx(cli_ctx *c, void *ud)
+{
+    cli_user_args *a = ud;
+    char object[8 + CC_ID_LEN];
+    json_t *idents = NULL;
+    int rc = cli_find(c, a->name, &a->user);
+    if (rc != CC_OK || (rc = cli_add_idents(c, a, &idents)) != CC_OK)
+        return rc;
+    cli_object(&a->user, object);
+    return cli_audit(c, "user.update", object, json_pack("{s:o}", "idents_added", idents));
 }
 
 static int cli_disable_tx(cli_ctx *c, void *ud)
@@ -150,6 +185,17 @@ static int cli_parse_opts(cli_user_args *a, int argc, char **argv, bool need_rol
             a->display = argv[++i];
         } else if (strcmp(argv[i], "--temporary") == 0) {
             a->temporary = true;
+        } else if (strcmp(argv[i], "--ident") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            size_t n = strlen(v);
+            if (a->nidents == CARE_MAX_IDS || n == 0 || n >= CARE_ID_MAX ||
+                strpbrk(v, " \t\r\n")) {
+                fprintf(stderr, "carecomm: --ident takes 1 to %d characters without spaces, at "
+                                "most %d times\n",
+                        CARE_ID_MAX - 1, CARE_MAX_IDS);
+                return CC_ERR_INVALID;
+            }
+            a->idents[a->nidents++] = v;
         } else {
             fprintf(stderr, "carecomm: unexpected argument '%s'\n", argv[i]);
             return CC_ERR_INVALID;
@@ -208,6 +254,10 @@ int cli_user_cmd(cli_ctx *c, int argc, char **argv)
             return 2;
         tx = cli_reset_pw_tx;
         done = "password reset (sessions revoked)";
+    } else if (strcmp(sub, "add-ident") == 0 && argc == 3) {
+        a.idents[a.nidents++] = argv[2];
+        tx = cli_add_ident_tx;
+        done = "identifier added";
     } else if (strcmp(sub, "reset-totp") == 0 && argc == 2) {
         tx = cli_reset_totp_tx;
         done = "2FA reset: the user enrols again at next login";

@@ -1,6 +1,8 @@
-/* interop: the pure half of HL7 v2 ingestion — an HL7 v2 parser and serializer, the SIU
- * scheduling messages mapped to a plain booking struct, ACK building and MLLP framing. No network,
- * no store, no logging: functions take bytes and return values or errors (docs/hl7.md).
+/* interop: booking systems' messages in. The pure half — an HL7 v2 parser and serializer, the
+ * SIU scheduling messages mapped to a plain booking struct, ACK building and MLLP framing — takes
+ * bytes and returns values or errors (no network, no store, no logging; fuzzed). The service half
+ * (at the end) listens for MLLP, has the care module apply each booking through the store worker
+ * and acknowledges it once committed (docs/hl7.md).
  *
  * Prefixes: hl7_ for the message syntax (parse, access, write, ACK), mllp_ for the framing,
  * interop_ for the mapping of SIU messages and for identity checks. */
@@ -284,5 +286,33 @@ bool mllp_in_frame(const mllp_decoder *d);
 
 /* Appends msg framed (0x0B msg 0x1C 0x0D) to out. CC_ERR_INVALID if msg holds a 0x0B or 0x1C. */
 int mllp_encode(cc_buf *out, const char *msg, size_t n);
+
+/* ---- the HL7 service ------------------------------------------------------------------------ */
+
+#include "auth/auth.h"
+#include "net/net.h"
+
+typedef struct interop_svc interop_svc;
+
+/* mllp_listen, mllp_allow, mllp_max_message_bytes, mllp_idle_seconds, teleconsult_codes,
+ * hl7_utc_offset_minutes, hl7_ack_content_error, hl7_ack_unsupported, hl7_ack_unprocessable,
+ * link_open_minutes_before, link_close_minutes_after. */
+extern const cc_cfg_key interop_config_keys[];
+extern const size_t interop_config_keys_count;
+/* Checks the keys' values beyond their types (ACK codes, allow list); why says what is wrong. */
+int interop_config_check(const cc_config *cfg, char *why, size_t whylen);
+
+/* Starts listening for MLLP when mllp_listen is set (messages are refused with AR until the
+ * worker is set). keys and srv are borrowed and must outlive it. */
+int interop_start(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, net_server *srv,
+                  interop_svc **out, char *why, size_t whylen);
+void interop_set_worker(interop_svc *s, store_worker *w);
+/* The port MLLP listens on, 0 when off. */
+int interop_mllp_port(const interop_svc *s);
+/* Stops listening and closes the connections (shutdown, before the worker stops: ACKs owed for
+ * messages already in the worker are lost, and their senders send them again, which is safe). */
+void interop_stop(interop_svc *s);
+/* After the loop has run the closes. NULL is a no-op. */
+void interop_free(interop_svc *s);
 
 #endif
