@@ -4,6 +4,7 @@
 #include "account/account.h"
 #include "auth/auth.h"
 #include "core/core.h"
+#include "care/care.h"
 #include "interop/interop.h"
 #include "media/media.h"
 #include "msg/msg.h"
@@ -13,6 +14,7 @@
 #include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -25,6 +27,7 @@ typedef struct {
     msg *msg;
     media *media;
     interop_svc *interop;
+    care *care;
     store_worker *worker;
     uv_signal_t sigterm, sigint;
     uv_timer_t trim;
@@ -64,6 +67,7 @@ static void app_drained(void *ud)
     msg_stop(a->msg);
     media_stop(a->media);         /* SIGTERM to Janus and coturn; the loop waits for their exit */
     interop_stop(a->interop);     /* no more HL7: what is in the worker is still applied */
+    care_stop(a->care);
     store_worker_stop(a->worker); /* finishes every queued job, then stops */
     net_server_close(a->srv);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
@@ -102,7 +106,8 @@ static int app_config(app *a, int argc, char **argv)
         cc_config_register(a->cfg, account_config_keys, account_config_keys_count) ||
         cc_config_register(a->cfg, msg_config_keys, msg_config_keys_count) ||
         cc_config_register(a->cfg, media_config_keys, media_config_keys_count) ||
-        cc_config_register(a->cfg, interop_config_keys, interop_config_keys_count))
+        cc_config_register(a->cfg, interop_config_keys, interop_config_keys_count) ||
+        cc_config_register(a->cfg, care_config_keys, care_config_keys_count))
         return CC_ERR_INTERNAL;
     /* The data folder locates the default config file, so read it from the environment first. */
     if (cc_config_load_env(a->cfg, why, sizeof(why)) != CC_OK)
@@ -149,6 +154,10 @@ int main(int argc, char **argv)
         return 1;
     if (app_config(&a, argc, argv) != CC_OK)
         goto out;
+    /* Local time is the hospital's (dates in patient messages); logs and APIs stay in UTC. Set
+     * before any thread starts: setenv is not thread-safe. */
+    setenv("TZ", cc_config_str(a.cfg, "timezone"), 1);
+    tzset();
     const char *data_dir = cc_config_str(a.cfg, "data_dir");
     if (cc_mkdir_p(data_dir) != CC_OK) {
         cc_logf(CC_LOG_ERROR, "cannot create the data folder", "{s:s}", "path", data_dir);
@@ -184,6 +193,11 @@ int main(int argc, char **argv)
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "HL7", "error", why);
         goto out;
     }
+    if ((rc = care_create(&a.loop, a.cfg, &a.keys, &a.care)) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "care", "error",
+                cc_strerror(rc));
+        goto out;
+    }
     app_hint_first_admin(a.acct, st);
     net_server_set_ready(a.srv, app_ready, &a);
     if ((rc = store_worker_start(&a.loop, st, head, 250, app_sink, &a, &a.worker)) != CC_OK) {
@@ -194,6 +208,7 @@ int main(int argc, char **argv)
     account_set_worker(a.acct, a.worker);
     msg_set_worker(a.msg, a.worker);
     interop_set_worker(a.interop, a.worker);
+    care_set_worker(a.care, a.worker);
     net_hub_start(a.srv, head, a.worker);
 
     uv_signal_init(&a.loop, &a.sigterm);
@@ -219,6 +234,7 @@ out:
         msg_stop(a.msg);
         media_stop(a.media);
         interop_stop(a.interop);
+        care_stop(a.care);
         if (a.worker)
             store_worker_stop(a.worker);
         net_server_close(a.srv);
@@ -229,6 +245,7 @@ out:
     msg_free(a.msg); /* after the server: its WebSockets' close notifications reach msg */
     media_free(a.media);
     interop_free(a.interop);
+    care_free(a.care);
     store_worker_free(a.worker);
     store_close(st);
     cc_config_free(a.cfg);

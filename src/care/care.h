@@ -140,4 +140,26 @@ int care_link_token(store *st, const auth_keys *keys, const char *link_id,
 /* The patient link of an appointment (its first link with role "patient"); CC_ERR_NOT_FOUND. */
 int care_link_of(store *st, const char *appointment_id, care_link *out);
 
+/* ---- the module at run time: patient notifications ---------------------------------------- */
+
+#include <uv.h>
+
+typedef struct care care;
+
+/* smtp_url, smtp_from, sms_gateway_url, outbox_retry_seconds, waiting_room_opens_minutes. */
+extern const cc_cfg_key care_config_keys[];
+extern const size_t care_config_keys_count;
+
+/* Reads the configuration (smtp_*, sms_gateway_url, public_url, site_name, default_language,
+ * data_dir) and creates <data_dir>/outbox. keys is borrowed and must outlive it. */
+int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, care **out);
+/* Starts sending the outbox through w (every second, when idle). */
+void care_set_worker(care *c, store_worker *w);
+/* "https://host:port" patient links start with (public_url, or the listen address). */
+const char *care_public_url(const care *c);
+/* Stops the timer (shutdown, before the worker stops); a send in progress finishes. */
+void care_stop(care *c);
+/* After the loop has run the closes. NULL is a no-op. */
+void care_free(care *c);
+
 #endif

@@ -41,7 +41,8 @@ int cli_config_load(cli_ctx *c, const char *path)
         cc_config_register(c->cfg, account_config_keys, account_config_keys_count) ||
         cc_config_register(c->cfg, msg_config_keys, msg_config_keys_count) ||
         cc_config_register(c->cfg, media_config_keys, media_config_keys_count) ||
-        cc_config_register(c->cfg, interop_config_keys, interop_config_keys_count))
+        cc_config_register(c->cfg, interop_config_keys, interop_config_keys_count) ||
+        cc_config_register(c->cfg, care_config_keys, care_config_keys_count))
         return CC_ERR_INTERNAL;
     if (cc_config_load_env(c->cfg, why, sizeof(why)) != CC_OK)
         goto fail;

@@ -1,0 +1,172 @@
+// The patient's invitation: a booking over HL7 becomes an e-mail at a real SMTP server on
+// loopback (npm smtp-server), with the link on a line of its own; a reschedule sends an update
+// with the same link, a cancellation says the link no longer works. A relay that is down is
+// tried again; with no relay configured, the messages land in the outbox folder.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { Server, freePort, PASSWORD } from './lib/harness.js';
+import { waitFor } from './lib/accounts.js';
+
+const START = Date.parse('2026-12-01T09:00:00Z'); // 10:00 in Paris
+const hl7Time = (ms) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + '+0000';
+const nir = (n13) => `${n13}${String(97n - (BigInt(n13) % 97n)).padStart(2, '0')}`;
+
+function siu({ event = 'S12', id, control, start = START, email = 'jeanne.dupont@example.org', sentAt = Date.now() }) {
+  return [
+    `MSH|^~\\&|AGENDA|CHU-NORD|CARECOMM|CHU-NORD|${hl7Time(sentAt)}||SIU^${event}^SIU_S12|${control}|P|2.5|||||FRA|UNICODE UTF-8`,
+    `SCH|${id}^AGENDA||||||TLC^Téléconsultation|||||||||||||||||Booked`,
+    `TQ1|1||||||${hl7Time(start)}|${hl7Time(start + 30 * 60000)}`,
+    `PID|1||${nir('1840775123456')}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS||DUPONT^Jeanne||19840714|F|||||^NET^Internet^${email}`,
+    'RGS|1',
+    'AIP|1||10003456789^MARTIN^Paul^^^^^^RPPS|MED',
+  ].join('\r');
+}
+
+// Sends HL7 messages over one MLLP connection and resolves each MSA-1.
+async function sendHl7(port, texts) {
+  const sock = net.connect(port, '127.0.0.1');
+  await new Promise((r, j) => sock.once('connect', r).once('error', j));
+  let buf = '';
+  const codes = [];
+  const done = new Promise((resolve, reject) => {
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      let e;
+      while ((e = buf.indexOf('\x1c\r')) >= 0) {
+        const ack = buf.slice(buf.indexOf('\x0b') + 1, e);
+        buf = buf.slice(e + 2);
+        codes.push(ack.split('\r').find((s) => s.startsWith('MSA|')).split('|')[1]);
+        if (codes.length === texts.length) resolve(codes);
+      }
+    });
+    setTimeout(() => reject(new Error(`ACKs: ${codes}`)), 10000);
+  });
+  for (const t of texts) sock.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(t), Buffer.from([0x1c, 0x0d])]));
+  const r = await done;
+  sock.destroy();
+  return r;
+}
+
+// A real SMTP server that keeps what it receives; stop() and start() simulate a relay outage.
+class Relay {
+  constructor() {
+    this.mails = [];
+  }
+  async start() {
+    if (!this.port) this.port = await freePort();
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, session, cb) => {
+        let raw = '';
+        stream.on('data', (d) => (raw += d.toString('utf8')));
+        stream.on('end', () => {
+          this.mails.push({ raw, from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address) });
+          cb();
+        });
+      },
+    });
+    await new Promise((r) => this.server.listen(this.port, '127.0.0.1', r));
+  }
+  async stop() {
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+const subjectOf = (raw) => {
+  const m = /^Subject: =\?UTF-8\?B\?([^?]*)\?=/m.exec(raw);
+  return m ? Buffer.from(m[1], 'base64').toString('utf8') : null;
+};
+const bodyOf = (raw) => raw.slice(raw.indexOf('\r\n\r\n') + 4);
+const linkLines = (body) => body.split(/\r?\n/).filter((l) => /^https:\/\/\S+$/.test(l));
+
+let relay, server, mllp;
+before(async () => {
+  relay = new Relay();
+  await relay.start();
+  mllp = await freePort();
+  server = await new Server({
+    env: {
+      CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`,
+      CARECOMM_SMTP_URL: `smtp://127.0.0.1:${relay.port}`,
+      CARECOMM_SMTP_FROM: 'teleconsultation@chu-nord.example',
+      CARECOMM_PUBLIC_URL: 'https://visio.chu-nord.example',
+      CARECOMM_SITE_NAME: 'CHU Nord',
+      CARECOMM_OUTBOX_RETRY_SECONDS: '1',
+    },
+  }).start();
+  const made = server.cli(['user', 'create', 'dr.martin', '--role', 'practitioner', '--ident', '10003456789',
+    '--display', 'Dr Paul Martin'], { input: `${PASSWORD}\n` });
+  assert.equal(made.code, 0, made.stderr);
+});
+
+after(async () => {
+  await server.stop();
+  server.cleanup();
+  await relay.stop().catch(() => {});
+});
+
+test('booking, reschedule, cancellation: the patient is told each time, in French, with one link', async () => {
+  assert.deepEqual(await sendHl7(mllp, [siu({ id: 'RDV-1', control: 'C-1' })]), ['AA']);
+  await waitFor(() => relay.mails.length === 1, { what: 'the invitation' });
+  const invite = relay.mails[0];
+  assert.deepEqual(invite.to, ['jeanne.dupont@example.org']);
+  assert.equal(invite.from, 'teleconsultation@chu-nord.example');
+  assert.equal(subjectOf(invite.raw), 'Votre téléconsultation : mardi 1 décembre 2026 à 10:00 avec Dr Paul Martin');
+  const body = bodyOf(invite.raw);
+  assert.match(body, /Bonjour Jeanne DUPONT/);
+  assert.match(body, /testez|tester votre caméra/);
+  const links = linkLines(body);
+  assert.equal(links.length, 1, 'the link on a line of its own');
+  assert.match(links[0], /^https:\/\/visio\.chu-nord\.example\/visit\/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+  assert.ok(!server.logs.includes('jeanne.dupont'), 'no patient address in the logs');
+  assert.ok(!server.logs.includes('DUPONT'), 'no patient name in the logs');
+
+  const later = START + 24 * 3600 * 1000;
+  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S13', id: 'RDV-1', control: 'C-2', start: later })]), ['AA']);
+  await waitFor(() => relay.mails.length === 2, { what: 'the update' });
+  assert.match(subjectOf(relay.mails[1].raw), /^Téléconsultation déplacée : mercredi 2 décembre 2026 à 10:00/);
+  assert.deepEqual(linkLines(bodyOf(relay.mails[1].raw)), links, 'the same link');
+
+  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S15', id: 'RDV-1', control: 'C-3', start: later })]), ['AA']);
+  await waitFor(() => relay.mails.length === 3, { what: 'the cancellation' });
+  assert.match(subjectOf(relay.mails[2].raw), /^Téléconsultation annulée/);
+  const cancelBody = bodyOf(relay.mails[2].raw);
+  assert.match(cancelBody, /ne fonctionne plus/);
+  assert.deepEqual(linkLines(cancelBody), [], 'no link in a cancellation');
+});
+
+test('a relay that is down is tried again until the invitation goes', async () => {
+  await relay.stop();
+  const before = relay.mails.length;
+  assert.deepEqual(await sendHl7(mllp, [siu({ id: 'RDV-2', control: 'C-4', email: 'paul.durand@example.org' })]), ['AA']);
+  await waitFor(() => /patient notification not sent, will retry/.test(server.logs), { what: 'a failed try' });
+  await relay.start();
+  await waitFor(() => relay.mails.length === before + 1, { timeout: 15000, what: 'the retried invitation' });
+  assert.deepEqual(relay.mails.at(-1).to, ['paul.durand@example.org']);
+});
+
+test('with no relay configured, messages land in the outbox folder', async () => {
+  const port = await freePort();
+  const s = await new Server({ env: { CARECOMM_MLLP_LISTEN: `127.0.0.1:${port}` } }).start();
+  try {
+    const made = s.cli(['user', 'create', 'dr.martin', '--role', 'practitioner', '--ident', '10003456789'], { input: `${PASSWORD}\n` });
+    assert.equal(made.code, 0, made.stderr);
+    assert.deepEqual(await sendHl7(port, [siu({ id: 'RDV-9', control: 'C-9' })]), ['AA']);
+    const dir = path.join(s.dataDir, 'outbox');
+    await waitFor(() => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('-invite.eml')), { what: 'the .eml file' });
+    const file = fs.readdirSync(dir).find((f) => f.endsWith('-invite.eml'));
+    assert.equal(fs.statSync(path.join(dir, file)).mode & 0o777, 0o600, 'readable by carecomm only');
+    const raw = fs.readFileSync(path.join(dir, file), 'utf8');
+    assert.match(raw, /^To: jeanne\.dupont@example\.org\r$/m);
+    assert.equal(linkLines(bodyOf(raw)).length, 1);
+  } finally {
+    await s.stop();
+    s.cleanup();
+  }
+});
