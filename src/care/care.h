@@ -15,6 +15,7 @@
 #define CC_CARE_H
 
 #include "auth/auth.h"
+#include "net/net.h"
 #include "store/store.h"
 
 /* ---- bookings ------------------------------------------------------------------------------ */
@@ -151,8 +152,11 @@ extern const cc_cfg_key care_config_keys[];
 extern const size_t care_config_keys_count;
 
 /* Reads the configuration (smtp_*, sms_gateway_url, public_url, site_name, default_language,
- * data_dir) and creates <data_dir>/outbox. keys is borrowed and must outlive it. */
-int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, care **out);
+ * data_dir), creates <data_dir>/outbox and registers the routes (docs/api/openapi.yaml: the
+ * staff's /api/v1/care/..., the patients' /api/v1/visit/...). keys and srv are borrowed and
+ * must outlive it. */
+int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, net_server *srv,
+                care **out);
 /* Starts sending the outbox through w (every second, when idle). */
 void care_set_worker(care *c, store_worker *w);
 /* "https://host:port" patient links start with (public_url, or the listen address). */

@@ -3,6 +3,7 @@
 #define CC_CARE_INTERNAL_H
 
 #include "care/care.h"
+#include "net/net.h"
 
 /* An appointment as it was before a change. */
 typedef struct {
@@ -79,5 +80,36 @@ int care__mail_send(const char *smtp_url, const char *from, const char *to, cons
 /* Blocking (thread pool): POST {"to","text"} as JSON to the gateway; 2xx is success. */
 int care__sms_send(const char *gateway_url, const char *to, const char *text, char *err,
                    size_t errlen);
+
+/* ---- the module at run time (notify.c, api.c, visit.c) -------------------------------------- */
+
+#define NOTIFY_BATCH 16
+
+struct care {
+    uv_loop_t *loop;
+    const auth_keys *keys;
+    store_worker *worker;
+    char *smtp_url, *smtp_from, *sms_url, *public_url, *outbox_dir;
+    care_notice_opts notice;
+    int64_t retry_ms; /* first delay after a failed send */
+    int64_t waiting_room_ms; /* the waiting room opens this long before the start */
+    cc_map *guesses;         /* address -> failed link attempts (visit.c) */
+    uv_timer_t timer;
+    bool busy, stopping;
+    care_outbox_item items[NOTIFY_BATCH];
+    size_t n, next;
+    /* the send in progress */
+    uv_work_t work;
+    cc_buf payload; /* e-mail message or SMS text */
+    char to[CARE_EMAIL_MAX];
+    char file[600];
+    char err[240];
+    int rc;
+    bool skip;
+};
+
+/* api.c, visit.c: the REST routes. */
+extern const net_route care_routes[];
+extern const size_t care_routes_count;
 
 #endif

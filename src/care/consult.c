@@ -122,6 +122,18 @@ static int care_row_event(void *ud, const store_row *r)
     return 1;
 }
 
+/* The consultation's own state beside the appointment's status. */
+static int care_row_state(void *ud, const store_row *r)
+{
+    json_t *o = ud;
+    json_object_set_new(o, "state", json_string(store_row_text(r, 0)));
+    static const char *const times[] = {"waiting_since", "admitted_at", "ended_at"};
+    for (int i = 0; i < 3; i++)
+        if (!store_row_is_null(r, 1 + i))
+            json_object_set_new(o, times[i], json_integer(store_row_int(r, 1 + i)));
+    return 1;
+}
+
 int care__event_updated(store *st, const char *appointment_id)
 {
     json_t *payload = NULL;
@@ -133,6 +145,11 @@ int care__event_updated(store *st, const char *appointment_id)
                          p, 1, care_row_event, &payload);
     if (rc == CC_OK && !payload)
         rc = CC_ERR_NOMEM;
+    if (rc == CC_OK)
+        rc = store_query(st,
+                         "SELECT consult_state, waiting_since, admitted_at, ended_at "
+                         "FROM care_appointments WHERE id = ?",
+                         p, 1, care_row_state, payload);
     /* Who may see it: staff with patient data (practitioners, nurses, secretaries). */
     if (rc == CC_OK)
         rc = store_event_append(st, "appointment.updated", "perm:patient.read", payload, NULL);

@@ -2,35 +2,14 @@
  * worker, then sends one notification at a time on the thread pool — e-mail through the SMTP
  * relay, SMS through the gateway, or a file in <data_dir>/outbox when neither is configured, so
  * nothing is silently dropped — and records each result. Logs name outbox rows, never patients. */
-#include "care/care_internal.h"
+#include "care/care_api.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define NOTIFY_BATCH 16
 #define NOTIFY_TICK_MS 1000
 
-struct care {
-    uv_loop_t *loop;
-    const auth_keys *keys;
-    store_worker *worker;
-    char *smtp_url, *smtp_from, *sms_url, *public_url, *outbox_dir;
-    care_notice_opts notice;
-    int64_t retry_ms; /* first delay after a failed send */
-    uv_timer_t timer;
-    bool busy, stopping;
-    care_outbox_item items[NOTIFY_BATCH];
-    size_t n, next;
-    /* the send in progress */
-    uv_work_t work;
-    cc_buf payload; /* e-mail message or SMS text */
-    char to[CARE_EMAIL_MAX];
-    char file[600];
-    char err[240];
-    int rc;
-    bool skip;
-};
 
 static void notify_next(care *c);
 
@@ -217,7 +196,8 @@ static char *care_opt(const cc_config *cfg, const char *key)
     return v && *v ? cc_strdup(v) : NULL;
 }
 
-int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, care **out)
+int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, net_server *srv,
+                care **out)
 {
     *out = NULL;
     care *c = cc_calloc(1, sizeof *c);
@@ -245,9 +225,16 @@ int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, ca
     snprintf(c->notice.site, sizeof c->notice.site, "%s", cc_config_str(cfg, "site_name"));
     c->notice.before_minutes = (int)cc_config_int(cfg, "waiting_room_opens_minutes");
     c->retry_ms = cc_config_int(cfg, "outbox_retry_seconds") * 1000;
-    if (!c->smtp_from || !c->public_url || !c->outbox_dir || cc_mkdir_p(c->outbox_dir) != CC_OK) {
+    c->waiting_room_ms = cc_config_int(cfg, "waiting_room_opens_minutes") * 60000;
+    c->guesses = cc_map_new();
+    int rc = CC_ERR_NOMEM;
+    if (!c->smtp_from || !c->public_url || !c->outbox_dir || !c->guesses ||
+        (rc = cc_mkdir_p(c->outbox_dir)) != CC_OK ||
+        (rc = net_server_add_routes(srv, care_routes, care_routes_count, c)) != CC_OK ||
+        (rc = net_server_add_routes(srv, care_visit_routes, care_visit_routes_count, c)) !=
+            CC_OK) {
         care_free(c);
-        return CC_ERR_IO;
+        return rc;
     }
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
@@ -279,6 +266,8 @@ void care_free(care *c)
     if (!c)
         return;
     cc_buf_free(&c->payload);
+    if (c->guesses)
+        cc_map_free(c->guesses, cc_free_ptr);
     cc_free(&c->smtp_url);
     cc_free(&c->smtp_from);
     cc_free(&c->sms_url);

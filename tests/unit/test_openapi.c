@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "account/account_internal.h"
+#include "care/care_api.h"
 #include "media/media_internal.h"
 #include "msg/msg_internal.h"
 #include "net/net_internal.h"
@@ -64,6 +65,8 @@ static size_t route_tables(route_table out[MAX_TABLES])
     out[n++] =
         (route_table){"msg_directory_routes", msg_directory_routes, msg_directory_routes_count};
     out[n++] = (route_table){"media_routes", media_routes, media_routes_count};
+    out[n++] = (route_table){"care_routes", care_routes, care_routes_count};
+    out[n++] = (route_table){"care_visit_routes", care_visit_routes, care_visit_routes_count};
     return n;
 }
 
