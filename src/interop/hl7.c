@@ -300,20 +300,29 @@ static int read_charset(const char *line, size_t n, const hl7_enc *enc, bool len
     size_t vn = find(v, n - pos - 1, enc->field);
     vn = find(v, vn, enc->rep);
     vn = find(v, vn, enc->comp);
+    /* Decoded like any value: a writer may have escaped a character of the name. */
+    cc_buf name = {0};
+    int rc = hl7__decode(&name, v, vn, enc, HL7_CS_8859_1, true, NULL, 0);
+    if (rc != CC_OK)
+        return rc;
+    v = name.data;
+    vn = name.len - 1; /* without the NUL the decoder adds */
     while (vn && v[0] == ' ') {
         v++;
         vn--;
     }
     while (vn && v[vn - 1] == ' ')
         vn--;
+    rc = CC_OK;
     if (hl7__charset_from_name(v, vn, cs) != CC_OK && !lenient) {
         hl7__err(err, HL7_ERRK_UNSUPPORTED, HL7_E_TABLE_VALUE, "MSH", 1, 18, 0, 0, 0,
                  "MSH-18: character set '%.*s' is not supported (UNICODE UTF-8, 8859/1, 8859/15, "
                  "ASCII)",
                  (int)(vn > 40 ? 40 : vn), v);
-        return CC_ERR_INVALID;
+        rc = CC_ERR_INVALID;
     }
-    return CC_OK;
+    cc_buf_free(&name);
+    return rc;
 }
 
 /* The next segment from *pos: skips blank lines, returns its bytes without the line end. */

@@ -123,6 +123,19 @@ static void test_custom_encoding(void **state)
     assert_string_equal(b.data, text);
     cc_buf_free(&b);
     hl7_msg_free(&m);
+
+    /* '-' as escape character: "UTF-8" in MSH-18 is written escaped and still read back as the
+     * character set (found by fuzz_hl7). */
+    m = parse_ok("MSH|^~-&|A-B|F|||||SIU^S12|1|P|2.5|||||FRA|UNICODE UTF-8\rNTE|1||x\r");
+    assert_string_equal(GET(m, "MSH", 1, 3, 1, 1, 1), "A-B");
+    assert_int_equal(hl7_msg_write(m, &b), CC_OK);
+    assert_non_null(strstr(b.data, "|A-E-B|"));
+    hl7_msg *m2 = parse_ok(b.data);
+    assert_int_equal(hl7_msg_charset(m2), HL7_CS_UTF8);
+    assert_string_equal(GET(m2, "MSH", 1, 3, 1, 1, 1), "A-B");
+    hl7_msg_free(&m2);
+    hl7_msg_free(&m);
+    cc_buf_free(&b);
 }
 
 static void test_escapes(void **state)
