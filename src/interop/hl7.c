@@ -245,8 +245,7 @@ static bool is_sep_char(unsigned char ch)
 }
 
 /* Reads MSH-1 and MSH-2 from the first segment line[n]; *enc_len is the length of MSH-2. */
-static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_len,
-                         hl7_error *err)
+static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_len, hl7_error *err)
 {
     memset(enc, 0, sizeof(*enc));
     if (n < 4 || memcmp(line, "MSH", 3) != 0) {
@@ -417,8 +416,7 @@ static int parse_segment(parse_ctx *c, const char *line, size_t n, size_t enc_le
     return CC_OK;
 }
 
-int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **out,
-               hl7_error *err)
+int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **out, hl7_error *err)
 {
     *out = NULL;
     hl7__err(err, HL7_ERRK_NONE, 0, NULL, 0, 0, 0, 0, 0, "%s", "");
@@ -473,8 +471,7 @@ fail:
     return rc;
 }
 
-int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out,
-                  hl7_error *err)
+int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out, hl7_error *err)
 {
     hl7__parse_opts po = {.lim = lim};
     return hl7__parse(data, n, &po, out, err);

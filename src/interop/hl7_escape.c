@@ -105,10 +105,14 @@ int hl7__charset_from_name(const char *p, size_t n, hl7_charset *cs)
         const char *name;
         hl7_charset cs;
     } names[] = {
-        {"", HL7_CS_ASCII},           {"ASCII", HL7_CS_ASCII},
-        {"UNICODE UTF-8", HL7_CS_UTF8}, {"UTF-8", HL7_CS_UTF8},
-        {"UTF8", HL7_CS_UTF8},        {"8859/1", HL7_CS_8859_1},
-        {"ISO-8859-1", HL7_CS_8859_1}, {"8859/15", HL7_CS_8859_15},
+        {"", HL7_CS_ASCII},
+        {"ASCII", HL7_CS_ASCII},
+        {"UNICODE UTF-8", HL7_CS_UTF8},
+        {"UTF-8", HL7_CS_UTF8},
+        {"UTF8", HL7_CS_UTF8},
+        {"8859/1", HL7_CS_8859_1},
+        {"ISO-8859-1", HL7_CS_8859_1},
+        {"8859/15", HL7_CS_8859_15},
         {"ISO-8859-15", HL7_CS_8859_15},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -14,8 +14,8 @@
 /* What kind of failure, for the caller's choice of ACK code (AE or AR is per partner). */
 typedef enum {
     HL7_ERRK_NONE = 0,
-    HL7_ERRK_CONTENT,     /* wrong content: resending it unchanged will fail again (usually AE) */
-    HL7_ERRK_UNSUPPORTED, /* message type, event, version or character set not handled (AR) */
+    HL7_ERRK_CONTENT,       /* wrong content: resending it unchanged will fail again (usually AE) */
+    HL7_ERRK_UNSUPPORTED,   /* message type, event, version or character set not handled (AR) */
     HL7_ERRK_UNPROCESSABLE, /* not HL7, over a limit, or broken beyond reading (usually AR) */
 } hl7_err_kind;
 
@@ -77,8 +77,7 @@ typedef struct hl7_msg hl7_msg;
 /* Parses data[n] (segments ending with CR, LF or CRLF). lim may be NULL for the defaults.
  * On success *out is the caller's (hl7_msg_free). On failure returns CC_ERR_INVALID (err says
  * where and why), CC_ERR_TOO_BIG (a limit; err too) or CC_ERR_NOMEM; *out is NULL. */
-int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out,
-                  hl7_error *err);
+int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out, hl7_error *err);
 void hl7_msg_free(hl7_msg **m);
 
 /* One value, HL7 1-based numbering: seg_seq counts segments of that id (1 = the first), field as
@@ -136,11 +135,11 @@ int hl7_dtm_parse(const char *s, size_t n, int local_offset_min, int min_digits,
 /* ---- ACK ------------------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *code;           /* MSA-1: "AA", "AE", "AR" (or CA/CE/CR) */
-    const char *control_id;     /* MSH-10 of the ACK, new for every ACK */
-    int64_t now_ms;             /* MSH-7 */
-    const char *sending_app;    /* MSH-3 of the ACK when the message has no MSH-5; may be NULL */
-    const hl7_error *err;       /* an ERR segment (and MSA-3) when not NULL and kind != NONE */
+    const char *code;        /* MSA-1: "AA", "AE", "AR" (or CA/CE/CR) */
+    const char *control_id;  /* MSH-10 of the ACK, new for every ACK */
+    int64_t now_ms;          /* MSH-7 */
+    const char *sending_app; /* MSH-3 of the ACK when the message has no MSH-5; may be NULL */
+    const hl7_error *err;    /* an ERR segment (and MSA-3) when not NULL and kind != NONE */
 } hl7_ack_opts;
 
 /* Builds the ACK of the message in data[n] into out: MSH with sender and receiver swapped, the
@@ -207,8 +206,8 @@ typedef struct {
     bool present; /* a PID segment was there */
     interop_ident ids[INTEROP_MAX_PATIENT_IDS];
     size_t n_ids;
-    int ins_index;              /* index in ids of the INS (NIR or NIA), -1 if none */
-    char identity_status[17];   /* PID-32, e.g. "VALI" for a qualified identity */
+    int ins_index;            /* index in ids of the INS (NIR or NIA), -1 if none */
+    char identity_status[17]; /* PID-32, e.g. "VALI" for a qualified identity */
     char family[129];
     char given[129];
     char birth_date[11]; /* "YYYY-MM-DD" (or YYYY-MM, YYYY as sent), "" when absent */
@@ -234,7 +233,7 @@ typedef struct {
 } interop_booking;
 
 typedef struct {
-    int local_offset_min; /* offset of times sent without one, minutes east of UTC */
+    int local_offset_min;  /* offset of times sent without one, minutes east of UTC */
     const char *tlc_codes; /* comma list of teleconsultation codes; NULL = "TLC,TELECONSULTATION" */
 } interop_siu_opts;
 

@@ -28,7 +28,8 @@ static void check_booking(const interop_booking *b)
         __builtin_trap();
     if (b->has_end && !b->has_start)
         __builtin_trap();
-    if (b->n_practitioners > INTEROP_MAX_PRACTITIONERS || b->patient.n_ids > INTEROP_MAX_PATIENT_IDS)
+    if (b->n_practitioners > INTEROP_MAX_PRACTITIONERS ||
+        b->patient.n_ids > INTEROP_MAX_PATIENT_IDS)
         __builtin_trap();
     if (b->patient.ins_index >= (int)b->patient.n_ids)
         __builtin_trap();

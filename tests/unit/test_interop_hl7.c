@@ -232,8 +232,7 @@ static void test_charset_errors(void **state)
     const char *overlong = ADT_HEAD "SIU^S12|1|P|2.5|||||FRA|UTF-8\rNTE|1||\xc0\xaf\r";
     assert_int_equal(hl7_msg_parse(overlong, strlen(overlong), NULL, &m, &err), CC_ERR_INVALID);
     const char *surrogate = ADT_HEAD "SIU^S12|1|P|2.5|||||FRA|UTF-8\rNTE|1||\xed\xa0\x80\r";
-    assert_int_equal(hl7_msg_parse(surrogate, strlen(surrogate), NULL, &m, &err),
-                     CC_ERR_INVALID);
+    assert_int_equal(hl7_msg_parse(surrogate, strlen(surrogate), NULL, &m, &err), CC_ERR_INVALID);
     /* A character set we cannot read is unsupported, not a content error. */
     const char *jis = ADT_HEAD "SIU^S12|1|P|2.5|||||JPN|ISO IR87\rNTE|1||x\r";
     assert_int_equal(hl7_msg_parse(jis, strlen(jis), NULL, &m, &err), CC_ERR_INVALID);
@@ -248,9 +247,10 @@ static void test_limits(void **state)
     hl7_msg *m = NULL;
     hl7_error err;
     hl7_limits lim = {200, 3, 12};
-    const char *big = ADT_HEAD "SIU^S12|1|P|2.5\rNTE|1||"
-                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r";
+    const char *big =
+        ADT_HEAD "SIU^S12|1|P|2.5\rNTE|1||"
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r";
     assert_int_equal(hl7_msg_parse(big, strlen(big), &lim, &m, &err), CC_ERR_TOO_BIG);
     assert_int_equal(err.kind, HL7_ERRK_UNPROCESSABLE);
     assert_non_null(strstr(err.reason, "limit"));
@@ -268,9 +268,8 @@ static void test_broken_input(void **state)
     (void)state;
     hl7_msg *m = NULL;
     hl7_error err;
-    const char *bad[] = {"",          "\r\n",         "hello",     "MSH",
-                         "MSH|",      "MSHX^~\\&|",   "MSH|^^\\&|", "MSH|1~\\&|",
-                         "PID|1\r",   "MSH||x",       "MSH ^~\\&"};
+    const char *bad[] = {"",           "\r\n",       "hello",   "MSH",    "MSH|",     "MSHX^~\\&|",
+                         "MSH|^^\\&|", "MSH|1~\\&|", "PID|1\r", "MSH||x", "MSH ^~\\&"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_not_equal(hl7_msg_parse(bad[i], strlen(bad[i]), NULL, &m, &err), CC_OK);
         assert_null(m);
@@ -336,7 +335,7 @@ static void test_dtm(void **state)
     assert_int_equal(DTM("19700101", 0, 8), CC_OK);
     assert_int_equal(ms, 0);
     assert_int_equal(DTM("20240229", 0, 8), CC_OK);
-    assert_int_equal(DTM("20230229", 0, 8), CC_ERR_INVALID); /* not a leap year */
+    assert_int_equal(DTM("20230229", 0, 8), CC_ERR_INVALID);  /* not a leap year */
     assert_int_equal(DTM("20261201", 0, 12), CC_ERR_INVALID); /* not precise enough */
     assert_int_equal(DTM("202612011", 0, 8), CC_ERR_INVALID);
     assert_int_equal(DTM("20261301", 0, 8), CC_ERR_INVALID);
@@ -353,8 +352,11 @@ static void test_dtm(void **state)
 static hl7_msg *ack_of(const char *in, size_t n, const char *code, const hl7_error *err)
 {
     cc_buf b = {0};
-    hl7_ack_opts o = {.code = code, .control_id = "ACK-1", .now_ms = 1796131800000LL,
-                      .sending_app = "CARECOMM", .err = err};
+    hl7_ack_opts o = {.code = code,
+                      .control_id = "ACK-1",
+                      .now_ms = 1796131800000LL,
+                      .sending_app = "CARECOMM",
+                      .err = err};
     assert_int_equal(hl7_ack_build(in, n, &o, &b), CC_OK);
     hl7_msg *m = parse_ok(b.data);
     cc_buf_free(&b);
@@ -389,8 +391,12 @@ static void test_ack_accept(void **state)
 static void test_ack_error(void **state)
 {
     (void)state;
-    hl7_error e = {.kind = HL7_ERRK_CONTENT, .code = HL7_E_DATA_TYPE, .seg = "PID",
-                   .seg_seq = 1, .field = 3, .rep = 1};
+    hl7_error e = {.kind = HL7_ERRK_CONTENT,
+                   .code = HL7_E_DATA_TYPE,
+                   .seg = "PID",
+                   .seg_seq = 1,
+                   .field = 3,
+                   .rep = 1};
     snprintf(e.reason, sizeof(e.reason), "PID-3: wrong NIR key 47 (expected 46)");
     hl7_msg *a = ack_of(msg_fr, strlen(msg_fr), "AE", &e);
     assert_string_equal(GET(a, "MSA", 1, 1, 1, 1, 1), "AE");
@@ -445,7 +451,8 @@ static void test_ack_broken_input(void **state)
     cc_buf b = {0};
     hl7_ack_opts o = {.code = "AA", .control_id = "K", .now_ms = 0};
     assert_int_equal(hl7_ack_build(custom, strlen(custom), &o, &b), CC_OK);
-    assert_non_null(strstr(b.data, "MSH*#~\\&*CC*FAC*APP*FAC*19700101000000+0000**ACK#S12#ACK*K*P*2.5\r"));
+    assert_non_null(
+        strstr(b.data, "MSH*#~\\&*CC*FAC*APP*FAC*19700101000000+0000**ACK#S12#ACK*K*P*2.5\r"));
     assert_non_null(strstr(b.data, "MSA*AA*X#1\r"));
     cc_buf_free(&b);
 }
@@ -476,9 +483,13 @@ static int on_frame(void *ud, mllp_event ev, const char *data, size_t n)
 static void test_mllp_split_and_merged(void **state)
 {
     (void)state;
-    const char stream[] = "\x0b" "MSH|1\rPID|1\r\x1c\x0d"
+    const char stream[] = "\x0b"
+                          "MSH|1\rPID|1\r\x1c\x0d"
                           "\r\n" /* noise between frames */
-                          "\x0b" "MSH|2\r\x1c\x0d" "\x0b" "MSH|3\r\x1c\x0d";
+                          "\x0b"
+                          "MSH|2\r\x1c\x0d"
+                          "\x0b"
+                          "MSH|3\r\x1c\x0d";
     size_t n = sizeof(stream) - 1;
     /* Whole, then one byte at a time (the end pair split), then every two-piece split. */
     for (size_t step = 0; step <= n; step++) {
@@ -511,29 +522,48 @@ static void test_mllp_oversize_and_resync(void **state)
     frames f = {0};
     /* 40 bytes in a frame over a 16-byte limit: reported once with its first 16 bytes, then
      * skipped to its end; the next frame comes through. */
-    const char big[] = "\x0b" "MSH|^~\\&|A|B|C|D|0123456789012345678901\r";
+    const char big[] = "\x0b"
+                       "MSH|^~\\&|A|B|C|D|0123456789012345678901\r";
     assert_int_equal(mllp_feed(d, big, sizeof(big) - 1, on_frame, &f), 0);
     assert_int_equal(f.too_big, 1);
     assert_int_equal(f.too_big_len, 16);
     assert_int_equal(mllp_feed(d, "xyz\x1c", 4, on_frame, &f), 0);
-    assert_int_equal(mllp_feed(d, "\x0d" "\x0b" "MSH|ok\x1c\x0d", 10, on_frame, &f), 0);
+    assert_int_equal(mllp_feed(d,
+                               "\x0d"
+                               "\x0b"
+                               "MSH|ok\x1c\x0d",
+                               10, on_frame, &f),
+                     0);
     assert_int_equal(f.too_big, 1);
     assert_int_equal(f.n, 1);
     assert_string_equal(f.msgs[0], "MSH|ok");
     /* A start byte inside a frame abandons it: the decoder resyncs on it. */
-    const char lost[] = "\x0b" "MSH|lost" "\x0b" "MSH|new\x1c\x0d";
+    const char lost[] = "\x0b"
+                        "MSH|lost"
+                        "\x0b"
+                        "MSH|new\x1c\x0d";
     assert_int_equal(mllp_feed(d, lost, sizeof(lost) - 1, on_frame, &f), 0);
     assert_int_equal(f.n, 2);
     assert_string_equal(f.msgs[1], "MSH|new");
     /* A too-big frame also resyncs on a start byte, without waiting for its end. */
-    const char big2[] = "\x0b" "0123456789abcdefghij" "\x0b" "MSH|after\x1c\x0d";
+    const char big2[] = "\x0b"
+                        "0123456789abcdefghij"
+                        "\x0b"
+                        "MSH|after\x1c\x0d";
     assert_int_equal(mllp_feed(d, big2, sizeof(big2) - 1, on_frame, &f), 0);
     assert_int_equal(f.too_big, 2);
     assert_string_equal(f.msgs[2], "MSH|after");
     /* A lone 0x1C is data; an empty frame is skipped. */
-    assert_int_equal(mllp_feed(d, "\x0b" "a\x1c" "b\x1c\x0d" "\x0b\x1c\x0d", 9, on_frame, &f), 0);
+    assert_int_equal(mllp_feed(d,
+                               "\x0b"
+                               "a\x1c"
+                               "b\x1c\x0d"
+                               "\x0b\x1c\x0d",
+                               9, on_frame, &f),
+                     0);
     assert_int_equal(f.n, 4);
-    assert_string_equal(f.msgs[3], "a\x1c" "b");
+    assert_string_equal(f.msgs[3], "a\x1c"
+                                   "b");
     mllp_decoder_free(&d);
 }
 
@@ -549,7 +579,10 @@ static void test_mllp_stop_and_encode(void **state)
     (void)state;
     mllp_decoder *d = mllp_decoder_new(100);
     int calls = 0;
-    const char two[] = "\x0b" "A\x1c\x0d" "\x0b" "B\x1c\x0d";
+    const char two[] = "\x0b"
+                       "A\x1c\x0d"
+                       "\x0b"
+                       "B\x1c\x0d";
     assert_int_equal(mllp_feed(d, two, sizeof(two) - 1, stop_cb, &calls), CC_ERR_DENIED);
     assert_int_equal(calls, 1);
     mllp_decoder_free(&d);
@@ -557,7 +590,10 @@ static void test_mllp_stop_and_encode(void **state)
     cc_buf b = {0};
     assert_int_equal(mllp_encode(&b, "MSH|x\r", 6), CC_OK);
     assert_int_equal(b.len, 9);
-    assert_memory_equal(b.data, "\x0b" "MSH|x\r\x1c\x0d", 9);
+    assert_memory_equal(b.data,
+                        "\x0b"
+                        "MSH|x\r\x1c\x0d",
+                        9);
     assert_int_equal(mllp_encode(&b, "a\x1c", 2), CC_ERR_INVALID);
     assert_int_equal(b.len, 9);
     /* What the encoder writes, the decoder reads back. */
