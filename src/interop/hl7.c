@@ -245,7 +245,8 @@ static bool is_sep_char(unsigned char ch)
 }
 
 /* Reads MSH-1 and MSH-2 from the first segment line[n]; *enc_len is the length of MSH-2. */
-static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_len, hl7_error *err)
+static int read_encoding(const char *line, size_t n, bool lenient, hl7_enc *enc, size_t *enc_len,
+                         hl7_error *err)
 {
     memset(enc, 0, sizeof(*enc));
     if (n < 4 || memcmp(line, "MSH", 3) != 0) {
@@ -268,6 +269,8 @@ static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_l
         for (size_t i = 0; i < k; i++)
             dup = dup || *slots[i] == (char)ch;
         if (k == 5 || !is_sep_char(ch) || dup) {
+            if (lenient)
+                goto fields_only;
             hl7__err(err, HL7_ERRK_UNPROCESSABLE, HL7_E_DATA_TYPE, "MSH", 1, 2, 0, 0, 0,
                      "MSH-2: encoding characters must be 1 to 5 distinct punctuation characters");
             return CC_ERR_INVALID;
@@ -275,11 +278,19 @@ static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_l
         *slots[k++] = (char)ch;
     }
     if (k == 0) {
+        if (lenient)
+            goto fields_only;
         hl7__err(err, HL7_ERRK_UNPROCESSABLE, HL7_E_REQUIRED_MISSING, "MSH", 1, 2, 0, 0, 0,
                  "MSH-2: the encoding characters are missing");
         return CC_ERR_INVALID;
     }
     *enc_len = k;
+    return CC_OK;
+fields_only:
+    /* For an ACK: split on the field separator alone, so MSH-10 can still be echoed. */
+    memset(enc, 0, sizeof(*enc));
+    enc->field = (char)fs;
+    *enc_len = find(line + 4, n - 4, (char)fs);
     return CC_OK;
 }
 
@@ -400,6 +411,8 @@ static int parse_segment(parse_ctx *c, const char *line, size_t n, size_t enc_le
     }
     while (pos < n) {
         if ((size_t)fno > lim->max_fields) {
+            if (c->po->lenient)
+                break; /* an ACK makes do with the fields before */
             hl7__err(c->err, HL7_ERRK_UNPROCESSABLE, HL7_E_INTERNAL, sg->id,
                      seg_seq_of(m, c->seg_index), fno, 0, 0, 0, "%s: more than %zu fields", sg->id,
                      lim->max_fields);
@@ -442,7 +455,7 @@ int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **
     if (!m)
         return CC_ERR_NOMEM;
     int rc;
-    if ((rc = read_encoding(line, len, &m->enc, &enc_len, err)) != CC_OK ||
+    if ((rc = read_encoding(line, len, po->lenient, &m->enc, &enc_len, err)) != CC_OK ||
         (rc = read_charset(line, len, &m->enc, po->lenient, &m->cs, err)) != CC_OK)
         goto fail;
     m->read_as = m->cs;

@@ -120,7 +120,7 @@ void hl7_w_field(hl7_writer *w); /* field separator: moves to the next field */
 void hl7_w_rep(hl7_writer *w);
 void hl7_w_comp(hl7_writer *w);
 void hl7_w_sub(hl7_writer *w);
-void hl7_w_text(hl7_writer *w, const char *p, size_t n); /* escaped */
+void hl7_w_text(hl7_writer *w, const char *p, size_t n); /* escaped; NUL bytes dropped */
 /* hl7_w_field then hl7_w_text of a C string (NULL = empty field). */
 void hl7_w_field_str(hl7_writer *w, const char *s);
 /* Ends the open segment; returns the first error met. */

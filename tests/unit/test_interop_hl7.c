@@ -160,7 +160,7 @@ static void test_escapes(void **state)
     hl7_msg_free(&m);
     cc_buf_free(&b);
 
-    /* The writer escapes any value it is given, control characters too. */
+    /* The writer escapes any value it is given, control characters too; a NUL is dropped. */
     cc_buf w = {0};
     hl7_writer wr;
     hl7_w_init(&wr, &w, &hl7_enc_default, HL7_CS_UTF8);
@@ -169,8 +169,11 @@ static void test_escapes(void **state)
     hl7_w_segment(&wr, "NTE");
     hl7_w_field_str(&wr, "1");
     hl7_w_field_str(&wr, "x\ry^z~&\\");
+    hl7_w_field(&wr);
+    hl7_w_text(&wr, "a\0b", 3);
     assert_int_equal(hl7_w_finish(&wr), CC_OK);
-    assert_string_equal(w.data, "MSH|^~\\&|A\\F\\B\rNTE|1|x\\X0D\\y\\S\\z\\R\\\\T\\\\E\\\r");
+    assert_string_equal(w.data,
+                        "MSH|^~\\&|A\\F\\B\rNTE|1|x\\X0D\\y\\S\\z\\R\\\\T\\\\E\\|ab\r");
     cc_buf_free(&w);
 }
 
@@ -436,6 +439,22 @@ static void test_ack_broken_input(void **state)
     assert_string_equal(GET(a, "MSA", 1, 2, 1, 1, 1), "ID|1");
     assert_string_equal(GET(a, "MSH", 1, 5, 1, 1, 1), "A");
     hl7_msg_free(&a);
+    /* Unusable encoding characters, or more fields than the parser takes: the fields are still
+     * found by the field separator. */
+    const char *dup_enc = "MSH|^^\\&|A|B|C|D|2026||SIU^S12|ID9|P|2.5\rSCH|1\r";
+    a = ack_of(dup_enc, strlen(dup_enc), "AR", &e);
+    assert_string_equal(GET(a, "MSA", 1, 2, 1, 1, 1), "ID9");
+    assert_string_equal(GET(a, "MSH", 1, 9, 1, 2, 1), "");
+    assert_string_equal(GET(a, "MSH", 1, 12, 1, 1, 1), "2.5");
+    hl7_msg_free(&a);
+    cc_buf many = {0};
+    cc_buf_appendf(&many, "MSH|^~\\&|A|B|C|D|2026||SIU^S12|ID10|P|2.5");
+    for (int i = 0; i < 400; i++)
+        cc_buf_append(&many, "|x", 2);
+    a = ack_of(many.data, many.len, "AR", &e);
+    assert_string_equal(GET(a, "MSA", 1, 2, 1, 1, 1), "ID10");
+    hl7_msg_free(&a);
+    cc_buf_free(&many);
     /* Not HL7 at all: an ACK all the same, with what we know. */
     a = ack_of("hello", 5, "AR", &e);
     assert_string_equal(GET(a, "MSA", 1, 1, 1, 1, 1), "AR");
