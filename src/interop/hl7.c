@@ -210,9 +210,14 @@ static int parse_field(parse_ctx *c, const char *p, size_t n, int fno)
                                  sizeof(why));
                 if (rc == CC_ERR_INVALID) {
                     const hl7__seg *sg = &m->segs[c->seg_index];
+                    /* Only UTF-8 can be invalid text; say why UTF-8 was expected. */
+                    const char *ctx = "";
+                    if (strstr(why, "UTF-8"))
+                        ctx = m->cs == HL7_CS_UTF8 ? " (MSH-18 declares UTF-8)"
+                                                   : " (the rest of the message is UTF-8)";
                     hl7__err(c->err, HL7_ERRK_CONTENT, HL7_E_DATA_TYPE, sg->id,
-                             seg_seq_of(m, c->seg_index), fno, rno, cno, sno, "%s-%d: %s", sg->id,
-                             fno, why);
+                             seg_seq_of(m, c->seg_index), fno, rno, cno, sno, "%s-%d: %s%s", sg->id,
+                             fno, why, ctx);
                 }
                 if (rc != CC_OK)
                     return rc;

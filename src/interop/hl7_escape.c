@@ -277,7 +277,7 @@ int hl7__decode(cc_buf *b, const char *raw, size_t n, const hl7_enc *enc, hl7_ch
     if (cs == HL7_CS_UTF8 && b->len > start && !hl7__utf8_valid(b->data + start, b->len - start)) {
         if (!lenient) {
             b->len = start;
-            cc_say(why, whylen, "not valid UTF-8 (MSH-18 declares UTF-8)");
+            cc_say(why, whylen, "not valid UTF-8");
             return CC_ERR_INVALID;
         }
         /* Read it again as ISO 8859-1: an ACK can still show something. */

@@ -172,8 +172,7 @@ static void test_escapes(void **state)
     hl7_w_field(&wr);
     hl7_w_text(&wr, "a\0b", 3);
     assert_int_equal(hl7_w_finish(&wr), CC_OK);
-    assert_string_equal(w.data,
-                        "MSH|^~\\&|A\\F\\B\rNTE|1|x\\X0D\\y\\S\\z\\R\\\\T\\\\E\\|ab\r");
+    assert_string_equal(w.data, "MSH|^~\\&|A\\F\\B\rNTE|1|x\\X0D\\y\\S\\z\\R\\\\T\\\\E\\|ab\r");
     cc_buf_free(&w);
 }
 
@@ -230,7 +229,11 @@ static void test_charset_errors(void **state)
     const char *bad = ADT_HEAD "SIU^S12|1|P|2.5|||||FRA|UNICODE UTF-8\rPID|1||1||DUPONT^H\xe9l\r";
     assert_int_equal(hl7_msg_parse(bad, strlen(bad), NULL, &m, &err), CC_ERR_INVALID);
     assert_string_equal(loc(&err), "PID^1^5^1^2^1");
-    assert_non_null(strstr(err.reason, "UTF-8"));
+    assert_string_equal(err.reason, "PID-5: not valid UTF-8 (MSH-18 declares UTF-8)");
+    /* Undeclared, UTF-8 everywhere but in an \X..\ escape. */
+    const char *undeclared = ADT_HEAD "SIU^S12|1|P|2.5\rNTE|1|\xc3\xa9|\\XE9\\\r";
+    assert_int_equal(hl7_msg_parse(undeclared, strlen(undeclared), NULL, &m, &err), CC_ERR_INVALID);
+    assert_string_equal(err.reason, "NTE-3: not valid UTF-8 (the rest of the message is UTF-8)");
     /* Overlong and surrogate forms are not UTF-8 either. */
     const char *overlong = ADT_HEAD "SIU^S12|1|P|2.5|||||FRA|UTF-8\rNTE|1||\xc0\xaf\r";
     assert_int_equal(hl7_msg_parse(overlong, strlen(overlong), NULL, &m, &err), CC_ERR_INVALID);
