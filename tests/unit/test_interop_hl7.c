@@ -78,6 +78,12 @@ static void test_parse_access(void **state)
     assert_string_equal(GET(m, "PID", 1, 3, 3, 1, 1), "(absent)");
     assert_string_equal(GET(m, "PID", 2, 1, 1, 1, 1), "(absent)");
     assert_string_equal(GET(m, "ZZZ", 1, 1, 1, 1, 1), "(absent)");
+    /* By absolute segment index, for walking segment groups in order. */
+    assert_string_equal(v_(hl7_get_at(m, 2, 3, 2, 1, 1)), "123456");
+    assert_string_equal(v_(hl7_get_at(m, 0, 9, 1, 1, 1)), "SIU");
+    assert_string_equal(v_(hl7_get_at(m, 3, 1, 1, 1, 1)), "(absent)");
+    assert_int_equal(hl7_segment_count_of(m, "SCH"), 1);
+    assert_int_equal(hl7_segment_count_of(m, "AIP"), 0);
     assert_int_equal(hl7_msg_charset(m), HL7_CS_UTF8);
     hl7_msg_free(&m);
     assert_null(m);
