@@ -465,7 +465,7 @@ int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **
         goto fail;
     m->read_as = m->cs;
     if (m->cs == HL7_CS_ASCII)
-        m->read_as = hl7__utf8_valid(data, n) ? HL7_CS_UTF8 : HL7_CS_8859_1;
+        m->read_as = cc_utf8_valid(data, n) ? HL7_CS_UTF8 : HL7_CS_8859_1;
     if (!po->lenient) {
         const char *nul = memchr(data, '\0', n);
         if (nul) {
