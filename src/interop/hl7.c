@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 const hl7_enc hl7_enc_default = {'|', '^', '~', '\\', '&', 0};
 const hl7_limits hl7_limits_default = {1024 * 1024, 2000, 256};
@@ -67,19 +68,7 @@ void hl7_error_location(const hl7_error *e, char *out, size_t outlen)
 
 bool hl7__ieq(const char *a, size_t an, const char *b)
 {
-    size_t bn = strlen(b);
-    if (an != bn)
-        return false;
-    for (size_t i = 0; i < an; i++) {
-        char x = a[i], y = b[i];
-        if (x >= 'a' && x <= 'z')
-            x = (char)(x - 32);
-        if (y >= 'a' && y <= 'z')
-            y = (char)(y - 32);
-        if (x != y)
-            return false;
-    }
-    return true;
+    return an == strlen(b) && strncasecmp(a, b, an) == 0;
 }
 
 /* ---- building the arrays -------------------------------------------------------------------- */

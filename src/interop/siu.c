@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define TLC_DEFAULT "TLC,TELECONSULTATION"
 
@@ -283,15 +284,8 @@ static bool code_listed(const char *codes, cc_str v)
         const char *t = e;
         while (t > p && t[-1] == ' ')
             t--;
-        if (t > p && (size_t)(t - p) == v.n) {
-            char code[64];
-            if (v.n < sizeof(code)) {
-                memcpy(code, p, v.n);
-                code[v.n] = '\0';
-                if (hl7__ieq(v.p, v.n, code))
-                    return true;
-            }
-        }
+        if (t > p && (size_t)(t - p) == v.n && strncasecmp(v.p, p, v.n) == 0)
+            return true;
         p = e;
     }
     return false;
