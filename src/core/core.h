@@ -60,6 +60,9 @@ char *cc_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes an explanation into why[whylen] for the caller to show; nothing when why is NULL. */
 void cc_say(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* True when p[n] is well-formed UTF-8: no overlong forms, surrogates or values past U+10FFFF. */
+bool cc_utf8_valid(const char *p, size_t n);
+
 /* Length-delimited string view; never assumes a NUL. */
 typedef struct {
     const char *p;

@@ -107,44 +107,6 @@ out:
     return root;
 }
 
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF. */
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Field names in messages come from the client: keep them short and printable so the message
  * is safe to show and to log. */
 static void safe_name(const char *in, char out[68])
@@ -166,7 +128,7 @@ static int check_field(const json_t *v, const cc_json_field *f, char *why, size_
     case CC_JSON_STRING: {
         size_t len = json_is_string(v) ? json_string_length(v) : 0;
         const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-        bool ok = s && strlen(s) == len && utf8_valid((const unsigned char *)s, len) &&
+        bool ok = s && strlen(s) == len && cc_utf8_valid(s, len) &&
                   (int64_t)len >= f->min && (f->max == 0 || (int64_t)len <= f->max);
         if (ok)
             return CC_OK;

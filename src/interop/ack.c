@@ -96,10 +96,10 @@ static void write_err(hl7_writer *w, const hl7_error *e, bool old)
     hl7_w_text(w, text, strlen(text));
     hl7_w_comp(w);
     hl7_w_text(w, "HL70357", 7);
-    hl7_w_field_str(w, "E"); /* ERR-4: severity */
-    hl7_w_field(w);          /* ERR-5 application error code */
-    hl7_w_field(w);          /* ERR-6 application error parameter */
-    hl7_w_field(w);          /* ERR-7 diagnostic information */
+    hl7_w_field_str(w, "E");       /* ERR-4: severity */
+    hl7_w_field(w);                /* ERR-5 application error code */
+    hl7_w_field(w);                /* ERR-6 application error parameter */
+    hl7_w_field(w);                /* ERR-7 diagnostic information */
     hl7_w_field_str(w, e->reason); /* ERR-8: user message */
 }
 

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 const hl7_enc hl7_enc_default = {'|', '^', '~', '\\', '&', 0};
 const hl7_limits hl7_limits_default = {1024 * 1024, 2000, 256};
@@ -67,19 +68,7 @@ void hl7_error_location(const hl7_error *e, char *out, size_t outlen)
 
 bool hl7__ieq(const char *a, size_t an, const char *b)
 {
-    size_t bn = strlen(b);
-    if (an != bn)
-        return false;
-    for (size_t i = 0; i < an; i++) {
-        char x = a[i], y = b[i];
-        if (x >= 'a' && x <= 'z')
-            x = (char)(x - 32);
-        if (y >= 'a' && y <= 'z')
-            y = (char)(y - 32);
-        if (x != y)
-            return false;
-    }
-    return true;
+    return an == strlen(b) && strncasecmp(a, b, an) == 0;
 }
 
 /* ---- building the arrays -------------------------------------------------------------------- */
@@ -210,9 +199,14 @@ static int parse_field(parse_ctx *c, const char *p, size_t n, int fno)
                                  sizeof(why));
                 if (rc == CC_ERR_INVALID) {
                     const hl7__seg *sg = &m->segs[c->seg_index];
+                    /* Only UTF-8 can be invalid text; say why UTF-8 was expected. */
+                    const char *ctx = "";
+                    if (strstr(why, "UTF-8"))
+                        ctx = m->cs == HL7_CS_UTF8 ? " (MSH-18 declares UTF-8)"
+                                                   : " (the rest of the message is UTF-8)";
                     hl7__err(c->err, HL7_ERRK_CONTENT, HL7_E_DATA_TYPE, sg->id,
-                             seg_seq_of(m, c->seg_index), fno, rno, cno, sno, "%s-%d: %s", sg->id,
-                             fno, why);
+                             seg_seq_of(m, c->seg_index), fno, rno, cno, sno, "%s-%d: %s%s", sg->id,
+                             fno, why, ctx);
                 }
                 if (rc != CC_OK)
                     return rc;
@@ -245,7 +239,7 @@ static bool is_sep_char(unsigned char ch)
 }
 
 /* Reads MSH-1 and MSH-2 from the first segment line[n]; *enc_len is the length of MSH-2. */
-static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_len,
+static int read_encoding(const char *line, size_t n, bool lenient, hl7_enc *enc, size_t *enc_len,
                          hl7_error *err)
 {
     memset(enc, 0, sizeof(*enc));
@@ -269,6 +263,8 @@ static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_l
         for (size_t i = 0; i < k; i++)
             dup = dup || *slots[i] == (char)ch;
         if (k == 5 || !is_sep_char(ch) || dup) {
+            if (lenient)
+                goto fields_only;
             hl7__err(err, HL7_ERRK_UNPROCESSABLE, HL7_E_DATA_TYPE, "MSH", 1, 2, 0, 0, 0,
                      "MSH-2: encoding characters must be 1 to 5 distinct punctuation characters");
             return CC_ERR_INVALID;
@@ -276,11 +272,19 @@ static int read_encoding(const char *line, size_t n, hl7_enc *enc, size_t *enc_l
         *slots[k++] = (char)ch;
     }
     if (k == 0) {
+        if (lenient)
+            goto fields_only;
         hl7__err(err, HL7_ERRK_UNPROCESSABLE, HL7_E_REQUIRED_MISSING, "MSH", 1, 2, 0, 0, 0,
                  "MSH-2: the encoding characters are missing");
         return CC_ERR_INVALID;
     }
     *enc_len = k;
+    return CC_OK;
+fields_only:
+    /* For an ACK: split on the field separator alone, so MSH-10 can still be echoed. */
+    memset(enc, 0, sizeof(*enc));
+    enc->field = (char)fs;
+    *enc_len = find(line + 4, n - 4, (char)fs);
     return CC_OK;
 }
 
@@ -300,20 +304,29 @@ static int read_charset(const char *line, size_t n, const hl7_enc *enc, bool len
     size_t vn = find(v, n - pos - 1, enc->field);
     vn = find(v, vn, enc->rep);
     vn = find(v, vn, enc->comp);
+    /* Decoded like any value: a writer may have escaped a character of the name. */
+    cc_buf name = {0};
+    int rc = hl7__decode(&name, v, vn, enc, HL7_CS_8859_1, true, NULL, 0);
+    if (rc != CC_OK)
+        return rc;
+    v = name.data;
+    vn = name.len - 1; /* without the NUL the decoder adds */
     while (vn && v[0] == ' ') {
         v++;
         vn--;
     }
     while (vn && v[vn - 1] == ' ')
         vn--;
+    rc = CC_OK;
     if (hl7__charset_from_name(v, vn, cs) != CC_OK && !lenient) {
         hl7__err(err, HL7_ERRK_UNSUPPORTED, HL7_E_TABLE_VALUE, "MSH", 1, 18, 0, 0, 0,
                  "MSH-18: character set '%.*s' is not supported (UNICODE UTF-8, 8859/1, 8859/15, "
                  "ASCII)",
                  (int)(vn > 40 ? 40 : vn), v);
-        return CC_ERR_INVALID;
+        rc = CC_ERR_INVALID;
     }
-    return CC_OK;
+    cc_buf_free(&name);
+    return rc;
 }
 
 /* The next segment from *pos: skips blank lines, returns its bytes without the line end. */
@@ -392,6 +405,8 @@ static int parse_segment(parse_ctx *c, const char *line, size_t n, size_t enc_le
     }
     while (pos < n) {
         if ((size_t)fno > lim->max_fields) {
+            if (c->po->lenient)
+                break; /* an ACK makes do with the fields before */
             hl7__err(c->err, HL7_ERRK_UNPROCESSABLE, HL7_E_INTERNAL, sg->id,
                      seg_seq_of(m, c->seg_index), fno, 0, 0, 0, "%s: more than %zu fields", sg->id,
                      lim->max_fields);
@@ -408,8 +423,7 @@ static int parse_segment(parse_ctx *c, const char *line, size_t n, size_t enc_le
     return CC_OK;
 }
 
-int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **out,
-               hl7_error *err)
+int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **out, hl7_error *err)
 {
     *out = NULL;
     hl7__err(err, HL7_ERRK_NONE, 0, NULL, 0, 0, 0, 0, 0, "%s", "");
@@ -435,12 +449,12 @@ int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **
     if (!m)
         return CC_ERR_NOMEM;
     int rc;
-    if ((rc = read_encoding(line, len, &m->enc, &enc_len, err)) != CC_OK ||
+    if ((rc = read_encoding(line, len, po->lenient, &m->enc, &enc_len, err)) != CC_OK ||
         (rc = read_charset(line, len, &m->enc, po->lenient, &m->cs, err)) != CC_OK)
         goto fail;
     m->read_as = m->cs;
     if (m->cs == HL7_CS_ASCII)
-        m->read_as = hl7__utf8_valid(data, n) ? HL7_CS_UTF8 : HL7_CS_8859_1;
+        m->read_as = cc_utf8_valid(data, n) ? HL7_CS_UTF8 : HL7_CS_8859_1;
     if (!po->lenient) {
         const char *nul = memchr(data, '\0', n);
         if (nul) {
@@ -464,8 +478,7 @@ fail:
     return rc;
 }
 
-int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out,
-                  hl7_error *err)
+int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out, hl7_error *err)
 {
     hl7__parse_opts po = {.lim = lim};
     return hl7__parse(data, n, &po, out, err);

@@ -73,8 +73,7 @@ int hl7_dtm_parse(const char *s, size_t n, int local_offset_min, int min_digits,
     }
     if (i != n)
         goto bad;
-    if (mo < 1 || mo > 12 || day < 1 || day > days_in_month(y, mo) || h > 23 || mi > 59 ||
-        sec > 59)
+    if (mo < 1 || mo > 12 || day < 1 || day > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
         goto bad;
     int64_t t = days_from_civil(y, mo, day) * 86400 + h * 3600 + mi * 60 + sec;
     *ms = (t - (int64_t)off * 60) * 1000 + frac_ms;

@@ -82,33 +82,20 @@ static size_t utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
     return len;
 }
 
-bool hl7__utf8_valid(const char *p, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    for (size_t i = 0; i < n;) {
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        uint32_t cp;
-        size_t l = utf8_char(u + i, n - i, &cp);
-        if (!l)
-            return false;
-        i += l;
-    }
-    return true;
-}
-
 int hl7__charset_from_name(const char *p, size_t n, hl7_charset *cs)
 {
     static const struct {
         const char *name;
         hl7_charset cs;
     } names[] = {
-        {"", HL7_CS_ASCII},           {"ASCII", HL7_CS_ASCII},
-        {"UNICODE UTF-8", HL7_CS_UTF8}, {"UTF-8", HL7_CS_UTF8},
-        {"UTF8", HL7_CS_UTF8},        {"8859/1", HL7_CS_8859_1},
-        {"ISO-8859-1", HL7_CS_8859_1}, {"8859/15", HL7_CS_8859_15},
+        {"", HL7_CS_ASCII},
+        {"ASCII", HL7_CS_ASCII},
+        {"UNICODE UTF-8", HL7_CS_UTF8},
+        {"UTF-8", HL7_CS_UTF8},
+        {"UTF8", HL7_CS_UTF8},
+        {"8859/1", HL7_CS_8859_1},
+        {"ISO-8859-1", HL7_CS_8859_1},
+        {"8859/15", HL7_CS_8859_15},
         {"ISO-8859-15", HL7_CS_8859_15},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -270,10 +257,10 @@ int hl7__decode(cc_buf *b, const char *raw, size_t n, const hl7_enc *enc, hl7_ch
         b->len = start;
         return rc;
     }
-    if (cs == HL7_CS_UTF8 && b->len > start && !hl7__utf8_valid(b->data + start, b->len - start)) {
+    if (cs == HL7_CS_UTF8 && b->len > start && !cc_utf8_valid(b->data + start, b->len - start)) {
         if (!lenient) {
             b->len = start;
-            cc_say(why, whylen, "not valid UTF-8 (MSH-18 declares UTF-8)");
+            cc_say(why, whylen, "not valid UTF-8");
             return CC_ERR_INVALID;
         }
         /* Read it again as ISO 8859-1: an ACK can still show something. */

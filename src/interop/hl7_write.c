@@ -96,6 +96,10 @@ void hl7_w_text(hl7_writer *w, const char *p, size_t n)
         w->rc = CC_ERR_INVALID;
     for (size_t i = 0; i < n && w->rc == CC_OK;) {
         char c = p[i];
+        if (c == '\0') {
+            i++; /* dropped: no HL7 reader takes it back (\X00\ is refused) */
+            continue;
+        }
         const char *esc = escape_of(&w->enc, c);
         char tmp[8];
         if (!esc && c == '\n')

@@ -16,8 +16,8 @@
 /* What kind of failure, for the caller's choice of ACK code (AE or AR is per partner). */
 typedef enum {
     HL7_ERRK_NONE = 0,
-    HL7_ERRK_CONTENT,     /* wrong content: resending it unchanged will fail again (usually AE) */
-    HL7_ERRK_UNSUPPORTED, /* message type, event, version or character set not handled (AR) */
+    HL7_ERRK_CONTENT,       /* wrong content: resending it unchanged will fail again (usually AE) */
+    HL7_ERRK_UNSUPPORTED,   /* message type, event, version or character set not handled (AR) */
     HL7_ERRK_UNPROCESSABLE, /* not HL7, over a limit, or broken beyond reading (usually AR) */
 } hl7_err_kind;
 
@@ -79,8 +79,7 @@ typedef struct hl7_msg hl7_msg;
 /* Parses data[n] (segments ending with CR, LF or CRLF). lim may be NULL for the defaults.
  * On success *out is the caller's (hl7_msg_free). On failure returns CC_ERR_INVALID (err says
  * where and why), CC_ERR_TOO_BIG (a limit; err too) or CC_ERR_NOMEM; *out is NULL. */
-int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out,
-                  hl7_error *err);
+int hl7_msg_parse(const char *data, size_t n, const hl7_limits *lim, hl7_msg **out, hl7_error *err);
 void hl7_msg_free(hl7_msg **m);
 
 /* One value, HL7 1-based numbering: seg_seq counts segments of that id (1 = the first), field as
@@ -123,7 +122,7 @@ void hl7_w_field(hl7_writer *w); /* field separator: moves to the next field */
 void hl7_w_rep(hl7_writer *w);
 void hl7_w_comp(hl7_writer *w);
 void hl7_w_sub(hl7_writer *w);
-void hl7_w_text(hl7_writer *w, const char *p, size_t n); /* escaped */
+void hl7_w_text(hl7_writer *w, const char *p, size_t n); /* escaped; NUL bytes dropped */
 /* hl7_w_field then hl7_w_text of a C string (NULL = empty field). */
 void hl7_w_field_str(hl7_writer *w, const char *s);
 /* Ends the open segment; returns the first error met. */
@@ -138,11 +137,11 @@ int hl7_dtm_parse(const char *s, size_t n, int local_offset_min, int min_digits,
 /* ---- ACK ------------------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *code;           /* MSA-1: "AA", "AE", "AR" (or CA/CE/CR) */
-    const char *control_id;     /* MSH-10 of the ACK, new for every ACK */
-    int64_t now_ms;             /* MSH-7 */
-    const char *sending_app;    /* MSH-3 of the ACK when the message has no MSH-5; may be NULL */
-    const hl7_error *err;       /* an ERR segment (and MSA-3) when not NULL and kind != NONE */
+    const char *code;        /* MSA-1: "AA", "AE", "AR" (or CA/CE/CR) */
+    const char *control_id;  /* MSH-10 of the ACK, new for every ACK */
+    int64_t now_ms;          /* MSH-7 */
+    const char *sending_app; /* MSH-3 of the ACK when the message has no MSH-5; may be NULL */
+    const hl7_error *err;    /* an ERR segment (and MSA-3) when not NULL and kind != NONE */
 } hl7_ack_opts;
 
 /* Builds the ACK of the message in data[n] into out: MSH with sender and receiver swapped, the
@@ -209,8 +208,8 @@ typedef struct {
     bool present; /* a PID segment was there */
     interop_ident ids[INTEROP_MAX_PATIENT_IDS];
     size_t n_ids;
-    int ins_index;              /* index in ids of the INS (NIR or NIA), -1 if none */
-    char identity_status[17];   /* PID-32, e.g. "VALI" for a qualified identity */
+    int ins_index;            /* index in ids of the INS (NIR or NIA), -1 if none */
+    char identity_status[17]; /* PID-32, e.g. "VALI" for a qualified identity */
     char family[129];
     char given[129];
     char birth_date[11]; /* "YYYY-MM-DD" (or YYYY-MM, YYYY as sent), "" when absent */
@@ -236,7 +235,7 @@ typedef struct {
 } interop_booking;
 
 typedef struct {
-    int local_offset_min; /* offset of times sent without one, minutes east of UTC */
+    int local_offset_min;  /* offset of times sent without one, minutes east of UTC */
     const char *tlc_codes; /* comma list of teleconsultation codes; NULL = "TLC,TELECONSULTATION" */
 } interop_siu_opts;
 

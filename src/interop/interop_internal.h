@@ -46,8 +46,6 @@ int hl7__parse(const char *data, size_t n, const hl7__parse_opts *po, hl7_msg **
  * character set to read with (never ASCII). CC_ERR_INVALID with a reason when not lenient. */
 int hl7__decode(cc_buf *b, const char *raw, size_t n, const hl7_enc *enc, hl7_charset cs,
                 bool lenient, char *why, size_t whylen);
-/* True when p[n] is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF). */
-bool hl7__utf8_valid(const char *p, size_t n);
 /* Character set named by MSH-18 text; CC_ERR_NOT_FOUND when unknown. */
 int hl7__charset_from_name(const char *p, size_t n, hl7_charset *cs);
 const char *hl7__charset_name(hl7_charset cs);

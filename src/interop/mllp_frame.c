@@ -11,10 +11,10 @@
 #include <string.h>
 
 typedef enum {
-    OUTSIDE,  /* between frames */
-    IN,       /* collecting a message */
-    GOT_EB,   /* a 0x1C was seen: the next byte decides */
-    DISCARD,  /* in a frame that was too big */
+    OUTSIDE, /* between frames */
+    IN,      /* collecting a message */
+    GOT_EB,  /* a 0x1C was seen: the next byte decides */
+    DISCARD, /* in a frame that was too big */
 } mllp_state;
 
 struct mllp_decoder {
@@ -155,7 +155,8 @@ int mllp_encode(cc_buf *out, const char *msg, size_t n)
         return CC_ERR_INVALID;
     size_t start = out->len;
     int rc;
-    if ((rc = cc_buf_append(out, "\x0b", 1)) != CC_OK || (rc = cc_buf_append(out, msg, n)) != CC_OK ||
+    if ((rc = cc_buf_append(out, "\x0b", 1)) != CC_OK ||
+        (rc = cc_buf_append(out, msg, n)) != CC_OK ||
         (rc = cc_buf_append(out, "\x1c\x0d", 2)) != CC_OK) {
         if (out->data) {
             out->len = start;

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define TLC_DEFAULT "TLC,TELECONSULTATION"
 
@@ -15,8 +16,8 @@ int siu__fail(hl7_error *err, hl7_err_kind kind, int code, const char *seg, int 
     return CC_ERR_INVALID;
 }
 
-int siu__copy(char *dst, size_t cap, cc_str v, hl7_error *err, const char *seg, int seq,
-              int field, int rep, int comp)
+int siu__copy(char *dst, size_t cap, cc_str v, hl7_error *err, const char *seg, int seq, int field,
+              int rep, int comp)
 {
     dst[0] = '\0';
     if (!v.p || (v.n == 2 && memcmp(v.p, "\"\"", 2) == 0)) /* absent, or the HL7 null */
@@ -34,8 +35,8 @@ int siu__copy(char *dst, size_t cap, cc_str v, hl7_error *err, const char *seg, 
 
 const char *interop_appt_status_code(interop_appt_status s)
 {
-    static const char *codes[] = {"proposed",  "pending", "booked",           "arrived",
-                                  "fulfilled", "cancelled", "noshow",         "entered-in-error",
+    static const char *codes[] = {"proposed",   "pending",   "booked", "arrived",
+                                  "fulfilled",  "cancelled", "noshow", "entered-in-error",
                                   "checked-in", "waitlist"};
     if ((unsigned)s < sizeof(codes) / sizeof(codes[0]))
         return codes[s];
@@ -49,11 +50,16 @@ static bool status_of_0278(const char *code, interop_appt_status *st)
         const char *code;
         interop_appt_status st;
     } map[] = {
-        {"Pending", INTEROP_APPT_PENDING},     {"Waitlist", INTEROP_APPT_WAITLIST},
-        {"Booked", INTEROP_APPT_BOOKED},       {"Started", INTEROP_APPT_CHECKED_IN},
-        {"Complete", INTEROP_APPT_FULFILLED},  {"Cancelled", INTEROP_APPT_CANCELLED},
-        {"Dc", INTEROP_APPT_CANCELLED},        {"Deleted", INTEROP_APPT_ENTERED_IN_ERROR},
-        {"Noshow", INTEROP_APPT_NOSHOW},       {"Overbook", INTEROP_APPT_BOOKED},
+        {"Pending", INTEROP_APPT_PENDING},
+        {"Waitlist", INTEROP_APPT_WAITLIST},
+        {"Booked", INTEROP_APPT_BOOKED},
+        {"Started", INTEROP_APPT_CHECKED_IN},
+        {"Complete", INTEROP_APPT_FULFILLED},
+        {"Cancelled", INTEROP_APPT_CANCELLED},
+        {"Dc", INTEROP_APPT_CANCELLED},
+        {"Deleted", INTEROP_APPT_ENTERED_IN_ERROR},
+        {"Noshow", INTEROP_APPT_NOSHOW},
+        {"Overbook", INTEROP_APPT_BOOKED},
         /* A blocked slot has no patient to see: nothing may take place in it. */
         {"Blocked", INTEROP_APPT_CANCELLED},
     };
@@ -103,8 +109,8 @@ static int read_version(const hl7_msg *m, interop_booking *b, hl7_error *err)
             minor = minor * 10 + (s[3] - '0');
     }
     if (minor < 3)
-        return siu__fail(err, HL7_ERRK_UNSUPPORTED, HL7_E_UNSUPPORTED_VERSION, "MSH", 1, 12, 0,
-                         1, "MSH-12: version not supported (2.3 and later)");
+        return siu__fail(err, HL7_ERRK_UNSUPPORTED, HL7_E_UNSUPPORTED_VERSION, "MSH", 1, 12, 0, 1,
+                         "MSH-12: version not supported (2.3 and later)");
     return CC_OK;
 }
 
@@ -113,12 +119,12 @@ static int read_ei(const hl7_msg *m, int field, interop_ident *id, hl7_error *er
 {
     memset(id, 0, sizeof(*id));
     int rc;
-    if ((rc = siu__copy(id->id, sizeof(id->id), hl7_get(m, "SCH", 1, field, 1, 1, 1), err, "SCH",
-                        1, field, 0, 1)) != CC_OK ||
-        (rc = siu__copy(id->ns, sizeof(id->ns), hl7_get(m, "SCH", 1, field, 1, 2, 1), err, "SCH",
-                        1, field, 0, 2)) != CC_OK ||
-        (rc = siu__copy(id->uid, sizeof(id->uid), hl7_get(m, "SCH", 1, field, 1, 3, 1), err,
-                        "SCH", 1, field, 0, 3)) != CC_OK ||
+    if ((rc = siu__copy(id->id, sizeof(id->id), hl7_get(m, "SCH", 1, field, 1, 1, 1), err, "SCH", 1,
+                        field, 0, 1)) != CC_OK ||
+        (rc = siu__copy(id->ns, sizeof(id->ns), hl7_get(m, "SCH", 1, field, 1, 2, 1), err, "SCH", 1,
+                        field, 0, 2)) != CC_OK ||
+        (rc = siu__copy(id->uid, sizeof(id->uid), hl7_get(m, "SCH", 1, field, 1, 3, 1), err, "SCH",
+                        1, field, 0, 3)) != CC_OK ||
         (rc = siu__copy(id->uid_type, sizeof(id->uid_type), hl7_get(m, "SCH", 1, field, 1, 4, 1),
                         err, "SCH", 1, field, 0, 4)) != CC_OK)
         return rc;
@@ -144,9 +150,9 @@ static bool duration_ms(cc_str qty, cc_str unit, int64_t *ms)
     static const struct {
         const char *name;
         int64_t ms;
-    } units[] = {{"s", 1000},      {"sec", 1000},       {"S", 1000},       {"min", 60000},
-                 {"m", 60000},     {"M", 60000},        {"MIN", 60000},    {"h", 3600000},
-                 {"hr", 3600000},  {"H", 3600000},      {"d", 86400000},   {"D", 86400000},
+    } units[] = {{"s", 1000},       {"sec", 1000},   {"S", 1000},     {"min", 60000},
+                 {"m", 60000},      {"M", 60000},    {"MIN", 60000},  {"h", 3600000},
+                 {"hr", 3600000},   {"H", 3600000},  {"d", 86400000}, {"D", 86400000},
                  {"wk", 604800000}, {"W", 604800000}};
     int64_t per = 60000;
     if (!empty(unit)) {
@@ -177,8 +183,8 @@ typedef struct {
 } where;
 
 /* Parses the time at w into *ms when present; *found says if it was. */
-static int read_time(const hl7_msg *m, where w, const interop_siu_opts *o, int64_t *ms,
-                     bool *found, hl7_error *err)
+static int read_time(const hl7_msg *m, where w, const interop_siu_opts *o, int64_t *ms, bool *found,
+                     hl7_error *err)
 {
     cc_str v = hl7_get(m, w.seg, w.seq, w.field, 1, w.comp, w.sub);
     *found = false;
@@ -205,8 +211,7 @@ static int read_times(const hl7_msg *m, const interop_siu_opts *o, interop_booki
     for (int i = 0; i < 2 && !b->has_start; i++) {
         if ((rc = read_time(m, starts[i], o, &b->start_ms, &b->has_start, err)) != CC_OK)
             return rc;
-        if (b->has_start &&
-            (rc = read_time(m, ends[i], o, &b->end_ms, &b->has_end, err)) != CC_OK)
+        if (b->has_start && (rc = read_time(m, ends[i], o, &b->end_ms, &b->has_end, err)) != CC_OK)
             return rc;
     }
     size_t nais = hl7_segment_count_of(m, "AIS"), naip = hl7_segment_count_of(m, "AIP");
@@ -220,11 +225,10 @@ static int read_times(const hl7_msg *m, const interop_siu_opts *o, interop_booki
             return rc;
     if (b->has_start && !b->has_end) {
         int64_t d = 0;
-        bool ok = duration_ms(hl7_get(m, "SCH", 1, 9, 1, 1, 1), hl7_get(m, "SCH", 1, 10, 1, 1, 1),
-                              &d) ||
-                  duration_ms(hl7_get(m, "TQ1", 1, 13, 1, 1, 1),
-                              hl7_get(m, "TQ1", 1, 13, 1, 2, 1), &d) ||
-                  tq_duration_ms(hl7_get(m, "SCH", 1, 11, 1, 3, 1), &d);
+        bool ok =
+            duration_ms(hl7_get(m, "SCH", 1, 9, 1, 1, 1), hl7_get(m, "SCH", 1, 10, 1, 1, 1), &d) ||
+            duration_ms(hl7_get(m, "TQ1", 1, 13, 1, 1, 1), hl7_get(m, "TQ1", 1, 13, 1, 2, 1), &d) ||
+            tq_duration_ms(hl7_get(m, "SCH", 1, 11, 1, 3, 1), &d);
         for (size_t i = 1; i <= nais && !ok; i++)
             ok = duration_ms(hl7_get(m, "AIS", (int)i, 7, 1, 1, 1),
                              hl7_get(m, "AIS", (int)i, 8, 1, 1, 1), &d);
@@ -280,15 +284,8 @@ static bool code_listed(const char *codes, cc_str v)
         const char *t = e;
         while (t > p && t[-1] == ' ')
             t--;
-        if (t > p && (size_t)(t - p) == v.n) {
-            char code[64];
-            if (v.n < sizeof(code)) {
-                memcpy(code, p, v.n);
-                code[v.n] = '\0';
-                if (hl7__ieq(v.p, v.n, code))
-                    return true;
-            }
-        }
+        if (t > p && (size_t)(t - p) == v.n && strncasecmp(v.p, p, v.n) == 0)
+            return true;
         p = e;
     }
     return false;
@@ -307,8 +304,8 @@ bool interop_siu_is_teleconsultation(const hl7_msg *m, const char *codes)
         for (size_t s = 1; s <= nseg; s++) {
             size_t nrep = hl7_rep_count(m, where_[w].seg, (int)s, where_[w].field);
             for (size_t r = 1; r <= nrep; r++)
-                if (code_listed(codes, hl7_get(m, where_[w].seg, (int)s, where_[w].field, (int)r,
-                                               1, 1)))
+                if (code_listed(codes,
+                                hl7_get(m, where_[w].seg, (int)s, where_[w].field, (int)r, 1, 1)))
                     return true;
         }
     }
@@ -355,8 +352,8 @@ int interop_siu_map(const hl7_msg *m, const interop_siu_opts *o, interop_booking
     hl7__err(err, HL7_ERRK_NONE, 0, NULL, 0, 0, 0, 0, 0, "%s", "");
     int rc;
     if ((rc = read_event(m, out, err)) != CC_OK || (rc = read_version(m, out, err)) != CC_OK ||
-        (rc = siu__copy(out->control_id, sizeof(out->control_id),
-                        hl7_get(m, "MSH", 1, 10, 1, 1, 1), err, "MSH", 1, 10, 0, 0)) != CC_OK)
+        (rc = siu__copy(out->control_id, sizeof(out->control_id), hl7_get(m, "MSH", 1, 10, 1, 1, 1),
+                        err, "MSH", 1, 10, 0, 0)) != CC_OK)
         return rc;
     if (hl7_segment_count_of(m, "SCH") == 0)
         return siu__fail(err, HL7_ERRK_CONTENT, HL7_E_SEGMENT_SEQUENCE, "SCH", 1, 0, 0, 0,

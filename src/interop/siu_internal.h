@@ -9,8 +9,8 @@ int siu__fail(hl7_error *err, hl7_err_kind kind, int code, const char *seg, int 
               int rep, int comp, const char *reason);
 /* Copies v into dst[cap] ("" when absent or the HL7 null); a value that does not fit is a
  * content error at the location, never cut. */
-int siu__copy(char *dst, size_t cap, cc_str v, hl7_error *err, const char *seg, int seq,
-              int field, int rep, int comp);
+int siu__copy(char *dst, size_t cap, cc_str v, hl7_error *err, const char *seg, int seq, int field,
+              int rep, int comp);
 /* An XCN (id, family, given, assigning authority, type) at seg[seq]-field~rep. */
 int siu__xcn(const hl7_msg *m, const char *seg, int seq, int field, int rep,
              interop_practitioner *p, hl7_error *err);

@@ -28,8 +28,7 @@ int siu__xcn(const hl7_msg *m, const char *seg, int seq, int field, int rep,
     interop_ident *id = &p->ident;
     int rc;
     if ((rc = copy_at(m, id->id, sizeof(id->id), seg, seq, field, rep, 1, 1, err)) != CC_OK ||
-        (rc = copy_at(m, p->family, sizeof(p->family), seg, seq, field, rep, 2, 1, err)) !=
-            CC_OK ||
+        (rc = copy_at(m, p->family, sizeof(p->family), seg, seq, field, rep, 2, 1, err)) != CC_OK ||
         (rc = copy_at(m, p->given, sizeof(p->given), seg, seq, field, rep, 3, 1, err)) != CC_OK ||
         (rc = copy_at(m, id->ns, sizeof(id->ns), seg, seq, field, rep, 9, 1, err)) != CC_OK ||
         (rc = copy_at(m, id->uid, sizeof(id->uid), seg, seq, field, rep, 9, 2, err)) != CC_OK ||
@@ -69,8 +68,7 @@ static int read_cx(const hl7_msg *m, int rep, interop_ident *id, hl7_error *err)
         rc = interop_ssin_check(id->id, strlen(id->id), why, sizeof(why));
     }
     if (rc != CC_OK) {
-        hl7__err(err, HL7_ERRK_CONTENT, HL7_E_DATA_TYPE, "PID", 1, 3, rep, 0, 0, "PID-3: %s",
-                 why);
+        hl7__err(err, HL7_ERRK_CONTENT, HL7_E_DATA_TYPE, "PID", 1, 3, rep, 0, 0, "PID-3: %s", why);
         return CC_ERR_INVALID;
     }
     return CC_OK;
@@ -122,13 +120,13 @@ static bool french_mobile(const char *n)
 static void read_xtn(const hl7_msg *m, int field, int rep, interop_patient *p)
 {
     char use[16] = "", equip[16] = "", v[256] = "";
-    siu__copy(use, sizeof(use), hl7_get(m, "PID", 1, field, rep, 2, 1), NULL, "PID", 1, field,
-              rep, 2);
+    siu__copy(use, sizeof(use), hl7_get(m, "PID", 1, field, rep, 2, 1), NULL, "PID", 1, field, rep,
+              2);
     siu__copy(equip, sizeof(equip), hl7_get(m, "PID", 1, field, rep, 3, 1), NULL, "PID", 1, field,
               rep, 3);
     if (is(use, "NET") || is(equip, "Internet") || is(equip, "X.400")) {
-        siu__copy(v, sizeof(v), hl7_get(m, "PID", 1, field, rep, 4, 1), NULL, "PID", 1, field,
-                  rep, 4);
+        siu__copy(v, sizeof(v), hl7_get(m, "PID", 1, field, rep, 4, 1), NULL, "PID", 1, field, rep,
+                  4);
         if (!v[0])
             siu__copy(v, sizeof(v), hl7_get(m, "PID", 1, field, rep, 1, 1), NULL, "PID", 1, field,
                       rep, 1);
@@ -142,8 +140,8 @@ static void read_xtn(const hl7_msg *m, int field, int rep, interop_patient *p)
     siu__copy(v, sizeof(v), hl7_get(m, "PID", 1, field, rep, 12, 1), NULL, "PID", 1, field, rep,
               12);
     if (!v[0])
-        siu__copy(v, sizeof(v), hl7_get(m, "PID", 1, field, rep, 1, 1), NULL, "PID", 1, field,
-                  rep, 1);
+        siu__copy(v, sizeof(v), hl7_get(m, "PID", 1, field, rep, 1, 1), NULL, "PID", 1, field, rep,
+                  1);
     if (!v[0]) {
         char parts[3][64] = {"", "", ""};
         for (int c = 0; c < 3; c++)

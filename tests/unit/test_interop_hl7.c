@@ -78,6 +78,12 @@ static void test_parse_access(void **state)
     assert_string_equal(GET(m, "PID", 1, 3, 3, 1, 1), "(absent)");
     assert_string_equal(GET(m, "PID", 2, 1, 1, 1, 1), "(absent)");
     assert_string_equal(GET(m, "ZZZ", 1, 1, 1, 1, 1), "(absent)");
+    /* By absolute segment index, for walking segment groups in order. */
+    assert_string_equal(v_(hl7_get_at(m, 2, 3, 2, 1, 1)), "123456");
+    assert_string_equal(v_(hl7_get_at(m, 0, 9, 1, 1, 1)), "SIU");
+    assert_string_equal(v_(hl7_get_at(m, 3, 1, 1, 1, 1)), "(absent)");
+    assert_int_equal(hl7_segment_count_of(m, "SCH"), 1);
+    assert_int_equal(hl7_segment_count_of(m, "AIP"), 0);
     assert_int_equal(hl7_msg_charset(m), HL7_CS_UTF8);
     hl7_msg_free(&m);
     assert_null(m);
@@ -123,6 +129,19 @@ static void test_custom_encoding(void **state)
     assert_string_equal(b.data, text);
     cc_buf_free(&b);
     hl7_msg_free(&m);
+
+    /* '-' as escape character: "UTF-8" in MSH-18 is written escaped and still read back as the
+     * character set (found by fuzz_hl7). */
+    m = parse_ok("MSH|^~-&|A-B|F|||||SIU^S12|1|P|2.5|||||FRA|UNICODE UTF-8\rNTE|1||x\r");
+    assert_string_equal(GET(m, "MSH", 1, 3, 1, 1, 1), "A-B");
+    assert_int_equal(hl7_msg_write(m, &b), CC_OK);
+    assert_non_null(strstr(b.data, "|A-E-B|"));
+    hl7_msg *m2 = parse_ok(b.data);
+    assert_int_equal(hl7_msg_charset(m2), HL7_CS_UTF8);
+    assert_string_equal(GET(m2, "MSH", 1, 3, 1, 1, 1), "A-B");
+    hl7_msg_free(&m2);
+    hl7_msg_free(&m);
+    cc_buf_free(&b);
 }
 
 static void test_escapes(void **state)
@@ -147,7 +166,7 @@ static void test_escapes(void **state)
     hl7_msg_free(&m);
     cc_buf_free(&b);
 
-    /* The writer escapes any value it is given, control characters too. */
+    /* The writer escapes any value it is given, control characters too; a NUL is dropped. */
     cc_buf w = {0};
     hl7_writer wr;
     hl7_w_init(&wr, &w, &hl7_enc_default, HL7_CS_UTF8);
@@ -156,8 +175,10 @@ static void test_escapes(void **state)
     hl7_w_segment(&wr, "NTE");
     hl7_w_field_str(&wr, "1");
     hl7_w_field_str(&wr, "x\ry^z~&\\");
+    hl7_w_field(&wr);
+    hl7_w_text(&wr, "a\0b", 3);
     assert_int_equal(hl7_w_finish(&wr), CC_OK);
-    assert_string_equal(w.data, "MSH|^~\\&|A\\F\\B\rNTE|1|x\\X0D\\y\\S\\z\\R\\\\T\\\\E\\\r");
+    assert_string_equal(w.data, "MSH|^~\\&|A\\F\\B\rNTE|1|x\\X0D\\y\\S\\z\\R\\\\T\\\\E\\|ab\r");
     cc_buf_free(&w);
 }
 
@@ -214,13 +235,16 @@ static void test_charset_errors(void **state)
     const char *bad = ADT_HEAD "SIU^S12|1|P|2.5|||||FRA|UNICODE UTF-8\rPID|1||1||DUPONT^H\xe9l\r";
     assert_int_equal(hl7_msg_parse(bad, strlen(bad), NULL, &m, &err), CC_ERR_INVALID);
     assert_string_equal(loc(&err), "PID^1^5^1^2^1");
-    assert_non_null(strstr(err.reason, "UTF-8"));
+    assert_string_equal(err.reason, "PID-5: not valid UTF-8 (MSH-18 declares UTF-8)");
+    /* Undeclared, UTF-8 everywhere but in an \X..\ escape. */
+    const char *undeclared = ADT_HEAD "SIU^S12|1|P|2.5\rNTE|1|\xc3\xa9|\\XE9\\\r";
+    assert_int_equal(hl7_msg_parse(undeclared, strlen(undeclared), NULL, &m, &err), CC_ERR_INVALID);
+    assert_string_equal(err.reason, "NTE-3: not valid UTF-8 (the rest of the message is UTF-8)");
     /* Overlong and surrogate forms are not UTF-8 either. */
     const char *overlong = ADT_HEAD "SIU^S12|1|P|2.5|||||FRA|UTF-8\rNTE|1||\xc0\xaf\r";
     assert_int_equal(hl7_msg_parse(overlong, strlen(overlong), NULL, &m, &err), CC_ERR_INVALID);
     const char *surrogate = ADT_HEAD "SIU^S12|1|P|2.5|||||FRA|UTF-8\rNTE|1||\xed\xa0\x80\r";
-    assert_int_equal(hl7_msg_parse(surrogate, strlen(surrogate), NULL, &m, &err),
-                     CC_ERR_INVALID);
+    assert_int_equal(hl7_msg_parse(surrogate, strlen(surrogate), NULL, &m, &err), CC_ERR_INVALID);
     /* A character set we cannot read is unsupported, not a content error. */
     const char *jis = ADT_HEAD "SIU^S12|1|P|2.5|||||JPN|ISO IR87\rNTE|1||x\r";
     assert_int_equal(hl7_msg_parse(jis, strlen(jis), NULL, &m, &err), CC_ERR_INVALID);
@@ -235,9 +259,10 @@ static void test_limits(void **state)
     hl7_msg *m = NULL;
     hl7_error err;
     hl7_limits lim = {200, 3, 12};
-    const char *big = ADT_HEAD "SIU^S12|1|P|2.5\rNTE|1||"
-                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r";
+    const char *big =
+        ADT_HEAD "SIU^S12|1|P|2.5\rNTE|1||"
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r";
     assert_int_equal(hl7_msg_parse(big, strlen(big), &lim, &m, &err), CC_ERR_TOO_BIG);
     assert_int_equal(err.kind, HL7_ERRK_UNPROCESSABLE);
     assert_non_null(strstr(err.reason, "limit"));
@@ -255,9 +280,8 @@ static void test_broken_input(void **state)
     (void)state;
     hl7_msg *m = NULL;
     hl7_error err;
-    const char *bad[] = {"",          "\r\n",         "hello",     "MSH",
-                         "MSH|",      "MSHX^~\\&|",   "MSH|^^\\&|", "MSH|1~\\&|",
-                         "PID|1\r",   "MSH||x",       "MSH ^~\\&"};
+    const char *bad[] = {"",           "\r\n",       "hello",   "MSH",    "MSH|",     "MSHX^~\\&|",
+                         "MSH|^^\\&|", "MSH|1~\\&|", "PID|1\r", "MSH||x", "MSH ^~\\&"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_not_equal(hl7_msg_parse(bad[i], strlen(bad[i]), NULL, &m, &err), CC_OK);
         assert_null(m);
@@ -323,7 +347,7 @@ static void test_dtm(void **state)
     assert_int_equal(DTM("19700101", 0, 8), CC_OK);
     assert_int_equal(ms, 0);
     assert_int_equal(DTM("20240229", 0, 8), CC_OK);
-    assert_int_equal(DTM("20230229", 0, 8), CC_ERR_INVALID); /* not a leap year */
+    assert_int_equal(DTM("20230229", 0, 8), CC_ERR_INVALID);  /* not a leap year */
     assert_int_equal(DTM("20261201", 0, 12), CC_ERR_INVALID); /* not precise enough */
     assert_int_equal(DTM("202612011", 0, 8), CC_ERR_INVALID);
     assert_int_equal(DTM("20261301", 0, 8), CC_ERR_INVALID);
@@ -340,8 +364,11 @@ static void test_dtm(void **state)
 static hl7_msg *ack_of(const char *in, size_t n, const char *code, const hl7_error *err)
 {
     cc_buf b = {0};
-    hl7_ack_opts o = {.code = code, .control_id = "ACK-1", .now_ms = 1796131800000LL,
-                      .sending_app = "CARECOMM", .err = err};
+    hl7_ack_opts o = {.code = code,
+                      .control_id = "ACK-1",
+                      .now_ms = 1796131800000LL,
+                      .sending_app = "CARECOMM",
+                      .err = err};
     assert_int_equal(hl7_ack_build(in, n, &o, &b), CC_OK);
     hl7_msg *m = parse_ok(b.data);
     cc_buf_free(&b);
@@ -376,8 +403,12 @@ static void test_ack_accept(void **state)
 static void test_ack_error(void **state)
 {
     (void)state;
-    hl7_error e = {.kind = HL7_ERRK_CONTENT, .code = HL7_E_DATA_TYPE, .seg = "PID",
-                   .seg_seq = 1, .field = 3, .rep = 1};
+    hl7_error e = {.kind = HL7_ERRK_CONTENT,
+                   .code = HL7_E_DATA_TYPE,
+                   .seg = "PID",
+                   .seg_seq = 1,
+                   .field = 3,
+                   .rep = 1};
     snprintf(e.reason, sizeof(e.reason), "PID-3: wrong NIR key 47 (expected 46)");
     hl7_msg *a = ack_of(msg_fr, strlen(msg_fr), "AE", &e);
     assert_string_equal(GET(a, "MSA", 1, 1, 1, 1, 1), "AE");
@@ -417,6 +448,22 @@ static void test_ack_broken_input(void **state)
     assert_string_equal(GET(a, "MSA", 1, 2, 1, 1, 1), "ID|1");
     assert_string_equal(GET(a, "MSH", 1, 5, 1, 1, 1), "A");
     hl7_msg_free(&a);
+    /* Unusable encoding characters, or more fields than the parser takes: the fields are still
+     * found by the field separator. */
+    const char *dup_enc = "MSH|^^\\&|A|B|C|D|2026||SIU^S12|ID9|P|2.5\rSCH|1\r";
+    a = ack_of(dup_enc, strlen(dup_enc), "AR", &e);
+    assert_string_equal(GET(a, "MSA", 1, 2, 1, 1, 1), "ID9");
+    assert_string_equal(GET(a, "MSH", 1, 9, 1, 2, 1), "");
+    assert_string_equal(GET(a, "MSH", 1, 12, 1, 1, 1), "2.5");
+    hl7_msg_free(&a);
+    cc_buf many = {0};
+    cc_buf_appendf(&many, "MSH|^~\\&|A|B|C|D|2026||SIU^S12|ID10|P|2.5");
+    for (int i = 0; i < 400; i++)
+        cc_buf_append(&many, "|x", 2);
+    a = ack_of(many.data, many.len, "AR", &e);
+    assert_string_equal(GET(a, "MSA", 1, 2, 1, 1, 1), "ID10");
+    hl7_msg_free(&a);
+    cc_buf_free(&many);
     /* Not HL7 at all: an ACK all the same, with what we know. */
     a = ack_of("hello", 5, "AR", &e);
     assert_string_equal(GET(a, "MSA", 1, 1, 1, 1, 1), "AR");
@@ -432,7 +479,8 @@ static void test_ack_broken_input(void **state)
     cc_buf b = {0};
     hl7_ack_opts o = {.code = "AA", .control_id = "K", .now_ms = 0};
     assert_int_equal(hl7_ack_build(custom, strlen(custom), &o, &b), CC_OK);
-    assert_non_null(strstr(b.data, "MSH*#~\\&*CC*FAC*APP*FAC*19700101000000+0000**ACK#S12#ACK*K*P*2.5\r"));
+    assert_non_null(
+        strstr(b.data, "MSH*#~\\&*CC*FAC*APP*FAC*19700101000000+0000**ACK#S12#ACK*K*P*2.5\r"));
     assert_non_null(strstr(b.data, "MSA*AA*X#1\r"));
     cc_buf_free(&b);
 }
@@ -463,9 +511,13 @@ static int on_frame(void *ud, mllp_event ev, const char *data, size_t n)
 static void test_mllp_split_and_merged(void **state)
 {
     (void)state;
-    const char stream[] = "\x0b" "MSH|1\rPID|1\r\x1c\x0d"
+    const char stream[] = "\x0b"
+                          "MSH|1\rPID|1\r\x1c\x0d"
                           "\r\n" /* noise between frames */
-                          "\x0b" "MSH|2\r\x1c\x0d" "\x0b" "MSH|3\r\x1c\x0d";
+                          "\x0b"
+                          "MSH|2\r\x1c\x0d"
+                          "\x0b"
+                          "MSH|3\r\x1c\x0d";
     size_t n = sizeof(stream) - 1;
     /* Whole, then one byte at a time (the end pair split), then every two-piece split. */
     for (size_t step = 0; step <= n; step++) {
@@ -498,29 +550,48 @@ static void test_mllp_oversize_and_resync(void **state)
     frames f = {0};
     /* 40 bytes in a frame over a 16-byte limit: reported once with its first 16 bytes, then
      * skipped to its end; the next frame comes through. */
-    const char big[] = "\x0b" "MSH|^~\\&|A|B|C|D|0123456789012345678901\r";
+    const char big[] = "\x0b"
+                       "MSH|^~\\&|A|B|C|D|0123456789012345678901\r";
     assert_int_equal(mllp_feed(d, big, sizeof(big) - 1, on_frame, &f), 0);
     assert_int_equal(f.too_big, 1);
     assert_int_equal(f.too_big_len, 16);
     assert_int_equal(mllp_feed(d, "xyz\x1c", 4, on_frame, &f), 0);
-    assert_int_equal(mllp_feed(d, "\x0d" "\x0b" "MSH|ok\x1c\x0d", 10, on_frame, &f), 0);
+    assert_int_equal(mllp_feed(d,
+                               "\x0d"
+                               "\x0b"
+                               "MSH|ok\x1c\x0d",
+                               10, on_frame, &f),
+                     0);
     assert_int_equal(f.too_big, 1);
     assert_int_equal(f.n, 1);
     assert_string_equal(f.msgs[0], "MSH|ok");
     /* A start byte inside a frame abandons it: the decoder resyncs on it. */
-    const char lost[] = "\x0b" "MSH|lost" "\x0b" "MSH|new\x1c\x0d";
+    const char lost[] = "\x0b"
+                        "MSH|lost"
+                        "\x0b"
+                        "MSH|new\x1c\x0d";
     assert_int_equal(mllp_feed(d, lost, sizeof(lost) - 1, on_frame, &f), 0);
     assert_int_equal(f.n, 2);
     assert_string_equal(f.msgs[1], "MSH|new");
     /* A too-big frame also resyncs on a start byte, without waiting for its end. */
-    const char big2[] = "\x0b" "0123456789abcdefghij" "\x0b" "MSH|after\x1c\x0d";
+    const char big2[] = "\x0b"
+                        "0123456789abcdefghij"
+                        "\x0b"
+                        "MSH|after\x1c\x0d";
     assert_int_equal(mllp_feed(d, big2, sizeof(big2) - 1, on_frame, &f), 0);
     assert_int_equal(f.too_big, 2);
     assert_string_equal(f.msgs[2], "MSH|after");
     /* A lone 0x1C is data; an empty frame is skipped. */
-    assert_int_equal(mllp_feed(d, "\x0b" "a\x1c" "b\x1c\x0d" "\x0b\x1c\x0d", 9, on_frame, &f), 0);
+    assert_int_equal(mllp_feed(d,
+                               "\x0b"
+                               "a\x1c"
+                               "b\x1c\x0d"
+                               "\x0b\x1c\x0d",
+                               9, on_frame, &f),
+                     0);
     assert_int_equal(f.n, 4);
-    assert_string_equal(f.msgs[3], "a\x1c" "b");
+    assert_string_equal(f.msgs[3], "a\x1c"
+                                   "b");
     mllp_decoder_free(&d);
 }
 
@@ -536,7 +607,10 @@ static void test_mllp_stop_and_encode(void **state)
     (void)state;
     mllp_decoder *d = mllp_decoder_new(100);
     int calls = 0;
-    const char two[] = "\x0b" "A\x1c\x0d" "\x0b" "B\x1c\x0d";
+    const char two[] = "\x0b"
+                       "A\x1c\x0d"
+                       "\x0b"
+                       "B\x1c\x0d";
     assert_int_equal(mllp_feed(d, two, sizeof(two) - 1, stop_cb, &calls), CC_ERR_DENIED);
     assert_int_equal(calls, 1);
     mllp_decoder_free(&d);
@@ -544,7 +618,10 @@ static void test_mllp_stop_and_encode(void **state)
     cc_buf b = {0};
     assert_int_equal(mllp_encode(&b, "MSH|x\r", 6), CC_OK);
     assert_int_equal(b.len, 9);
-    assert_memory_equal(b.data, "\x0b" "MSH|x\r\x1c\x0d", 9);
+    assert_memory_equal(b.data,
+                        "\x0b"
+                        "MSH|x\r\x1c\x0d",
+                        9);
     assert_int_equal(mllp_encode(&b, "a\x1c", 2), CC_ERR_INVALID);
     assert_int_equal(b.len, 9);
     /* What the encoder writes, the decoder reads back. */

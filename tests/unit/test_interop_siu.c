@@ -221,15 +221,22 @@ static void test_siu_status(void **state)
     static const struct {
         const char *event, *code, *status;
     } cases[] = {
-        {"S12", "Pending", "pending"},     {"S12", "Waitlist", "waitlist"},
-        {"S12", "Booked", "booked"},       {"S14", "Started", "checked-in"},
-        {"S14", "Complete", "fulfilled"},  {"S14", "Cancelled", "cancelled"},
-        {"S14", "Deleted", "entered-in-error"}, {"S14", "Noshow", "noshow"},
-        {"S12", "Overbook", "booked"},     {"S12", "Blocked", "cancelled"},
-        {"S12", "BOOKED", "booked"},       {"S12", "Whatever", "booked"},
+        {"S12", "Pending", "pending"},
+        {"S12", "Waitlist", "waitlist"},
+        {"S12", "Booked", "booked"},
+        {"S14", "Started", "checked-in"},
+        {"S14", "Complete", "fulfilled"},
+        {"S14", "Cancelled", "cancelled"},
+        {"S14", "Deleted", "entered-in-error"},
+        {"S14", "Noshow", "noshow"},
+        {"S12", "Overbook", "booked"},
+        {"S12", "Blocked", "cancelled"},
+        {"S12", "BOOKED", "booked"},
+        {"S12", "Whatever", "booked"},
         {"S12", "", "booked"},
         /* The event wins over SCH-25. */
-        {"S15", "Booked", "cancelled"},    {"S26", "Booked", "noshow"},
+        {"S15", "Booked", "cancelled"},
+        {"S26", "Booked", "noshow"},
         {"S17", "Booked", "entered-in-error"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -278,8 +285,8 @@ static void test_siu_teleconsultation_rule(void **state)
     char loc[64];
     msh(&t, "SIU^S12", "2.5");
     seg(&t, "SCH", 1, "A1", 8, "TLC", 11, "^^^202612011430", 0);
-    seg(&t, "PID", 1, "1", 3, "X1^^^H^PI", 13, "^PRN^FX^^^^^^^^^0240000000~^PRN^PH^^^^^^^^^0240123456",
-        0);
+    seg(&t, "PID", 1, "1", 3, "X1^^^H^PI", 13,
+        "^PRN^FX^^^^^^^^^0240000000~^PRN^PH^^^^^^^^^0240123456", 0);
     assert_int_equal(map(t.data, NULL, &b, &err, loc), CC_ERR_INVALID);
     assert_int_equal(err.kind, HL7_ERRK_CONTENT);
     assert_int_equal(err.code, HL7_E_REQUIRED_MISSING);
@@ -366,8 +373,8 @@ static void test_identities_in_messages(void **state)
     hl7_error err;
     char loc[64];
     /* A wrong INS key is a content error at PID-3. */
-    const char *bad = booking("S12", "2.5",
-                              "184127645108947^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS");
+    const char *bad =
+        booking("S12", "2.5", "184127645108947^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS");
     assert_int_equal(map(bad, NULL, &b, &err, loc), CC_ERR_INVALID);
     assert_int_equal(err.kind, HL7_ERRK_CONTENT);
     assert_int_equal(err.code, HL7_E_DATA_TYPE);
@@ -378,8 +385,8 @@ static void test_identities_in_messages(void **state)
     assert_int_equal(map(bad, NULL, &b, &err, loc), CC_ERR_INVALID);
     assert_string_equal(loc, "PID^1^3^2");
     /* Corsican INS. */
-    const char *ok = booking(
-        "S12", "2.5", "290052A00401266^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS");
+    const char *ok =
+        booking("S12", "2.5", "290052A00401266^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS");
     assert_int_equal(map(ok, NULL, &b, &err, loc), CC_OK);
     assert_int_equal(b.patient.ids[0].kind, INTEROP_ID_INS_NIR);
     assert_int_equal(b.patient.ins_index, 0);
