@@ -1,10 +1,10 @@
 /* interop: booking systems' messages in. The pure half — an HL7 v2 parser and serializer, the
- * SIU scheduling messages mapped to a plain booking struct, ACK building and MLLP framing — takes
+ * SIU scheduling messages mapped to a plain booking struct and ACK building — takes
  * bytes and returns values or errors (no network, no store, no logging; fuzzed). The service half
  * (at the end) listens for MLLP, has the care module apply each booking through the store worker
  * and acknowledges it once committed (docs/hl7.md).
  *
- * Prefixes: hl7_ for the message syntax (parse, access, write, ACK), mllp_ for the framing,
+ * Prefixes: hl7_ for the message syntax (parse, access, write, ACK),
  * interop_ for the mapping of SIU messages and for identity checks. */
 #ifndef CC_INTEROP_H
 #define CC_INTEROP_H
@@ -255,36 +255,6 @@ bool interop_siu_is_teleconsultation(const hl7_msg *m, const char *codes);
 int interop_nir_check(const char *s, size_t n, char *why, size_t whylen);
 /* Belgian SSIN (11 digits, check for births before and from 2000). */
 int interop_ssin_check(const char *s, size_t n, char *why, size_t whylen);
-
-/* ---- MLLP ----------------------------------------------------------------------------------- */
-
-#define MLLP_SB 0x0B
-#define MLLP_EB 0x1C
-#define MLLP_CR 0x0D
-
-typedef enum {
-    MLLP_EV_MESSAGE, /* a complete message (without the frame bytes) */
-    MLLP_EV_TOO_BIG, /* a message over the limit: its first max bytes, for an ACK; the rest of
-                      * the frame is skipped */
-} mllp_event;
-
-/* Called for each event; data is borrowed for the call. A non-zero return stops mllp_feed, which
- * returns it; the rest of that chunk is dropped (the connection is to be closed). */
-typedef int (*mllp_cb)(void *ud, mllp_event ev, const char *data, size_t n);
-
-typedef struct mllp_decoder mllp_decoder;
-/* A decoder for one connection, keeping at most max_msg bytes of a message. NULL on no memory. */
-mllp_decoder *mllp_decoder_new(size_t max_msg);
-void mllp_decoder_free(mllp_decoder **d);
-/* Feeds any chunk of the stream; events come in stream order. Empty frames are skipped. */
-int mllp_feed(mllp_decoder *d, const void *data, size_t n, mllp_cb cb, void *ud);
-/* Bytes seen outside any frame (and of frames abandoned by a new start byte) so far. */
-uint64_t mllp_skipped(const mllp_decoder *d);
-/* True while inside a frame (a partial message is waiting for more bytes). */
-bool mllp_in_frame(const mllp_decoder *d);
-
-/* Appends msg framed (0x0B msg 0x1C 0x0D) to out. CC_ERR_INVALID if msg holds a 0x0B or 0x1C. */
-int mllp_encode(cc_buf *out, const char *msg, size_t n);
 
 /* ---- the HL7 service ------------------------------------------------------------------------ */
 
