@@ -85,17 +85,19 @@ static int visit_job(store *st, void *ctx)
     int rc = care_link_check(st, q->c->keys, q->token, now, &q->link, &state);
     if (rc != CC_OK)
         return rc;
+    /* Refusals return CC_OK: their audit record must be kept (an error rolls the job back). */
     if (state == CARE_LINK_UNKNOWN) {
         q->guess_failed = true;
-        visit_audit(st, q, "visit.denied", "denied");
-        return care_fail(q, 404, "link_unknown", "this link does not open any consultation");
+        care_fail(q, 404, "link_unknown", "this link does not open any consultation");
+        return visit_audit(st, q, "visit.denied", "denied");
     }
     if (state == CARE_LINK_REVOKED || state == CARE_LINK_EXPIRED) {
-        visit_audit(st, q, "visit.denied", "denied");
-        return state == CARE_LINK_REVOKED
-                   ? care_fail(q, 410, "link_revoked",
-                               "this consultation was cancelled; the link no longer works")
-                   : care_fail(q, 410, "link_expired", "this consultation is over");
+        if (state == CARE_LINK_REVOKED)
+            care_fail(q, 410, "link_revoked",
+                      "this consultation was cancelled; the link no longer works");
+        else
+            care_fail(q, 410, "link_expired", "this consultation is over");
+        return visit_audit(st, q, "visit.denied", "denied");
     }
     const char *id = q->link.appointment_id;
     if (q->action == VISIT_CONSENT) {

@@ -5,51 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { Server, freePort, PASSWORD } from './lib/harness.js';
 import { waitFor } from './lib/accounts.js';
+import { sendHl7, siu as siuOf } from './lib/hl7.js';
 
 const START = Date.parse('2026-12-01T09:00:00Z'); // 10:00 in Paris
-const hl7Time = (ms) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + '+0000';
-const nir = (n13) => `${n13}${String(97n - (BigInt(n13) % 97n)).padStart(2, '0')}`;
-
-function siu({ event = 'S12', id, control, start = START, email = 'jeanne.dupont@example.org', sentAt = Date.now() }) {
-  return [
-    `MSH|^~\\&|AGENDA|CHU-NORD|CARECOMM|CHU-NORD|${hl7Time(sentAt)}||SIU^${event}^SIU_S12|${control}|P|2.5|||||FRA|UNICODE UTF-8`,
-    `SCH|${id}^AGENDA||||||TLC^Téléconsultation|||||||||||||||||Booked`,
-    `TQ1|1||||||${hl7Time(start)}|${hl7Time(start + 30 * 60000)}`,
-    `PID|1||${nir('1840775123456')}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS||DUPONT^Jeanne||19840714|F|||||^NET^Internet^${email}`,
-    'RGS|1',
-    'AIP|1||10003456789^MARTIN^Paul^^^^^^RPPS|MED',
-  ].join('\r');
-}
-
-// Sends HL7 messages over one MLLP connection and resolves each MSA-1.
-async function sendHl7(port, texts) {
-  const sock = net.connect(port, '127.0.0.1');
-  await new Promise((r, j) => sock.once('connect', r).once('error', j));
-  let buf = '';
-  const codes = [];
-  const done = new Promise((resolve, reject) => {
-    sock.on('data', (d) => {
-      buf += d.toString('latin1');
-      let e;
-      while ((e = buf.indexOf('\x1c\r')) >= 0) {
-        const ack = buf.slice(buf.indexOf('\x0b') + 1, e);
-        buf = buf.slice(e + 2);
-        codes.push(ack.split('\r').find((s) => s.startsWith('MSA|')).split('|')[1]);
-        if (codes.length === texts.length) resolve(codes);
-      }
-    });
-    setTimeout(() => reject(new Error(`ACKs: ${codes}`)), 10000);
-  });
-  for (const t of texts) sock.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(t), Buffer.from([0x1c, 0x0d])]));
-  const r = await done;
-  sock.destroy();
-  return r;
-}
+const siu = (o) => siuOf({ start: START, ...o });
 
 // A real SMTP server that keeps what it receives; stop() and start() simulate a relay outage.
 class Relay {

@@ -7,32 +7,13 @@ import net from 'node:net';
 import { Client, Message } from 'node-hl7-client';
 import { Server, createUser, freePort, sleep, PASSWORD } from './lib/harness.js';
 import { staff, openSocket, nextEvent, eventsOf, barrier } from './lib/msg.js';
+import { NIR, frame, siu as siuOf } from './lib/hl7.js';
 
 let server, mllpPort, sec, events, hl7, conn;
 const acks = [];
 
-// A French NIR with its right key (97 - NIR mod 97).
-function nirWithKey(nir13) {
-  const key = 97n - (BigInt(nir13) % 97n);
-  return `${nir13}${String(key).padStart(2, '0')}`;
-}
-const NIR = nirWithKey('2850675123456');
-
-const hl7Time = (ms) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + '+0000';
 const START = Date.parse('2026-12-01T09:00:00Z');
-
-// An SIU message as the booking system builds it (v2.5, French profile, UTF-8).
-function siu({ event = 'S12', id, control, sentAt = Date.now(), practitioner = '10003456789', nir = NIR,
-  email = 'jeanne.dupont@example.org', kind = 'TLC^Téléconsultation', given = 'Jeanne' } = {}) {
-  return [
-    `MSH|^~\\&|AGENDA|CHU-NORD|CARECOMM|CHU-NORD|${hl7Time(sentAt)}||SIU^${event}^SIU_S12|${control}|P|2.5^FRA^2.10|||||FRA|UNICODE UTF-8`,
-    `SCH|${id}^AGENDA||||||${kind}|||||||||||||||||Booked`,
-    `TQ1|1||||||${hl7Time(START)}|${hl7Time(START + 30 * 60000)}`,
-    `PID|1||${nir}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS~123456^^^CHU-NORD^PI||DUPONT^${given}||19850614|F|||||^NET^Internet^${email}||||||||||||||||||VALI`,
-    'RGS|1',
-    `AIP|1||${practitioner}^MARTIN^Paul^^^^^^RPPS|MED`,
-  ].join('\r');
-}
+const siu = (o) => siuOf({ start: START, ...o });
 
 // Sends one message with node-hl7-client and resolves its ACK's segments.
 function send(text) {
@@ -146,8 +127,6 @@ test('a cancellation that overtakes its booking leaves the appointment cancelled
 });
 
 // ---- raw sockets: framing and character sets ------------------------------------------------
-
-const frame = (text, enc = 'utf8') => Buffer.concat([Buffer.from([0x0b]), Buffer.from(text, enc), Buffer.from([0x1c, 0x0d])]);
 
 // Opens a socket and collects the ACKs it receives (framing removed, as latin1 text).
 async function rawClient() {

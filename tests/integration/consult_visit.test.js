@@ -1,0 +1,184 @@
+// A teleconsultation day, from both sides: the patient opens the link from the invitation (no
+// account), consents, enters the waiting room; the practitioner is told at once, sees the patient
+// waiting in the agenda, admits, ends with a report. A link never opens another consultation,
+// stops working when its consultation is cancelled or marked no-show, and guessing is refused
+// then audited.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Server, freePort, loginReady, PASSWORD } from './lib/harness.js';
+import { adminSession, waitFor } from './lib/accounts.js';
+import { client, openSocket, nextEvent, audit } from './lib/msg.js';
+import { sendHl7, siu, PRACTITIONER_IDENT } from './lib/hl7.js';
+
+let server, mllp, doc, other, sec, root;
+const inTenMinutes = () => Math.ceil((Date.now() + 10 * 60000) / 60000) * 60000;
+
+// The link of the invitation the outbox folder holds for a booking (no SMTP relay here).
+async function linkFor(bookingId) {
+  const dir = path.join(server.dataDir, 'outbox');
+  let token;
+  await waitFor(() => {
+    if (!fs.existsSync(dir)) return false;
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('-invite.eml'))) {
+      const raw = fs.readFileSync(path.join(dir, f), 'utf8');
+      if (!raw.includes(bookingId)) continue;
+      token = /\/visit\/(\S+)\r?$/m.exec(raw)[1];
+      return true;
+    }
+    return false;
+  }, { what: `the invitation of ${bookingId}` });
+  return token;
+}
+
+// The patient's browser: no token, no cookie.
+const visit = (token, method = 'GET', p = '', body) =>
+  server.request(method, `/api/v1/visit/${token}${p}`, body === undefined ? {} : { body });
+
+async function book(id, opts = {}) {
+  // The family name carries the booking id, so that its invitation can be found.
+  const codes = await sendHl7(mllp, [siu({ id, control: `C-${id}`, start: inTenMinutes(), family: id, ...opts })]);
+  assert.deepEqual(codes, ['AA']);
+  return linkFor(id);
+}
+
+before(async () => {
+  mllp = await freePort();
+  server = await new Server({ env: { CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}` } }).start();
+  for (const [name, ident] of [['dr.martin', PRACTITIONER_IDENT], ['dr.other', '20009999999']]) {
+    const r = server.cli(['user', 'create', name, '--role', 'practitioner', '--ident', ident, '--display', name],
+      { input: `${PASSWORD}\n` });
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const mk = server.cli(['user', 'create', 'sec', '--role', 'secretary'], { input: `${PASSWORD}\n` });
+  assert.equal(mk.code, 0, mk.stderr);
+  doc = { ...(await loginReady(server, 'dr.martin')), name: 'dr.martin' };
+  other = { ...(await loginReady(server, 'dr.other')), name: 'dr.other' };
+  sec = { ...(await loginReady(server, 'sec')), name: 'sec' };
+  root = await adminSession(server);
+});
+
+after(async () => {
+  await server.stop();
+  server.cleanup();
+});
+
+test('the patient opens the link, consents, waits; the practitioner is told, admits and ends', async () => {
+  const token = await book('RDV-A');
+  const docEvents = await openSocket(server, doc);
+
+  let r = await visit(token);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.link, 'open');
+  assert.equal(r.body.consultation, 'scheduled');
+  assert.equal(r.body.consent, false);
+  assert.equal(r.body.practitioner, 'dr.martin');
+  assert.equal(r.body.patient_given, 'Jeanne');
+  assert.ok(!('patient_family' in r.body) && !JSON.stringify(r.body).includes('2850675'), 'no identity data beyond the greeting');
+
+  r = await visit(token, 'POST', '/arrive');
+  assert.equal(r.status, 409);
+  assert.equal(r.body.error.code, 'consent_required');
+  r = await visit(token, 'POST', '/consent', { accepted: false });
+  assert.equal(r.status, 400);
+  r = await visit(token, 'POST', '/consent', { accepted: true });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.consent, true);
+
+  r = await visit(token, 'POST', '/arrive');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.consultation, 'waiting');
+  const since = r.body.waiting_since;
+  assert.ok(Math.abs(since - Date.now()) < 60000);
+  const told = await nextEvent(docEvents, 'appointment.updated', (d) => d.state === 'waiting');
+  assert.equal(told.data.waiting_since, since);
+  // A reload does not reset the waiting time.
+  assert.equal((await visit(token, 'POST', '/arrive')).body.waiting_since, since);
+
+  const api = client(server, doc);
+  const agenda = await api.ok('GET', '/care/agenda');
+  const mine = agenda.appointments.find((a) => a.patient.family === 'RDV-A');
+  assert.equal(mine.state, 'waiting');
+  assert.equal(mine.waiting_since, since);
+  assert.equal(mine.consent, true);
+  // Another practitioner sees none of it and cannot act on it; the secretary sees it.
+  const theirs = await client(server, other).ok('GET', '/care/agenda');
+  assert.ok(!theirs.appointments.some((a) => a.id === mine.id));
+  const forbidden = await client(server, other).post(`/care/appointments/${mine.id}/admit`);
+  assert.equal(forbidden.status, 403);
+  const secView = await client(server, sec).ok('GET', '/care/agenda');
+  assert.ok(secView.appointments.some((a) => a.id === mine.id));
+  assert.equal((await client(server, sec).post(`/care/appointments/${mine.id}/admit`)).status, 403);
+
+  await api.ok('POST', `/care/appointments/${mine.id}/admit`);
+  assert.equal((await visit(token)).body.consultation, 'in_call');
+  const bad = await api.post(`/care/appointments/${mine.id}/end`, { report: { incidents: 'none' } });
+  assert.equal(bad.status, 400, 'the act is required');
+  await api.ok('POST', `/care/appointments/${mine.id}/end`, { report: { act: 'TC', incidents: 'image figée 20 s' } });
+  const done = (await api.ok('GET', '/care/agenda')).appointments.find((a) => a.id === mine.id);
+  assert.equal(done.state, 'done');
+  assert.equal(done.status, 'fulfilled');
+  assert.ok(done.admitted_at <= done.ended_at);
+
+  const trail = await audit(server, root.token, { object: `appointment:${mine.id}` });
+  const actions = trail.map((x) => x.action);
+  for (const a of ['appointment.create', 'visit.open', 'visit.consent', 'visit.arrive', 'care.admit', 'care.end']) {
+    assert.ok(actions.includes(a), `${a} is audited`);
+  }
+  await docEvents.close();
+});
+
+test('a link opens its own consultation only, and none once cancelled or marked no-show', async () => {
+  const a = await book('RDV-B');
+  const b = await book('RDV-C');
+  assert.notEqual(a, b);
+  const ra = await visit(a), rb = await visit(b);
+  assert.equal(ra.body.consultation, 'scheduled');
+  // Mixing the parts of two links opens neither.
+  const mixed = `${a.split('.')[0]}.${b.split('.')[1]}`;
+  assert.equal((await visit(mixed)).status, 404);
+
+  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S15', id: 'RDV-C', control: 'C-RDV-C-cancel', start: inTenMinutes(), family: 'RDV-C' })]), ['AA']);
+  await waitFor(async () => (await visit(b)).status === 410, { what: 'the cancelled link refused' });
+  const refused = await visit(b);
+  assert.equal(refused.body.error.code, 'link_revoked');
+  assert.equal((await visit(a)).status, 200, 'the other consultation is untouched');
+  assert.equal(rb.status, 200);
+
+  const agenda = await client(server, sec).ok('GET', '/care/agenda');
+  const rdvB = agenda.appointments.find((x) => x.patient.family === 'RDV-B');
+  await client(server, sec).ok('POST', `/care/appointments/${rdvB.id}/noshow`);
+  assert.equal((await visit(a)).status, 410);
+});
+
+test('a secretary sends the invitation again: the same link', async () => {
+  const token = await book('RDV-D');
+  const agenda = await client(server, sec).ok('GET', '/care/agenda');
+  const d = agenda.appointments.find((x) => x.patient.family === 'RDV-D');
+  const dir = path.join(server.dataDir, 'outbox');
+  const count = () => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f), 'utf8').includes('RDV-D')).length;
+  const before = count();
+  await client(server, sec).ok('POST', `/care/appointments/${d.id}/resend`);
+  await waitFor(() => count() === before + 1, { what: 'the second invitation' });
+  const all = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).filter((x) => x.includes('RDV-D'));
+  assert.ok(all.every((x) => x.includes(`/visit/${token}`)));
+});
+
+test('guessing links is slowed down, then refused, and audited with the address', async () => {
+  const guess = () => `${'A'.repeat(22)}.${Math.random().toString(36).slice(2).padEnd(43, 'x').slice(0, 43)}`;
+  // (The mixed link above was this address's first wrong one.)
+  let wrong = 0, blocked;
+  for (;;) {
+    blocked = await visit(guess());
+    if (blocked.status !== 404 || wrong === 20) break;
+    wrong++;
+  }
+  assert.equal(blocked.status, 429);
+  assert.ok(wrong <= 10, `refused after ${wrong} wrong links`);
+  assert.equal(blocked.body.error.code, 'too_many_attempts');
+  const denied = await audit(server, root.token, { action: 'visit.denied' });
+  assert.ok(denied.length >= 10);
+  assert.equal(denied[0].source_ip, '127.0.0.1');
+  assert.equal(denied[0].outcome, 'denied');
+});
