@@ -106,6 +106,49 @@ const char *care_status_for(care_action a, const char *given);
  * checked-in). */
 bool care_status_active(const char *status);
 
+/* ---- reading appointments (read.c) ----------------------------------------------------------- */
+
+typedef struct {
+    char id[CC_ID_LEN + 1];
+    care_ident ids[CARE_MAX_IDS]; /* the booking systems' identifiers */
+    size_t nids;
+    char status[24]; /* FHIR Appointment status */
+    char state[16];  /* the consultation: scheduled, waiting, in_call, done, no_show */
+    int64_t start_ms, end_ms;
+    char practitioner_id[CC_ID_LEN + 1], practitioner_name[CARE_TEXT_MAX];
+    bool teleconsult;
+    char room[48];
+    char service[CARE_TEXT_MAX], location[CARE_TEXT_MAX];
+    struct {
+        char family[CARE_TEXT_MAX], given[CARE_TEXT_MAX], birth[16];
+        char email[CARE_EMAIL_MAX], mobile[CARE_PHONE_MAX];
+        care_ident ids[CARE_MAX_IDS];
+        size_t nids;
+    } patient;
+    int64_t version, updated_at;
+} care_appointment;
+
+/* CC_ERR_NOT_FOUND when there is none. */
+int care_appointment_get(store *st, const char *id, care_appointment *out);
+
+#define CARE_SEARCH_MAX 200
+typedef struct {
+    char identifier[CARE_ID_MAX], identifier_system[CARE_ID_MAX]; /* "" = any */
+    char practitioner[CC_ID_LEN + 1];
+    char patient_identifier[CARE_ID_MAX];
+    char patient_like[CARE_ID_MAX * 2 + 16]; /* set by the caller with care_search_patient */
+    int64_t start_from, start_before;        /* 0 = unbounded */
+    char status[8][24];
+    size_t nstatus;
+} care_search;
+/* Sets the patient identifier a search looks for (any system). */
+void care_search_patient(care_search *q, const char *value);
+typedef int (*care_appt_fn)(void *ud, const care_appointment *a);
+/* Calls fn for each match by start time (at most CARE_SEARCH_MAX); *total (may be NULL) gets
+ * how many. */
+int care_appointment_search(store *st, const care_search *q, care_appt_fn fn, void *ud,
+                            size_t *total);
+
 /* ---- practitioners' identifiers ------------------------------------------------------------ */
 
 /* Adds an identifier (1..143 bytes, printable) to a user; CC_ERR_EXISTS if another user has it. */

@@ -134,7 +134,16 @@ int interop_start(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, 
         cc_logf(CC_LOG_INFO, "HL7 MLLP listener ready", "{s:s,s:i}", "listen", listen, "port",
                 net_mllp_port(s->mllp));
     }
-    if ((rc = svc_metrics(s, srv)) != CC_OK) {
+    const char *pub = cc_config_str(cfg, "public_url");
+    cc_buf url = {0};
+    cc_buf_appendf(&url, pub && *pub ? "%s" : "https://%s", pub && *pub ? pub : cc_config_str(cfg, "listen"));
+    while (url.len && url.data[url.len - 1] == '/')
+        url.data[--url.len] = '\0';
+    s->public_url = url.data;
+    if (!s->public_url ||
+        (rc = net_server_add_routes(srv, interop_fhir_routes, interop_fhir_routes_count, s)) !=
+            CC_OK ||
+        (rc = svc_metrics(s, srv)) != CC_OK) {
         interop_stop(s);
         interop_free(s);
         return rc;
@@ -167,5 +176,6 @@ void interop_free(interop_svc *s)
         return;
     net_mllp_free(s->mllp);
     cc_free(&s->tlc_codes);
+    cc_free(&s->public_url);
     cc_free_ptr(s);
 }

@@ -225,10 +225,15 @@ const char *net_req_param(const net_req *r, const char *name)
 
 bool net_req_query(const net_req *r, const char *name, char *buf, size_t buflen)
 {
+    return net_req_query_nth(r, name, 0, buf, buflen);
+}
+
+bool net_req_query_nth(const net_req *r, const char *name, int nth, char *buf, size_t buflen)
+{
     size_t nl = strlen(name);
     for (int i = 0; i < r->nquery; i++) {
         const char *q = r->query[i];
-        if (strncmp(q, name, nl) == 0 && q[nl] == '=') {
+        if (strncmp(q, name, nl) == 0 && q[nl] == '=' && nth-- == 0) {
             snprintf(buf, buflen, "%s", q + nl + 1);
             return true;
         }

@@ -25,6 +25,8 @@ enum {
     NET_ROUTE_PUBLIC = 1u << 0,     /* no authentication (login, health) */
     NET_ROUTE_RESTRICTED_OK = 1u << 1, /* usable by a session that must still enrol 2FA or change
                                           its password */
+    NET_ROUTE_FREE_BODY = 1u << 2,     /* a JSON object body the handler checks itself (FHIR
+                                          resources): parsed and size-limited, fields unchecked */
 };
 
 /* A route. Tables are borrowed and must outlive the server. The path may hold ":name" segments.
@@ -99,6 +101,8 @@ const char *net_req_user_agent(const net_req *r); /* "" if none */
 const char *net_req_param(const net_req *r, const char *name);
 /* The decoded value of query argument name into buf; false if absent. */
 bool net_req_query(const net_req *r, const char *name, char *buf, size_t buflen);
+/* The nth (0-based) value of a query argument given several times (FHIR's date=ge..&date=le..). */
+bool net_req_query_nth(const net_req *r, const char *name, int nth, char *buf, size_t buflen);
 /* Reads integer query argument name in [min, max] into *out (left as it is when absent;
  * *present, may be NULL, says whether it was there). Returns false after replying
  * 400 invalid_request when it is there but not such an integer. */

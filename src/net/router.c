@@ -67,13 +67,20 @@ const net_route *net__route_find(net_server *s, net_req *r, bool *method_mismatc
     return NULL;
 }
 
-static bool net__is_json_type(const char *ct)
+static bool net__is_type(const char *ct, const char *want)
 {
-    static const char want[] = "application/json";
-    if (strncasecmp(ct, want, sizeof(want) - 1) != 0)
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0)
         return false;
-    char c = ct[sizeof(want) - 1];
-    return c == '\0' || c == ';' || c == ' ';
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* JSON bodies: application/json, and FHIR's own type under /fhir/. */
+static bool net__is_json_type(const net_req *r)
+{
+    return net__is_type(r->content_type, "application/json") ||
+           (strncmp(r->path, "/fhir/", 6) == 0 &&
+            net__is_type(r->content_type, "application/fhir+json"));
 }
 
 void net__dispatch(net_req *r)
@@ -104,7 +111,7 @@ void net__dispatch(net_req *r)
         if (!s->authn(s->authn_ud, r, r->route->perm, r->route->flags))
             return; /* the authenticator replied */
     }
-    if (!r->route->body) {
+    if (!r->route->body && !(r->route->flags & NET_ROUTE_FREE_BODY)) {
         if (r->content_length > 0) {
             net_reply_error(r, 400, "unexpected_body", "this route takes no request body");
             return;
@@ -113,7 +120,7 @@ void net__dispatch(net_req *r)
         r->route->handler(r);
         return;
     }
-    if (!net__is_json_type(r->content_type)) {
+    if (!net__is_json_type(r)) {
         net_reply_error(r, 415, "unsupported_media_type", "the body must be application/json");
         return;
     }
@@ -148,7 +155,8 @@ void net__body_complete(net_req *r)
         net_reply_error(r, 400, "invalid_json", msg);
         return;
     }
-    if (cc_json_validate(r->json, r->route->body, r->route->nbody, msg, sizeof(msg)) != CC_OK) {
+    if (!(r->route->flags & NET_ROUTE_FREE_BODY) &&
+        cc_json_validate(r->json, r->route->body, r->route->nbody, msg, sizeof(msg)) != CC_OK) {
         net_reply_error(r, 400, "invalid_request", msg);
         return;
     }
