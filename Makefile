@@ -28,7 +28,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench bench-fanout lint clean docs-config web
+.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench bench-fanout bench-hl7 lint clean docs-config web
 
 all: $(BUILD)/carecommd $(BUILD)/carecomm web
 
@@ -124,6 +124,10 @@ bench: deps all $(BUILD)/bench/append_bench $(BUILD)/bench/fanout_gen
 # Fan-out only (bench/fanout/run; FANOUT_QUICK=1 for a short run).
 bench-fanout: deps all $(BUILD)/bench/fanout_gen
 	bench/fanout/run
+
+# HL7 v2 SIU ingest over MLLP (bench/hl7/run.mjs).
+bench-hl7: deps all
+	node bench/hl7/run.mjs $(BUILD)
 
 lint:
 	clang-format --dry-run -Werror $(shell find src tests/unit tests/fuzz -name '*.[ch]')
