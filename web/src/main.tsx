@@ -13,7 +13,11 @@ import { LoginPage } from './pages/Login';
 import { SetupPasswordPage } from './pages/Password';
 import { SetupTotpPage } from './pages/Setup';
 import { PatientPage } from './pages/Patient';
+import { lazyPage } from './components/Lazy';
 import { ForbiddenPage, NotFoundPage } from './pages/Placeholder';
+
+// The patient's link (/visit/<token>): no session, its own code, fetched on first use.
+const VisitPage = lazyPage(() => import('./pages/visit'), (m) => m.VisitPage);
 
 function SkipLink() {
   return (
@@ -38,9 +42,11 @@ function Screen() {
   const s = useStore(app);
   const { path, me } = s;
   const isPatient = path === '/patient' || path.startsWith('/patient/');
+  const visit = /^\/visit\/([A-Za-z0-9_.-]{1,80})$/.exec(path);
   let canonical = path;
   let view;
-  if (isPatient) view = <PatientPage />;
+  if (visit) view = <VisitPage token={visit[1]} />;
+  else if (isPatient) view = <PatientPage />;
   else if (!me) {
     canonical = '/login';
     view = <LoginPage />;

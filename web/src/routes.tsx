@@ -19,6 +19,7 @@ const UserPage = lazyPage(admin, (m) => m.UserPage);
 const AuditPage = lazyPage(admin, (m) => m.AuditPage);
 // Messaging is opened often but is the largest screen: it is fetched on first use as well.
 const MessagesPage = lazyPage(() => import('./pages/messages'), (m) => m.MessagesPage);
+const AgendaPage = lazyPage(() => import('./pages/consultations'), (m) => m.AgendaPage);
 
 type Allow = (perms: Permission[]) => boolean;
 const has =
@@ -37,7 +38,7 @@ export const routes: Route[] = [
   { pattern: /^\/messages$/, allow: has('messages'), render: () => <MessagesPage /> },
   { pattern: /^\/messages\/([0-9A-Z]{26})$/, allow: has('messages'), render: (p) => <MessagesPage conv={p[0]} /> },
   { pattern: /^\/meetings$/, allow: has('patient.read'), render: () => <PlaceholderPage area="meetings" /> },
-  { pattern: /^\/consultations$/, allow: has('patient.read'), render: () => <PlaceholderPage area="consultations" /> },
+  { pattern: /^\/consultations$/, allow: has('patient.read'), render: () => <AgendaPage /> },
   { pattern: /^\/expertise$/, allow: has('patient.read'), render: () => <PlaceholderPage area="expertise" /> },
   { pattern: /^\/devices$/, allow: has('users.read'), render: () => <PlaceholderPage area="devices" /> },
   { pattern: /^\/admin$/, allow: has('users.read', 'audit.read'), render: () => <AdminHomePage /> },

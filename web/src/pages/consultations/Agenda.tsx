@@ -1,0 +1,207 @@
+// The day's teleconsultations: each patient's state (not arrived / waiting since hh:mm / in call /
+// done / no-show), live from appointment.updated events, a notice the moment a patient enters the
+// waiting room, and the actions the server allows: admit, end with the report, no-show, send the
+// link again. A practitioner sees their own day; a secretary or nurse everyone's.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from '../../lib/api';
+import { app, events } from '../../lib/app';
+import { t, formatTime, formatDate, type Key } from '../../i18n';
+import { Page, Alert, Live, ConfirmDialog } from '../../components/ui';
+
+interface Appointment {
+  id: string;
+  status: string;
+  state: 'scheduled' | 'waiting' | 'in_call' | 'done' | 'no_show';
+  start: number;
+  end: number;
+  practitioner_id?: string;
+  practitioner?: string;
+  consent: boolean;
+  patient: { family?: string; given?: string; birth_date?: string };
+  waiting_since?: number;
+  admitted_at?: number;
+  ended_at?: number;
+}
+
+const today = () => new Date().toLocaleDateString('en-CA'); // YYYY-MM-DD, the browser's day
+const who = (a: Appointment) => [a.patient.given, a.patient.family].filter(Boolean).join(' ');
+
+function StateBadge(props: { a: Appointment; now: number }) {
+  const { a } = props;
+  let text = t(`care.state.${a.state}` as Key);
+  if (a.state === 'waiting' && a.waiting_since)
+    text = t('care.state.waitingSince', { time: formatTime(a.waiting_since), minutes: Math.max(0, Math.floor((props.now - a.waiting_since) / 60000)) });
+  return <span class={`care-state care-state-${a.state}`}>{text}</span>;
+}
+
+export function AgendaPage() {
+  const me = app.get().me!;
+  const [day, setDay] = useState(today());
+  const [list, setList] = useState<Appointment[] | null>(null);
+  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  const [now, setNow] = useState(Date.now());
+  const [ending, setEnding] = useState<Appointment | null>(null);
+  const [act, setAct] = useState('TC');
+  const [incidents, setIncidents] = useState('');
+  const [busy, setBusy] = useState(false);
+  const known = useRef(new Map<string, string>());
+
+  const load = async () => {
+    try {
+      const r = await api<{ appointments: Appointment[] }>('GET', `/api/v1/care/agenda?date=${day}`);
+      setList(r.appointments);
+      setError('');
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : t('error.network'));
+    }
+  };
+  useEffect(() => {
+    void load();
+  }, [day]);
+  useEffect(() => {
+    const tick = setInterval(() => setNow(Date.now()), 30000);
+    // Live: a change of any consultation re-reads the day; a patient who has just arrived in the
+    // waiting room is announced (for the practitioner: their own patients only).
+    const off = events.on('appointment.updated', (e) => {
+      const d = e.data as unknown as { id: string; state: string; practitioner_id?: string; patient?: { family?: string; given?: string } };
+      const before = known.current.get(d.id);
+      known.current.set(d.id, d.state);
+      if (d.state === 'waiting' && before !== 'waiting' && (me.user.role !== 'practitioner' || d.practitioner_id === me.user.id)) {
+        const name = [d.patient?.given, d.patient?.family].filter(Boolean).join(' ');
+        const text = t('care.arrived', { name });
+        setNotice(text);
+        if ('Notification' in window && Notification.permission === 'granted') new Notification(text);
+      }
+      void load();
+    });
+    return () => {
+      clearInterval(tick);
+      off();
+    };
+  }, [day]);
+  useEffect(() => {
+    for (const a of list ?? []) known.current.set(a.id, a.state);
+  }, [list]);
+
+  const action = async (a: Appointment, what: 'admit' | 'noshow' | 'resend' | 'end', body?: unknown) => {
+    setBusy(true);
+    try {
+      await api('POST', `/api/v1/care/appointments/${a.id}/${what}`, body);
+      if (what === 'resend') setNotice(t('care.resent', { name: who(a) }));
+      if (what === 'admit') setNotice('');
+      await load();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : t('error.network'));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const mine = (a: Appointment) => a.practitioner_id === me.user.id;
+  return (
+    <Page title={t('care.title')} class="care">
+      <div class="care-bar">
+        <label>
+          {t('care.day')}{' '}
+          <input type="date" value={day} onChange={(e) => setDay((e.target as HTMLInputElement).value || today())} />
+        </label>
+        {'Notification' in window && Notification.permission === 'default' && (
+          <button type="button" class="btn" onClick={() => void Notification.requestPermission()}>
+            {t('care.notify')}
+          </button>
+        )}
+      </div>
+      <div role="alert" class="care-notice">
+        {notice && <Alert kind="info">{notice}</Alert>}
+      </div>
+      {error && <Alert kind="error">{error}</Alert>}
+      {!list ? (
+        <p>{t('common.loading')}</p>
+      ) : list.length === 0 ? (
+        <p>{t('care.empty', { date: formatDate(Date.parse(`${day}T12:00:00`)) })}</p>
+      ) : (
+        <div class="care-scroll">
+        <table class="table care-table">
+          <caption class="visually-hidden">{t('care.title')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('care.col.time')}</th>
+              <th scope="col">{t('care.col.patient')}</th>
+              {me.user.role !== 'practitioner' && <th scope="col">{t('care.col.practitioner')}</th>}
+              <th scope="col">{t('care.col.state')}</th>
+              <th scope="col">{t('care.col.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((a) => (
+              <tr key={a.id} class={a.state === 'waiting' ? 'care-row-waiting' : ''}>
+                <td>
+                  {formatTime(a.start)}–{formatTime(a.end)}
+                </td>
+                <th scope="row">
+                  {who(a)}
+                  {a.patient.birth_date && <span class="care-birth"> ({a.patient.birth_date})</span>}
+                </th>
+                {me.user.role !== 'practitioner' && <td>{a.practitioner}</td>}
+                <td>
+                  <Live>
+                    <StateBadge a={a} now={now} />
+                  </Live>
+                </td>
+                <td class="care-actions">
+                  {a.state === 'waiting' && mine(a) && (
+                    <button type="button" class="btn btn-primary" disabled={busy} onClick={() => void action(a, 'admit')}>
+                      {t('care.admit', { name: who(a) })}
+                    </button>
+                  )}
+                  {a.state === 'in_call' && mine(a) && (
+                    <button type="button" class="btn" disabled={busy} onClick={() => setEnding(a)}>
+                      {t('care.end')}
+                    </button>
+                  )}
+                  {(a.state === 'scheduled' || a.state === 'waiting') && (mine(a) || me.user.role === 'secretary') && (
+                    <button type="button" class="btn" disabled={busy} onClick={() => void action(a, 'noshow')}>
+                      {t('care.noshow')}
+                    </button>
+                  )}
+                  {a.state === 'scheduled' && (mine(a) || me.user.role === 'secretary') && (
+                    <button type="button" class="btn" disabled={busy} onClick={() => void action(a, 'resend')}>
+                      {t('care.resend')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        </div>
+      )}
+      <ConfirmDialog
+        open={!!ending}
+        title={t('care.report.title', { name: ending ? who(ending) : '' })}
+        confirmLabel={t('care.report.save')}
+        busy={busy}
+        onCancel={() => setEnding(null)}
+        onConfirm={() => {
+          const a = ending!;
+          setEnding(null);
+          void action(a, 'end', { report: { act, ...(incidents.trim() ? { incidents: incidents.trim() } : {}) } });
+        }}
+      >
+        <p>{t('care.report.lead')}</p>
+        <label class="field">
+          <span>{t('care.report.act')}</span>
+          <select value={act} onChange={(e) => setAct((e.target as HTMLSelectElement).value)}>
+            <option value="TC">{t('care.report.tc')}</option>
+            <option value="TCG">{t('care.report.tcg')}</option>
+          </select>
+        </label>
+        <label class="field">
+          <span>{t('care.report.incidents')}</span>
+          <textarea rows={3} value={incidents} onInput={(e) => setIncidents((e.target as HTMLTextAreaElement).value)} />
+        </label>
+      </ConfirmDialog>
+    </Page>
+  );
+}
