@@ -27,5 +27,7 @@ int cli_tx(cli_ctx *c, int (*fn)(cli_ctx *c, void *ud), void *ud);
 int cli_audit(cli_ctx *c, const char *action, const char *object, json_t *details);
 /* `carecomm user ...`: returns the process exit code. */
 int cli_user_cmd(cli_ctx *c, int argc, char **argv);
+/* `carecomm demo seed | demo code USER` (demo.c). */
+int cli_demo_cmd(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -26,6 +26,8 @@ static void cli_usage(FILE *f)
             "  config doc                   markdown reference of every key\n"
             "  backup FILE                  online backup of the SQLite store\n"
             "  restore FILE                 replace the SQLite store by a backup (daemon stopped)\n"
+            "  demo seed                    fill an empty store with a small demo hospital\n"
+            "  demo code USER               the current 2FA code of a demo user (demo stores only)\n"
             "\n"
             "roles: admin, practitioner, nurse, secretary, it_support\n"
             "CARECOMM_DATA_DIR and every CARECOMM_* variable apply as for carecommd.\n");
@@ -216,6 +218,8 @@ int main(int argc, char **argv)
         code = cli_user_cmd(&c, argc - i, argv + i);
     else if (strcmp(cmd, "audit") == 0)
         code = cli_audit_cmd(&c, argc - i, argv + i);
+    else if (strcmp(cmd, "demo") == 0)
+        code = cli_demo_cmd(&c, argc - i, argv + i);
     else if (strcmp(cmd, "config") == 0)
         code = cli_config_cmd(&c, argc - i, argv + i);
     else if (strcmp(cmd, "backup") == 0)

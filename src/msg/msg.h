@@ -66,4 +66,14 @@ int msg_text_mentions(const char *text, size_t n, msg_mention_fn fn, void *ud);
 char *msg_text_snippet(const char *text, size_t n, const char *const *terms, size_t nterms,
                        size_t max_bytes);
 
+/* ---- seeding (seed.c): for `carecomm demo seed`, inside the caller's transaction ----------- */
+
+/* A public channel owned by owner with these members (owner may be among them). */
+int msg_seed_channel(store *st, const char *name, const char *topic, const char *owner,
+                     const char *const *members, size_t n, int64_t at,
+                     char id_out[CC_ID_LEN + 1]);
+/* A plain message (no mention, thread, urgency or attachment) by author at time at. */
+int msg_seed_message(store *st, const char *conv, const char *author, const char *body,
+                     int64_t at);
+
 #endif

@@ -147,7 +147,10 @@ const store_migration store_sqlite_migrations[] = {
         " text TEXT,"
         " shown TEXT NOT NULL,"
         " updated_at INTEGER NOT NULL);"},
-    {3, "CREATE TABLE user_idents("
+    {3, "CREATE TABLE meta("
+        " key TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL);"
+        "CREATE TABLE user_idents("
         " ident TEXT PRIMARY KEY,"
         " user_id TEXT NOT NULL REFERENCES users(id));"
         "CREATE INDEX user_idents_user ON user_idents(user_id);"
