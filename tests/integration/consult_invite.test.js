@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { Server, freePort, PASSWORD } from './lib/harness.js';
@@ -48,11 +49,23 @@ const subjectOf = (raw) => {
 const bodyOf = (raw) => raw.slice(raw.indexOf('\r\n\r\n') + 4);
 const linkLines = (body) => body.split(/\r?\n/).filter((l) => /^https:\/\/\S+$/.test(l));
 
+// An SMS gateway: a real HTTP server that keeps what it is asked to send.
+const sms = [];
+const gateway = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => (body += d));
+  req.on('end', () => {
+    sms.push({ type: req.headers['content-type'], ...JSON.parse(body) });
+    res.writeHead(202).end();
+  });
+});
+
 let relay, server, mllp;
 before(async () => {
   relay = new Relay();
   await relay.start();
   mllp = await freePort();
+  await new Promise((r) => gateway.listen(0, '127.0.0.1', r));
   server = await new Server({
     env: {
       CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`,
@@ -61,6 +74,7 @@ before(async () => {
       CARECOMM_PUBLIC_URL: 'https://visio.chu-nord.example',
       CARECOMM_SITE_NAME: 'CHU Nord',
       CARECOMM_OUTBOX_RETRY_SECONDS: '1',
+      CARECOMM_SMS_GATEWAY_URL: `http://127.0.0.1:${gateway.address().port}/send`,
     },
   }).start();
   const made = server.cli(['user', 'create', 'dr.martin', '--role', 'practitioner', '--ident', '10003456789',
@@ -72,6 +86,7 @@ after(async () => {
   await server.stop();
   server.cleanup();
   await relay.stop().catch(() => {});
+  gateway.close();
 });
 
 test('booking, reschedule, cancellation: the patient is told each time, in French, with one link', async () => {
@@ -132,4 +147,13 @@ test('with no relay configured, messages land in the outbox folder', async () =>
     await s.stop();
     s.cleanup();
   }
+});
+
+test('a patient with a mobile also gets the link by SMS, through the gateway', async () => {
+  assert.deepEqual(await sendHl7(mllp, [siu({ id: 'RDV-S1', control: 'C-S1', email: 'henri.petit@example.org', mobile: '+33612345678' })]), ['AA']);
+  await waitFor(() => sms.length === 1, { what: 'the SMS' });
+  assert.equal(sms[0].type, 'application/json');
+  assert.equal(sms[0].to, '+33612345678');
+  assert.match(sms[0].text, /^Votre téléconsultation : mardi 1 décembre 2026 à 10:00 avec Dr Paul Martin\nhttps:\/\/visio\.chu-nord\.example\/visit\/\S+\n$/);
+  await waitFor(() => relay.mails.some((m) => m.to.includes('henri.petit@example.org')), { what: 'the e-mail as well' });
 });

@@ -14,12 +14,15 @@ export const hl7Time = (ms) => new Date(ms).toISOString().replace(/[-:T]/g, '').
 
 // An SIU message; every part can be changed by the test.
 export function siu({ event = 'S12', id, control, sentAt = Date.now(), start, minutes = 30, practitioner = PRACTITIONER_IDENT,
-  nir = NIR, email = 'jeanne.dupont@example.org', kind = 'TLC^Téléconsultation', given = 'Jeanne', family = 'DUPONT' } = {}) {
+  nir = NIR, email = 'jeanne.dupont@example.org', mobile = '', kind = 'TLC^Téléconsultation', given = 'Jeanne', family = 'DUPONT' } = {}) {
+  // PID-13: the e-mail as ^NET^Internet^address, a mobile in XTN-12 with XTN-3 CP (v2.5).
+  const telecom = [email && `^NET^Internet^${email}`, mobile && ['', 'PRN', 'CP', '', '', '', '', '', '', '', '', mobile].join('^')]
+    .filter(Boolean).join('~');
   return [
     `MSH|^~\\&|AGENDA|CHU-NORD|CARECOMM|CHU-NORD|${hl7Time(sentAt)}||SIU^${event}^SIU_S12|${control}|P|2.5^FRA^2.10|||||FRA|UNICODE UTF-8`,
     `SCH|${id}^AGENDA||||||${kind}|||||||||||||||||Booked`,
     `TQ1|1||||||${hl7Time(start)}|${hl7Time(start + minutes * 60000)}`,
-    `PID|1||${nir}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS~123456^^^CHU-NORD^PI||${family}^${given}||19850614|F|||||^NET^Internet^${email}||||||||||||||||||VALI`,
+    `PID|1||${nir}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS~123456^^^CHU-NORD^PI||${family}^${given}||19850614|F|||||${telecom}||||||||||||||||||VALI`,
     'RGS|1',
     `AIP|1||${practitioner}^MARTIN^Paul^^^^^^RPPS|MED`,
   ].join('\r');
