@@ -1,6 +1,8 @@
 /* hl7_dtm: HL7 v2 date/time values (DTM, and the first component of TS) to UTC milliseconds. */
 #include "interop/interop_internal.h"
 
+#include <time.h>
+
 #include <string.h>
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
@@ -75,6 +77,17 @@ int hl7_dtm_parse(const char *s, size_t n, int local_offset_min, int min_digits,
         goto bad;
     if (mo < 1 || mo > 12 || day < 1 || day > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
         goto bad;
+    if (off == HL7_LOCAL_TZ) {
+        /* Local time of the process's time zone (the hospital's: TZ), its own summer time at
+         * that date: an appointment booked in October for December gets December's offset. */
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = day, .tm_hour = h,
+                        .tm_min = mi, .tm_sec = sec, .tm_isdst = -1};
+        time_t local = mktime(&tm);
+        if (local == (time_t)-1)
+            goto bad;
+        *ms = (int64_t)local * 1000 + frac_ms;
+        return CC_OK;
+    }
     int64_t t = days_from_civil(y, mo, day) * 86400 + h * 3600 + mi * 60 + sec;
     *ms = (t - (int64_t)off * 60) * 1000 + frac_ms;
     return CC_OK;

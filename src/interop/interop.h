@@ -11,6 +11,8 @@
 
 #include "core/core.h"
 
+#include <limits.h>
+
 /* ---- errors --------------------------------------------------------------------------------- */
 
 /* What kind of failure, for the caller's choice of ACK code (AE or AR is per partner). */
@@ -129,8 +131,10 @@ void hl7_w_field_str(hl7_writer *w, const char *s);
 int hl7_w_finish(hl7_writer *w);
 
 /* Decodes a DTM ("YYYY[MM[DD[HH[MM[SS[.S...]]]]]][+/-ZZZZ]") to UTC Unix milliseconds; a value
- * without offset is local time at local_offset_min minutes east of UTC. min_digits is the least
+ * without offset is local time at local_offset_min minutes east of UTC, or, with HL7_LOCAL_TZ,
+ * in the process's time zone (TZ) with its summer time at that date. min_digits is the least
  * precision accepted (8 = a day, 12 = a minute). CC_ERR_INVALID with a reason in why. */
+#define HL7_LOCAL_TZ INT_MIN
 int hl7_dtm_parse(const char *s, size_t n, int local_offset_min, int min_digits, int64_t *ms,
                   char *why, size_t whylen);
 
@@ -235,7 +239,7 @@ typedef struct {
 } interop_booking;
 
 typedef struct {
-    int local_offset_min;  /* offset of times sent without one, minutes east of UTC */
+    int local_offset_min;  /* offset of times sent without one, minutes east of UTC, or HL7_LOCAL_TZ */
     const char *tlc_codes; /* comma list of teleconsultation codes; NULL = "TLC,TELECONSULTATION" */
 } interop_siu_opts;
 
@@ -264,7 +268,7 @@ int interop_ssin_check(const char *s, size_t n, char *why, size_t whylen);
 typedef struct interop_svc interop_svc;
 
 /* mllp_listen, mllp_allow, mllp_max_message_bytes, mllp_idle_seconds, teleconsult_codes,
- * hl7_utc_offset_minutes, hl7_ack_content_error, hl7_ack_unsupported, hl7_ack_unprocessable,
+ * hl7_ack_content_error, hl7_ack_unsupported, hl7_ack_unprocessable,
  * link_open_minutes_before, link_close_minutes_after. */
 extern const cc_cfg_key interop_config_keys[];
 extern const size_t interop_config_keys_count;

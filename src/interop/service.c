@@ -15,8 +15,6 @@ const cc_cfg_key interop_config_keys[] = {
      "An MLLP connection silent this long is closed"},
     {"teleconsult_codes", CC_CFG_STRING, "TLC,TELECONSULTATION", 0, 0, false,
      "Codes in SCH-7, SCH-8, AIS-3 or AIL-3 that make a booking a teleconsultation (comma list)"},
-    {"hl7_utc_offset_minutes", CC_CFG_INT, "0", -840, 840, false,
-     "Offset from UTC of HL7 times sent without one (60 for Paris in winter)"},
     {"hl7_ack_content_error", CC_CFG_STRING, "AE", 0, 0, false,
      "ACK code for a message whose content is wrong (AE or AR: interface engines differ)"},
     {"hl7_ack_unsupported", CC_CFG_STRING, "AR", 0, 0, false,
@@ -103,7 +101,7 @@ int interop_start(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, 
         return CC_ERR_NOMEM;
     s->keys = keys;
     s->max_message = (size_t)cc_config_int(cfg, "mllp_max_message_bytes");
-    s->utc_offset_min = (int)cc_config_int(cfg, "hl7_utc_offset_minutes");
+    s->utc_offset_min = HL7_LOCAL_TZ; /* times without offset: the hospital's (timezone) */
     s->policy.link_before_ms = cc_config_int(cfg, "link_open_minutes_before") * 60000;
     s->policy.link_after_ms = cc_config_int(cfg, "link_close_minutes_after") * 60000;
     snprintf(s->ack_content, sizeof s->ack_content, "%s",

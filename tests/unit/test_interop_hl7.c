@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -485,10 +487,31 @@ static void test_ack_broken_input(void **state)
     cc_buf_free(&b);
 }
 
+/* Times without offset in the hospital's zone, each with its own date's offset (Paris: +01:00
+ * in December, +02:00 in July); an explicit offset wins. */
+static void test_dtm_local_zone(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    char why[120];
+    setenv("TZ", "Europe/Paris", 1);
+    tzset();
+    assert_int_equal(hl7_dtm_parse("202612010900", 12, HL7_LOCAL_TZ, 12, &ms, why, sizeof why), CC_OK);
+    assert_int_equal(ms, 1796112000000LL); /* 2026-12-01T08:00:00Z */
+    assert_int_equal(hl7_dtm_parse("202607010900", 12, HL7_LOCAL_TZ, 12, &ms, why, sizeof why), CC_OK);
+    assert_int_equal(ms, 1782889200000LL); /* 2026-07-01T07:00:00Z */
+    assert_int_equal(hl7_dtm_parse("202607010900+0000", 17, HL7_LOCAL_TZ, 12, &ms, why, sizeof why),
+                     CC_OK);
+    assert_int_equal(ms, 1782896400000LL);
+    unsetenv("TZ");
+    tzset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_access),
+        cmocka_unit_test(test_dtm_local_zone),
         cmocka_unit_test(test_line_endings),
         cmocka_unit_test(test_custom_encoding),
         cmocka_unit_test(test_escapes),
