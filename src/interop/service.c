@@ -13,6 +13,8 @@ const cc_cfg_key interop_config_keys[] = {
      "Largest HL7 message accepted; a longer one is refused (AR) and the connection goes on"},
     {"mllp_idle_seconds", CC_CFG_INT, "300", 1, 86400, false,
      "An MLLP connection silent this long is closed"},
+    {"mllp_tls", CC_CFG_BOOL, "false", 0, 0, false,
+     "TLS on MLLP, with the HTTPS certificate (tls_cert/tls_key, or the development one)"},
     {"teleconsult_codes", CC_CFG_STRING, "TLC,TELECONSULTATION", 0, 0, false,
      "Codes in SCH-7, SCH-8, AIS-3 or AIL-3 that make a booking a teleconsultation (comma list)"},
     {"hl7_ack_content_error", CC_CFG_STRING, "AE", 0, 0, false,
@@ -121,16 +123,26 @@ int interop_start(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, 
         net_mllp_opts o = {.max_message = s->max_message,
                            .idle_timeout_ms = (int)cc_config_int(cfg, "mllp_idle_seconds") * 1000,
                            .allow = cc_config_str(cfg, "mllp_allow")};
-        char reason[200] = "";
+        char *cert = NULL, *key = NULL, reason[300] = "";
+        if (cc_config_bool(cfg, "mllp_tls")) {
+            const char *c = cc_config_str(cfg, "tls_cert"), *k = cc_config_str(cfg, "tls_key");
+            const char *dir = cc_config_str(cfg, "data_dir");
+            cert = c && *c ? cc_strdup(c) : cc_sprintf("%s/tls/dev-cert.pem", dir);
+            key = c && *c ? cc_strdup(k ? k : "") : cc_sprintf("%s/tls/dev-key.pem", dir);
+            o.tls_cert = cert;
+            o.tls_key = key;
+        }
         rc = net_mllp_listen(loop, listen, &o, interop__on_mllp_message, s, &s->mllp, reason,
                              sizeof reason);
+        cc_free(&cert);
+        cc_free(&key);
         if (rc != CC_OK) {
             cc_say(why, whylen, "mllp_listen: %s", reason);
             interop_free(s);
             return rc;
         }
-        cc_logf(CC_LOG_INFO, "HL7 MLLP listener ready", "{s:s,s:i}", "listen", listen, "port",
-                net_mllp_port(s->mllp));
+        cc_logf(CC_LOG_INFO, "HL7 MLLP listener ready", "{s:s,s:i,s:b}", "listen", listen, "port",
+                net_mllp_port(s->mllp), "tls", cc_config_bool(cfg, "mllp_tls"));
     }
     const char *pub = cc_config_str(cfg, "public_url");
     cc_buf url = {0};

@@ -1,8 +1,11 @@
-/* net/mllp: the MLLP listener (see net.h). Plain TCP on the loop with libuv; TLS is expected
- * from a terminating proxy in front (docs/hl7.md) until lws's raw-socket role carries it. */
+/* net/mllp: the MLLP listener (see net.h). TCP on the loop with libuv; optional TLS with OpenSSL
+ * over memory BIOs (bytes from the socket go into the SSL object, what it has to send goes out
+ * by uv_write), so the loop never blocks on a handshake. */
 #include "net/net.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@ struct net_mllp {
     int idle_ms;
     mllp_net allow[MLLP_MAX_ALLOW];
     int nallow;
+    SSL_CTX *tls; /* NULL: plain TCP */
     net_mllp_msg_fn fn;
     void *ud;
     net_mllp_stats stats;
@@ -53,6 +57,8 @@ struct mllp_conn {
     int handles;               /* libuv handles still open (tcp, idle) */
     bool reading, closing;
     char *rbuf;
+    SSL *ssl;        /* with TLS: owns the two BIOs */
+    BIO *rbio, *wbio; /* network -> SSL, SSL -> network */
 };
 
 typedef struct {
@@ -172,6 +178,7 @@ static void mllp_conn_maybe_free(mllp_conn *c)
     if (c->handles > 0 || c->inflight > 0 || c->writes > 0)
         return;
     net_mllp_frame_clear(&c->frame);
+    SSL_free(c->ssl);
     while (c->head) {
         net_mllp_msg *m = c->head;
         c->head = m->next;
@@ -253,6 +260,74 @@ static void mllp_read_pause(mllp_conn *c)
 
 static void mllp_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* ---- TLS ------------------------------------------------------------------------------------ */
+
+static void mllp_on_written(uv_write_t *req, int status);
+
+/* Writes n bytes (copied) to the socket. */
+static void mllp_send(mllp_conn *c, const char *p, size_t n)
+{
+    if (c->closing || n == 0)
+        return;
+    mllp_write *w = cc_calloc(1, sizeof *w);
+    if (!w || cc_buf_append(&w->buf, p, n) != CC_OK) {
+        if (w)
+            cc_buf_free(&w->buf);
+        cc_free_ptr(w);
+        mllp_conn_close(c);
+        return;
+    }
+    w->c = c;
+    uv_buf_t b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, mllp_on_written) == 0) {
+        c->writes++;
+    } else {
+        cc_buf_free(&w->buf);
+        cc_free_ptr(w);
+        mllp_conn_close(c);
+    }
+}
+
+/* Sends what the SSL object has produced (handshake records, encrypted answers, alerts). */
+static void mllp_tls_out(mllp_conn *c)
+{
+    char chunk[16384];
+    int n;
+    while ((n = BIO_read(c->wbio, chunk, sizeof chunk)) > 0)
+        mllp_send(c, chunk, (size_t)n);
+}
+
+/* Bytes from the socket: the handshake, then decrypted bytes to the framer. */
+static int mllp_tls_in(mllp_conn *c, const char *p, size_t n)
+{
+    if (BIO_write(c->rbio, p, (int)n) != (int)n)
+        return CC_ERR_NOMEM;
+    int rc = CC_OK;
+    if (!SSL_is_init_finished(c->ssl)) {
+        int r = SSL_do_handshake(c->ssl);
+        if (r <= 0) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+                rc = CC_ERR_IO; /* not TLS, or a failed handshake: the alert goes, then close */
+        }
+    }
+    char plain[16384];
+    while (rc == CC_OK && SSL_is_init_finished(c->ssl)) {
+        int r = SSL_read(c->ssl, plain, sizeof plain);
+        if (r <= 0) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+                rc = CC_ERR_IO; /* close_notify or an error */
+            break;
+        }
+        rc = net_mllp_frame_feed(&c->frame, (const uint8_t *)plain, (size_t)r, mllp_on_frame, c);
+    }
+    ERR_clear_error();
+    mllp_tls_out(c);
+    return rc;
+}
+
+
 static void mllp_read_resume(mllp_conn *c)
 {
     if (!c->reading && !c->closing && uv_read_start((uv_stream_t *)&c->tcp, mllp_alloc,
@@ -272,8 +347,10 @@ static void mllp_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || !c->l)
         return;
     uv_timer_again(&c->idle);
-    if (net_mllp_frame_feed(&c->frame, (const uint8_t *)buf->base, (size_t)nread, mllp_on_frame,
-                            c) != CC_OK) {
+    int rc = c->ssl ? mllp_tls_in(c, buf->base, (size_t)nread)
+                    : net_mllp_frame_feed(&c->frame, (const uint8_t *)buf->base, (size_t)nread,
+                                          mllp_on_frame, c);
+    if (rc != CC_OK) {
         mllp_conn_close(c);
         return;
     }
@@ -308,7 +385,12 @@ static void mllp_flush(mllp_conn *c)
         c->head = m->next;
         if (!c->head)
             c->tail = NULL;
-        if (!c->closing) {
+        if (!c->closing && c->ssl) {
+            if (SSL_write(c->ssl, m->out.data, (int)m->out.len) != (int)m->out.len)
+                mllp_conn_close(c);
+            else
+                mllp_tls_out(c);
+        } else if (!c->closing) {
             mllp_write *w = cc_calloc(1, sizeof *w);
             if (w) {
                 w->c = c;
@@ -379,6 +461,20 @@ static void mllp_on_connection(uv_stream_t *server, int status)
         mllp_conn_close(c);
         return;
     }
+    if (l->tls) {
+        c->ssl = SSL_new(l->tls);
+        c->rbio = BIO_new(BIO_s_mem());
+        c->wbio = BIO_new(BIO_s_mem());
+        if (!c->ssl || !c->rbio || !c->wbio) {
+            BIO_free(c->rbio);
+            BIO_free(c->wbio);
+            c->rbio = c->wbio = NULL;
+            mllp_conn_close(c);
+            return;
+        }
+        SSL_set_bio(c->ssl, c->rbio, c->wbio);
+        SSL_set_accept_state(c->ssl);
+    }
     l->stats.connections++;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_timer_start(&c->idle, mllp_on_idle, (uint64_t)l->idle_ms, (uint64_t)l->idle_ms);
@@ -414,6 +510,29 @@ static int mllp_parse_listen(const char *hp, struct sockaddr_storage *ss, char *
     return CC_OK;
 }
 
+/* The TLS context of the listener: the given certificate chain and key, TLS 1.2 at least. */
+static int mllp_tls_ctx(net_mllp *l, const net_mllp_opts *o, char *why, size_t whylen)
+{
+    if (!o->tls_cert || !*o->tls_cert)
+        return CC_OK;
+    l->tls = SSL_CTX_new(TLS_server_method());
+    if (!l->tls || SSL_CTX_set_min_proto_version(l->tls, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_use_certificate_chain_file(l->tls, o->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(l->tls, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(l->tls) != 1) {
+        char err[160];
+        ERR_error_string_n(ERR_get_error(), err, sizeof err);
+        cc_say(why, whylen, "MLLP TLS: cannot use %s / %s: %s", o->tls_cert,
+               o->tls_key ? o->tls_key : "(no key)", err);
+        ERR_clear_error();
+        SSL_CTX_free(l->tls);
+        l->tls = NULL;
+        return CC_ERR_CONFIG;
+    }
+    SSL_CTX_set_options(l->tls, SSL_OP_NO_RENEGOTIATION);
+    return CC_OK;
+}
+
 int net_mllp_listen(uv_loop_t *loop, const char *host_port, const net_mllp_opts *o,
                     net_mllp_msg_fn fn, void *ud, net_mllp **out, char *why, size_t whylen)
 {
@@ -431,7 +550,8 @@ int net_mllp_listen(uv_loop_t *loop, const char *host_port, const net_mllp_opts 
     l->ud = ud;
     l->max_message = o->max_message;
     l->idle_ms = o->idle_timeout_ms;
-    if ((rc = mllp_parse_allow(l, o->allow, why, whylen)) != CC_OK) {
+    if ((rc = mllp_parse_allow(l, o->allow, why, whylen)) != CC_OK ||
+        (rc = mllp_tls_ctx(l, o, why, whylen)) != CC_OK) {
         cc_free_ptr(l);
         return rc;
     }
@@ -466,12 +586,19 @@ void net_mllp_get_stats(const net_mllp *l, net_mllp_stats *out)
     *out = l->stats;
 }
 
+static void mllp_free_listener(net_mllp *l)
+{
+    /* Connections hold their own reference to the context (SSL_new): freeing it here is safe. */
+    SSL_CTX_free(l->tls);
+    cc_free_ptr(l);
+}
+
 static void mllp_server_closed(uv_handle_t *h)
 {
     net_mllp *l = h->data;
     l->listening = false;
     if (l->closing && !l->conns && l->fn == NULL)
-        cc_free_ptr(l);
+        mllp_free_listener(l);
 }
 
 void net_mllp_close(net_mllp *l)
@@ -491,5 +618,5 @@ void net_mllp_free(net_mllp *l)
     /* The server handle may still be closing: the close callback frees it then. */
     l->fn = NULL;
     if (!l->listening)
-        cc_free_ptr(l);
+        mllp_free_listener(l);
 }

@@ -270,9 +270,12 @@ typedef struct {
     size_t max_message;   /* bytes */
     int idle_timeout_ms;  /* a connection silent this long (nothing pending) is closed */
     const char *allow;    /* comma list of addresses or CIDR blocks; NULL or "" = any */
+    const char *tls_cert, *tls_key; /* PEM files: TLS (1.2 or later) on every connection; NULL =
+                                       plain TCP */
 } net_mllp_opts;
 /* Listens on host:port (numeric IPv4 or [IPv6]; port 0 picks one). o is copied. CC_ERR_CONFIG
- * with why for a bad address or allow list, CC_ERR_IO when the port cannot be bound. */
+ * with why for a bad address, allow list or certificate, CC_ERR_IO when the port cannot be
+ * bound. */
 int net_mllp_listen(uv_loop_t *loop, const char *host_port, const net_mllp_opts *o,
                     net_mllp_msg_fn fn, void *ud, net_mllp **out, char *why, size_t whylen);
 int net_mllp_port(const net_mllp *l);

@@ -198,3 +198,34 @@ test('MLLP is off unless configured, and a bad listen address stops start-up cle
   await assert.rejects(other.start(), /mllp_listen/);
   other.cleanup();
 });
+
+test('MLLP over TLS (mllp_tls): the npm client with the server certificate gets its ACK; plain TCP gets nothing', async () => {
+  const port = await freePort();
+  const s = await new Server({ env: { CARECOMM_MLLP_LISTEN: `127.0.0.1:${port}`, CARECOMM_MLLP_TLS: 'true' } }).start();
+  try {
+    const made = s.cli(['user', 'create', 'dr.martin', '--role', 'practitioner', '--ident', '10003456789'], { input: `${PASSWORD}\n` });
+    assert.equal(made.code, 0, made.stderr);
+    const tlsClient = new Client({ host: '127.0.0.1', tls: { ca: s.ca(), servername: 'localhost' } });
+    const got = [];
+    const c = tlsClient.createConnection({ port, waitAck: true }, async (res) => got.push(res.getMessage()));
+    await c.sendMessage(new Message({ text: siu({ id: 'RDV-T1', control: 'MSG-T1' }) }));
+    for (let i = 0; i < 100 && got.length === 0; i++) await sleep(50);
+    assert.equal(got.length, 1, 'an ACK over TLS');
+    assert.equal(field(got[0], 'MSA.1'), 'AA');
+    assert.equal(field(got[0], 'MSA.2'), 'MSG-T1');
+    await c.close();
+
+    // Plain bytes to the TLS port: no ACK, the connection is closed.
+    const sock = net.connect(port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    let answered = '';
+    sock.on('data', (d) => (answered += d.toString('latin1')));
+    const closed = new Promise((r) => sock.once('close', r));
+    sock.write(frame(siu({ id: 'RDV-T2', control: 'MSG-T2' })));
+    await closed;
+    assert.ok(!answered.includes('MSA|'), 'nothing in clear');
+  } finally {
+    await s.stop();
+    s.cleanup();
+  }
+});
