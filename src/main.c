@@ -121,6 +121,12 @@ fail:
     return CC_ERR_CONFIG;
 }
 
+/* Meetings are per conversation: their members may join. */
+static bool app_is_member(void *ud, const char *conversation_id, const char *user_id)
+{
+    return msg_is_member(ud, conversation_id, user_id);
+}
+
 static void app_hint_first_admin(account *acct, store *st)
 {
     (void)acct;
@@ -175,6 +181,7 @@ int main(int argc, char **argv)
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "media", "error", why);
         goto out;
     }
+    media_set_member_check(a.media, app_is_member, a.msg);
     app_hint_first_admin(a.acct, st);
     net_server_set_ready(a.srv, app_ready, &a);
     if ((rc = store_worker_start(&a.loop, st, head, 250, app_sink, &a, &a.worker)) != CC_OK) {
