@@ -71,9 +71,9 @@ json_t *media_ice_servers(const media *m, const char *user_id, int64_t now_ms);
 int media_turn_credential(const char *secret, int64_t expiry_unix, const char *user, char *username,
                           size_t ulen, char *credential, size_t clen);
 
-/* Shutdown: stops the Janus client and the probes and sends SIGTERM to the children, SIGKILL to any still running
- * after 5 s. Their handles close once they have exited, so the loop must then run until it
- * returns by itself. NULL and repeated calls are no-ops. */
+/* Shutdown: stops the Janus client and the probes and sends SIGTERM to the children, SIGKILL to any
+ * still running after 5 s. Their handles close once they have exited, so the loop must then run
+ * until it returns by itself. NULL and repeated calls are no-ops. */
 void media_stop(media *m);
 /* After the loop has returned. NULL is a no-op. */
 void media_free(media *m);

@@ -72,7 +72,7 @@ void meeting__send(meeting *mt, net_ws_conn conn, json_t *o, const char *id)
 }
 
 void meeting__error(meeting *mt, net_ws_conn conn, const char *request, const char *id,
-                           const char *room, const char *code, const char *message)
+                    const char *room, const char *code, const char *message)
 {
     json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type", "meeting.error", "request",
                           request ? request : "meeting", "code", code, "message", message);
@@ -394,10 +394,10 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
     }
     case MEETING_LEAVE:
         meeting__teardown(c);
-        meeting__send(mt, conn,
-                      json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", q->room, "reason",
-                                "left"),
-                      q->id);
+        meeting__send(
+            mt, conn,
+            json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", q->room, "reason", "left"),
+            q->id);
         break;
     default:
         break;
@@ -424,8 +424,7 @@ static const char *meeting__on_frame(void *ud, net_ws_conn conn, const void *pri
         return NULL;
     }
     if (mt->stopped || !mt->j) {
-        meeting__error(mt, conn, q.name, q.id, NULL, "media_unavailable",
-                       "the server is stopping");
+        meeting__error(mt, conn, q.name, q.id, NULL, "media_unavailable", "the server is stopping");
     } else if (!auth_role_has(account_principal_role(principal), PERM_MEETINGS)) {
         cc_logf(CC_LOG_WARN, "meeting frame refused: no meetings permission", "{s:s}", "user_id",
                 account_principal_user_id(principal));
@@ -522,9 +521,9 @@ static void meeting__forget_room(void *ud, meeting_room *r)
 static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 {
     meeting *mt = ud;
-    cc_logf(CC_LOG_WARN, "meetings: Janus session lost; participants will rejoin",
-            "{s:I,s:s,s:i}", "generation", (json_int_t)generation, "why", why ? why : "",
-            "participants", (int)cc_map_count(mt->conns));
+    cc_logf(CC_LOG_WARN, "meetings: Janus session lost; participants will rejoin", "{s:I,s:s,s:i}",
+            "generation", (json_int_t)generation, "why", why ? why : "", "participants",
+            (int)cc_map_count(mt->conns));
     janus_detach(mt->ctl);
     mt->ctl = NULL;
     mt->ctl_ready = false;
@@ -548,9 +547,9 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-static const char *const meeting__frames[] = {"meeting.join",   "meeting.publish",
+static const char *const meeting__frames[] = {"meeting.join",      "meeting.publish",
                                               "meeting.subscribe", "meeting.answer",
-                                              "meeting.trickle", "meeting.leave"};
+                                              "meeting.trickle",   "meeting.leave"};
 
 int meeting_create(media *m, meeting **out)
 {

@@ -31,14 +31,14 @@ typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting
  * only (never the client's own), owned by the struct: meeting_req_clear frees them. */
 typedef struct {
     meeting_req_type type;
-    const char *name;                     /* "meeting.join", ... (static) */
-    char id[MEETING_REQ_ID_MAX + 1];      /* the client's request id, echoed in answers; "" */
-    char conversation[CC_ID_LEN + 1];     /* join */
-    char room[MEETING_ROOM_ID_MAX + 1];   /* every frame but join */
-    json_t *jsep;                         /* publish: {type:"offer",sdp}; answer: "answer" */
-    meeting_target target;                /* trickle */
-    json_t *candidate;                    /* trickle: {candidate,sdpMid,sdpMLineIndex}; NULL = end */
-    json_t *subscribe, *unsubscribe;      /* subscribe: [{feed, mid?}] (unsubscribe may be NULL) */
+    const char *name;                   /* "meeting.join", ... (static) */
+    char id[MEETING_REQ_ID_MAX + 1];    /* the client's request id, echoed in answers; "" */
+    char conversation[CC_ID_LEN + 1];   /* join */
+    char room[MEETING_ROOM_ID_MAX + 1]; /* every frame but join */
+    json_t *jsep;                       /* publish: {type:"offer",sdp}; answer: "answer" */
+    meeting_target target;              /* trickle */
+    json_t *candidate;                  /* trickle: {candidate,sdpMid,sdpMLineIndex}; NULL = end */
+    json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL) */
 } meeting_req;
 
 /* Checks obj, a message of the event WebSocket whose "type" starts with "meeting.". On success
@@ -52,7 +52,7 @@ void meeting_req_clear(meeting_req *r);
 typedef enum {
     MEETING_ROOM_ABSENT = 0, /* not in Janus (never created, destroyed, or Janus restarted) */
     MEETING_ROOM_CREATING,
-    MEETING_ROOM_READY,      /* in Janus for generation gen */
+    MEETING_ROOM_READY, /* in Janus for generation gen */
     MEETING_ROOM_DESTROYING,
 } meeting_room_state;
 

@@ -23,8 +23,7 @@ static void meeting__joined(void *ud, int err, const janus_result *res)
     if (c->gone)
         goto out;
     if (err != CC_OK) {
-        meeting__join_failed(c, meeting__janus_code(err, res),
-                             "the media server refused the join");
+        meeting__join_failed(c, meeting__janus_code(err, res), "the media server refused the join");
         goto out;
     }
     json_t *id = json_object_get(res->data, "id"), *pubs = json_object_get(res->data, "publishers");
@@ -188,8 +187,8 @@ static void meeting__sub_offer(void *ud, int err, const janus_result *res)
         c->sub_joined = true;
     if (res->jsep) {
         json_t *streams = json_object_get(res->data, "streams");
-        json_t *o = json_pack("{s:s,s:s,s:O}", "type", "meeting.offer", "room", c->room->id,
-                              "jsep", res->jsep);
+        json_t *o = json_pack("{s:s,s:s,s:O}", "type", "meeting.offer", "room", c->room->id, "jsep",
+                              res->jsep);
         if (o && streams)
             json_object_set(o, "streams", streams);
         meeting__send(c->mt, c->conn, o, q->id);
@@ -241,8 +240,8 @@ static void meeting__sub_event(void *ud, janus_handle *h, janus_event_kind kind,
         return;
     if (kind == JANUS_EV_PLUGIN && ev->jsep) {
         /* Janus renegotiates by itself, e.g. when a publisher we receive leaves. */
-        json_t *o = json_pack("{s:s,s:s,s:O}", "type", "meeting.offer", "room", c->room->id,
-                              "jsep", ev->jsep);
+        json_t *o = json_pack("{s:s,s:s,s:O}", "type", "meeting.offer", "room", c->room->id, "jsep",
+                              ev->jsep);
         json_t *streams = ev->data ? json_object_get(ev->data, "streams") : NULL;
         if (o && streams)
             json_object_set(o, "streams", streams);

@@ -9,9 +9,9 @@ static const struct {
     const char *name;
     meeting_req_type type;
 } meeting__types[] = {
-    {"meeting.join", MEETING_JOIN},       {"meeting.publish", MEETING_PUBLISH},
+    {"meeting.join", MEETING_JOIN},           {"meeting.publish", MEETING_PUBLISH},
     {"meeting.subscribe", MEETING_SUBSCRIBE}, {"meeting.answer", MEETING_ANSWER},
-    {"meeting.trickle", MEETING_TRICKLE}, {"meeting.leave", MEETING_LEAVE},
+    {"meeting.trickle", MEETING_TRICKLE},     {"meeting.leave", MEETING_LEAVE},
 };
 
 static bool meeting__digits(const char *s, size_t max)
@@ -226,8 +226,9 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         else if (t && strcmp(t, "subscriber") == 0)
             out->target = MEETING_TARGET_SUBSCRIBER;
         if (!out->target || !json_object_get(obj, "candidate")) {
-            cc_say(why, whylen, "meeting.trickle needs target (publisher|subscriber) and "
-                                "candidate (an object, or null at the end)");
+            cc_say(why, whylen,
+                   "meeting.trickle needs target (publisher|subscriber) and "
+                   "candidate (an object, or null at the end)");
             break;
         }
         rc = meeting__candidate(json_object_get(obj, "candidate"), &out->candidate, why, whylen);

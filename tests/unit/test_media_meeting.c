@@ -28,10 +28,9 @@ static void test_frames_accepted(void **state)
     (void)state;
     meeting_req q;
     char why[160] = "";
-    assert_int_equal(parse("{\"type\":\"meeting.join\",\"id\":\"j-1\",\"conversation\":\"" CONV
-                           "\"}",
-                           &q, why),
-                     CC_OK);
+    assert_int_equal(
+        parse("{\"type\":\"meeting.join\",\"id\":\"j-1\",\"conversation\":\"" CONV "\"}", &q, why),
+        CC_OK);
     assert_int_equal(q.type, MEETING_JOIN);
     assert_string_equal(q.conversation, CONV);
     assert_string_equal(q.id, "j-1");
@@ -107,7 +106,8 @@ static void test_frames_refused(void **state)
         "{\"type\":\"meeting.publish\",\"room\":\"1\"}",
         "{\"type\":\"meeting.publish\",\"room\":\"1\",\"jsep\":{\"type\":\"answer\",\"sdp\":\"" SDP
         "\"}}",
-        "{\"type\":\"meeting.publish\",\"room\":\"1\",\"jsep\":{\"type\":\"offer\",\"sdp\":\"x=1\"}}",
+        "{\"type\":\"meeting.publish\",\"room\":\"1\",\"jsep\":{\"type\":\"offer\",\"sdp\":\"x=1\"}"
+        "}",
         "{\"type\":\"meeting.publish\",\"room\":\"1\",\"jsep\":{\"type\":\"offer\",\"sdp\":\"" SDP
         "\",\"trickle\":false}}",
         "{\"type\":\"meeting.answer\",\"room\":\"1\",\"jsep\":{\"type\":\"offer\",\"sdp\":\"" SDP
