@@ -45,6 +45,7 @@ static void app_sink(void *ud, const store_event *evs, size_t n)
     for (size_t i = 0; i < n; i++) {
         account_on_events(a->acct, &evs[i], 1);
         msg_on_events(a->msg, &evs[i], 1);
+        media_on_events(a->media, &evs[i], 1);
         net_hub_publish(a->srv, &evs[i], 1);
     }
 }

@@ -59,6 +59,11 @@ bool media_janus_up(const media *m);
 typedef bool (*media_member_fn)(void *ud, const char *conversation_id, const char *user_id);
 void media_set_member_check(media *m, media_member_fn fn, void *ud);
 
+/* Follows committed events (call from the sink): a member.left takes that person's connections
+ * out of the conversation's meeting at once (meeting.left, reason "removed"), rather than at
+ * their next frame. */
+void media_on_events(media *m, const store_event *evs, size_t n);
+
 /* ICE servers for user_id at now_ms: a new JSON array (caller owns) of one object
  * {"urls":[...],"username":"<expiry>:<user_id>","credential":...,"ttl":...}; NULL when media is
  * off or memory ran out. */

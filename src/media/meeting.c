@@ -498,17 +498,46 @@ static void meeting__on_up(void *ud, uint64_t generation)
         mt->ctl = NULL;
 }
 
+/* The connections in a meeting (of conversation conv and person user when not NULL), as ids:
+ * tearing one down changes the map, so it is walked first. */
 typedef struct {
     net_ws_conn *v;
     size_t n;
+    const char *conv, *user;
 } meeting__all;
 
 static bool meeting__collect(void *ud, const char *key, void *value)
 {
     (void)key;
     meeting__all *a = ud;
-    a->v[a->n++] = ((mconn *)value)->conn;
+    const mconn *c = value;
+    if ((!a->conv || strcmp(c->room->conv, a->conv) == 0) &&
+        (!a->user || strcmp(c->user_id, a->user) == 0))
+        a->v[a->n++] = c->conn;
     return false;
+}
+
+/* Takes the matching connections out of their meetings, telling each why (meeting.left). With
+ * rejoin, each is remembered in its room to be told meeting.rejoin once the room is back. */
+static void meeting__leave_all(meeting *mt, const char *conv, const char *user, const char *reason,
+                               bool rejoin)
+{
+    meeting__all a = {cc_calloc(cc_map_count(mt->conns) + 1, sizeof(net_ws_conn)), 0, conv, user};
+    if (a.v)
+        cc_map_sweep(mt->conns, meeting__collect, &a);
+    for (size_t i = 0; i < a.n; i++) {
+        mconn *c = meeting__conn(mt, a.v[i]);
+        if (!c)
+            continue;
+        if (rejoin)
+            meeting_conn_list_add(&c->room->rejoin, c->conn);
+        meeting__send(mt, c->conn,
+                      json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", c->room->id,
+                                "reason", reason),
+                      NULL);
+        meeting__teardown(c);
+    }
+    cc_free(&a.v);
 }
 
 static void meeting__forget_room(void *ud, meeting_room *r)
@@ -527,21 +556,7 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
     janus_detach(mt->ctl);
     mt->ctl = NULL;
     mt->ctl_ready = false;
-    meeting__all a = {cc_calloc(cc_map_count(mt->conns) + 1, sizeof(net_ws_conn)), 0};
-    if (a.v)
-        cc_map_sweep(mt->conns, meeting__collect, &a);
-    for (size_t i = 0; i < a.n; i++) {
-        mconn *c = meeting__conn(mt, a.v[i]);
-        if (!c)
-            continue;
-        meeting_conn_list_add(&c->room->rejoin, c->conn);
-        meeting__send(mt, c->conn,
-                      json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", c->room->id,
-                                "reason", "media_restarting"),
-                      NULL);
-        meeting__teardown(c);
-    }
-    cc_free(&a.v);
+    meeting__leave_all(mt, NULL, NULL, "media_restarting", true);
     meeting_rooms_each(mt->rooms, meeting__forget_room, NULL);
 }
 
@@ -581,6 +596,20 @@ fail:
     mt->stopped = true;
     *out = mt;
     return rc;
+}
+
+void meeting_on_events(meeting *mt, const store_event *evs, size_t n)
+{
+    for (size_t i = 0; mt && !mt->stopped && i < n; i++) {
+        if (strcmp(evs[i].type, "member.left") != 0 || !evs[i].payload)
+            continue;
+        json_t *p = json_loads(evs[i].payload, 0, NULL);
+        const char *conv = json_string_value(json_object_get(p, "conversation_id"));
+        const char *user = json_string_value(json_object_get(p, "user_id"));
+        if (conv && user)
+            meeting__leave_all(mt, conv, user, "removed", false);
+        json_decref(p);
+    }
 }
 
 void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud)

@@ -166,6 +166,8 @@ void meeting__started(void *ud, int err, const janus_result *res);
  * the meeting.* messages and the close observer on m->srv. */
 int meeting_create(media *m, meeting **out);
 void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud);
+/* member.left: that person's connections leave the conversation's meeting at once. */
+void meeting_on_events(meeting *mt, const store_event *evs, size_t n);
 /* Stops the Janus client (before the net server closes). */
 void meeting_stop(meeting *mt);
 /* After the loop has returned. NULL is a no-op. */

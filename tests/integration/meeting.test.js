@@ -155,6 +155,19 @@ test('a non-member cannot join, and a room id from elsewhere is refused', { skip
   assert.equal(leave.type, 'meeting.left');
 });
 
+test('a person removed from the conversation is taken out of its meeting at once', { skip }, async () => {
+  const group = await createConversation(client(server, p.alice), { kind: 'group', members: [p.bob.userId, p.eve.userId] });
+  const bob = await socket(p.bob);
+  const j = await call(bob, { type: 'meeting.join', conversation: group.id });
+  assert.equal(j.type, 'meeting.joined', JSON.stringify(j));
+  const r = await client(server, p.alice).del(`/conversations/${group.id}/members/${p.bob.userId}`);
+  assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r.body));
+  const left = await bob.next((m) => m.type === 'meeting.left' && m.room === j.room);
+  assert.equal(left.reason, 'removed');
+  const after = await call(bob, { type: 'meeting.join', conversation: group.id });
+  assert.equal(after.code, 'conversation_not_found');
+});
+
 test('Janus killed: participants are told to leave, then to rejoin the same room', { skip }, async () => {
   const pid = Number(fs.readFileSync(path.join(server.dataDir, 'media/janus.pid'), 'utf8').trim());
   process.kill(pid, 'SIGKILL');
