@@ -266,6 +266,10 @@ static void meeting__room_ready(meeting *mt, meeting_room *r)
                       json_pack("{s:s,s:s,s:s}", "type", "meeting.rejoin", "room", r->id,
                                 "conversation", r->conv),
                       NULL);
+    /* Everyone who waited left while it was being created: do not leave it in Janus. (After
+     * a rejoin notice it stays, for those about to come back.) */
+    if (l.n == 0)
+        meeting__room_release(mt, r);
     cc_free(&l.v);
 }
 
