@@ -323,6 +323,11 @@ static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, 
 fail:
     cc_logf(CC_LOG_WARN, "meeting join refused", "{s:s,s:s,s:s}", "user_id", user, "conversation",
             q->conversation, "code", code);
+    if (strcmp(code, "conversation_not_found") == 0) {
+        char object[64];
+        snprintf(object, sizeof(object), "meeting:%s", q->conversation);
+        account_audit_denied(mt->m->acct, principal, object, code);
+    }
     meeting__error(mt, conn, q->name, q->id, NULL, code, message);
 }
 
@@ -337,6 +342,14 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
                 "user_id", user, "type", q->name);
         meeting__error(mt, conn, q->name, q->id, q->room, "not_in_room",
                        "this connection has not joined that room");
+        /* A late frame for a room of one's own conversation (after a leave) is no attempt; a
+         * room id that is nobody's, or another conversation's, is. */
+        meeting_room *r = meeting_rooms_by_id(mt->rooms, q->room);
+        if (!r || !mt->member || !mt->member(mt->member_ud, r->conv, user)) {
+            char object[64];
+            snprintf(object, sizeof(object), "meeting_room:%s", q->room);
+            account_audit_denied(mt->m->acct, principal, object, "not_in_room");
+        }
         return;
     }
     if (!mt->member || !mt->member(mt->member_ud, c->room->conv, user)) {
@@ -434,6 +447,7 @@ static const char *meeting__on_frame(void *ud, net_ws_conn conn, const void *pri
                 account_principal_user_id(principal));
         meeting__error(mt, conn, q.name, q.id, NULL, "forbidden",
                        "meetings need the meetings permission");
+        account_audit_denied(mt->m->acct, principal, "meeting", "forbidden");
     } else if (q.type == MEETING_JOIN) {
         meeting__join(mt, conn, principal, &q);
     } else {

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Server, freePort, sleep } from './lib/harness.js';
-import { staff, client, createConversation, openSocket } from './lib/msg.js';
+import { staff, client, createConversation, openSocket, audit } from './lib/msg.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
 const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
@@ -59,7 +59,7 @@ before(async () => {
     },
   }).start();
   await until('media ready', async () => (await server.request('GET', '/readyz')).status === 200);
-  p = await staff(server, { alice: 'practitioner', bob: 'nurse', eve: 'nurse' });
+  p = await staff(server, { alice: 'practitioner', bob: 'nurse', eve: 'nurse', root: 'admin' });
   conv = await createConversation(client(server, p.alice), { kind: 'group', members: [p.bob.userId] });
   other = await createConversation(client(server, p.eve), { kind: 'channel', name: 'Eve only', visibility: 'private' });
 });
@@ -153,6 +153,23 @@ test('a non-member cannot join, and a room id from elsewhere is refused', { skip
   assert.equal(badSdp.code, 'bad_message');
   const leave = await call(eve, { type: 'meeting.leave', room: mine.room });
   assert.equal(leave.type, 'meeting.left');
+  // The attempts are in the audit chain; a late frame for her own room after leaving is not.
+  const late = await call(eve, { type: 'meeting.leave', room: mine.room });
+  assert.equal(late.code, 'not_in_room');
+  const denied = async (object) => {
+    let records = [];
+    for (let i = 0; i < 50 && records.length === 0; i++) {
+      records = await audit(server, p.root.token, { action: 'access.denied', object });
+      if (!records.length) await sleep(100);
+    }
+    return records;
+  };
+  const joinDenied = await denied(`meeting:${conv.id}`);
+  assert.equal(joinDenied.length, 1);
+  assert.equal(joinDenied[0].actor_id, p.eve.userId);
+  assert.ok((await denied(`meeting_room:${aliceJoined.room}`)).length >= 5);
+  assert.equal((await denied('meeting_room:12345')).length, 1);
+  assert.equal((await audit(server, p.root.token, { action: 'access.denied', object: `meeting_room:${mine.room}` })).length, 0);
 });
 
 test('a person removed from the conversation is taken out of its meeting at once', { skip }, async () => {
