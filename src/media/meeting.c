@@ -584,6 +584,12 @@ static const char *const meeting__frames[] = {"meeting.join",      "meeting.publ
                                               "meeting.subscribe", "meeting.answer",
                                               "meeting.trickle",   "meeting.leave"};
 
+static double meeting__participants(void *ud)
+{
+    const meeting *mt = ud;
+    return (double)cc_map_count(mt->conns);
+}
+
 int meeting_create(media *m, meeting **out)
 {
     int rc = CC_ERR_NOMEM;
@@ -601,7 +607,10 @@ int meeting_create(media *m, meeting **out)
         if ((rc = net_server_add_ws_conn_message(m->srv, meeting__frames[i], meeting__on_frame,
                                                  mt)) != CC_OK)
             goto fail;
-    if ((rc = net_server_add_ws_conn_observer(m->srv, meeting__on_close, mt)) != CC_OK)
+    if ((rc = net_server_add_ws_conn_observer(m->srv, meeting__on_close, mt)) != CC_OK ||
+        (rc = net_metrics_add_gauge(m->srv, "carecomm_meeting_participants",
+                                    "Connections in a meeting (joining or joined) on this node",
+                                    meeting__participants, mt)) != CC_OK)
         goto fail;
     janus_opts o = {.url = media_janus_url(m), .api_secret = media_janus_api_secret(m)};
     janus_cbs cbs = {meeting__on_up, meeting__on_down};

@@ -87,6 +87,8 @@ test('a member joins the meeting of a conversation and gets ICE servers', { skip
   // Nothing of Janus's own secrets reaches the client.
   const secrets = JSON.parse(fs.readFileSync(path.join(server.dataDir, 'media/secrets.json'), 'utf8'));
   for (const v of Object.values(secrets)) assert.ok(!JSON.stringify(aliceJoined).includes(v));
+  const metrics = await server.request('GET', '/metrics');
+  assert.match(metrics.text, /^carecomm_meeting_participants 1$/m);
   // A second join on the same connection is refused.
   const again = await call(alice, { type: 'meeting.join', conversation: conv.id });
   assert.equal(again.type, 'meeting.error');
