@@ -1,8 +1,9 @@
 // A 1:1 video call between two real Chromium browsers, signalled only through carecommd's event
 // WebSocket (meeting.* frames; the browsers never reach Janus's API), with media through the
 // Janus and coturn that carecommd runs. Both browsers must decode the other's video (getStats():
-// inbound framesDecoded grows on both). A third person, not a member of the conversation, can
-// neither join nor subscribe, even with the real room id.
+// inbound framesDecoded grows on both), directly and then forced through coturn with the TURN
+// credentials meeting.joined gave (the selected candidate pair is a relay). A third person, not
+// a member of the conversation, can neither join nor subscribe, even with the real room id.
 //
 // Janus never uses loopback for media (shared/notes/janus-coturn.md), so the test runs itself
 // again inside a network namespace it creates (unshare -n), with a veth pair giving the address
@@ -50,7 +51,7 @@ if (!inNetns) {
     });
     const out = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.status, 0, `the call inside the namespace failed:\n${out}`);
-    assert.match(r.stdout, /# pass [1-9]/, out);
+    assert.match(r.stdout, /# pass 3\n/, out); // every test of the inner run, none skipped
     assert.match(r.stdout, /# fail 0/, out);
     assert.match(r.stdout, /# skipped 0/, out);
   });
@@ -106,13 +107,21 @@ function pageClient() {
         }
       };
     });
-  st.joinAndPublish = async (conversation) => {
+  st.leave = async () => {
+    for (const p of [st.pub, st.sub]) if (p) p.close();
+    const left = await st.call({ type: 'meeting.leave', room: st.room });
+    st.pub = st.sub = null;
+    st.pending = { publisher: [], subscriber: [] };
+    return left;
+  };
+  st.joinAndPublish = async (conversation, policy = 'all') => {
+    st.policy = policy;
     const joined = await st.call({ type: 'meeting.join', conversation });
     if (joined.type !== 'meeting.joined') throw new Error(JSON.stringify(joined));
     st.room = joined.room;
     st.ice = joined.ice_servers;
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
-    st.pub = new RTCPeerConnection({ iceServers: st.ice });
+    st.pub = new RTCPeerConnection({ iceServers: st.ice, iceTransportPolicy: st.policy });
     st.trickle(st.pub, 'publisher');
     for (const t of stream.getTracks()) st.pub.addTrack(t, stream);
     const offer = await st.pub.createOffer();
@@ -131,7 +140,7 @@ function pageClient() {
       await new Promise((r) => setTimeout(r, 250)); // the publisher is still negotiating
     }
     if (offer.type !== 'meeting.offer') throw new Error(JSON.stringify(offer));
-    st.sub = new RTCPeerConnection({ iceServers: st.ice });
+    st.sub = new RTCPeerConnection({ iceServers: st.ice, iceTransportPolicy: st.policy });
     st.trickle(st.sub, 'subscriber');
     await st.sub.setRemoteDescription(offer.jsep);
     st.flush('subscriber');
@@ -226,6 +235,29 @@ if (inNetns) {
     assert.ok(fb2 > fb, `bruno's framesDecoded does not grow (${fb} then ${fb2})`);
     const pair = (await alice.page.evaluate(() => window.mt.stats())).pair;
     assert.ok(pair, 'no nominated ICE candidate pair');
+  });
+
+  test('the same call forced through TURN with the credentials of meeting.joined', { timeout: 120000 }, async () => {
+    const { alice, bruno } = people;
+    for (const who of [alice, bruno]) {
+      const left = await who.page.evaluate(() => window.mt.leave());
+      assert.equal(left.type, 'meeting.left');
+    }
+    const a = await alice.page.evaluate((c) => window.mt.joinAndPublish(c, 'relay'), conv.id);
+    const b = await bruno.page.evaluate((c) => window.mt.joinAndPublish(c, 'relay'), conv.id);
+    await alice.page.evaluate((f) => window.mt.subscribe(f), b.feed);
+    await bruno.page.evaluate((f) => window.mt.subscribe(f), a.feed);
+    const stats = (who) => who.page.evaluate(() => window.mt.stats());
+    const deadline = Date.now() + 30000;
+    let sa = await stats(alice);
+    let sb = await stats(bruno);
+    while ((sa.framesDecoded === 0 || sb.framesDecoded === 0) && Date.now() < deadline) {
+      await sleep(250);
+      [sa, sb] = [await stats(alice), await stats(bruno)];
+    }
+    assert.ok(sa.framesDecoded > 0 && sb.framesDecoded > 0, `through TURN: ${sa.framesDecoded}, ${sb.framesDecoded}`);
+    assert.equal(sa.pair, 'relay');
+    assert.equal(sb.pair, 'relay');
   });
 
   test('a non-member can neither join nor subscribe, even with the real room id', async () => {
