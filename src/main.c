@@ -50,6 +50,7 @@ static void app_sink(void *ud, const store_event *evs, size_t n)
     for (size_t i = 0; i < n; i++) {
         account_on_events(a->acct, &evs[i], 1);
         msg_on_events(a->msg, &evs[i], 1);
+        media_on_events(a->media, &evs[i], 1);
         net_hub_publish(a->srv, &evs[i], 1);
     }
 }
@@ -130,6 +131,12 @@ fail:
     return CC_ERR_CONFIG;
 }
 
+/* Meetings are per conversation: their members may join. */
+static bool app_is_member(void *ud, const char *conversation_id, const char *user_id)
+{
+    return msg_is_member(ud, conversation_id, user_id);
+}
+
 static void app_hint_first_admin(account *acct, store *st)
 {
     (void)acct;
@@ -188,6 +195,7 @@ int main(int argc, char **argv)
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "media", "error", why);
         goto out;
     }
+    media_set_member_check(a.media, app_is_member, a.msg);
     if ((rc = interop_start(&a.loop, a.cfg, &a.keys, a.srv, &a.interop, why, sizeof(why))) !=
         CC_OK) {
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "HL7", "error", why);

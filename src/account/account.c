@@ -29,6 +29,12 @@ const auth_user *acct_user(account *a, const char *id)
     return cc_map_get(a->users, id);
 }
 
+const char *account_user_display_name(account *a, const char *user_id)
+{
+    const auth_user *u = a && user_id ? acct_user(a, user_id) : NULL;
+    return u ? u->display_name : NULL;
+}
+
 static void acct__user_put(account *a, const auth_user *u)
 {
     auth_user *copy = cc_malloc(sizeof(*copy)), *old = NULL;

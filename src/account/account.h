@@ -28,6 +28,16 @@ const char *account_principal_user_id(const void *principal);
 const char *account_principal_username(const void *principal);
 auth_role account_principal_role(const void *principal);
 
+/* The display name of an account from the cache (borrowed: copy it before the loop turns), or
+ * NULL when unknown. */
+const char *account_user_display_name(account *a, const char *user_id);
+
+/* Records in the audit chain (asynchronously, through the worker) that principal was refused
+ * something outside an HTTP route: action "access.denied", outcome "denied", object as given
+ * ("meeting_room:<id>"), details {"reason": reason}. For modules' WebSocket messages. */
+void account_audit_denied(account *a, const void *principal, const char *object,
+                          const char *reason);
+
 /* Event scopes a module resolves itself: an event whose scope starts with prefix ("conv:") is
  * visible to a principal whose live role holds perm and for whom fn(ud, user_id, scope) is true.
  * fn runs on the loop for every delivery of every such event: a memory lookup, never SQL. prefix

@@ -83,6 +83,13 @@ void acct_audit_async(account *a, const acct_principal *who, const char *action,
         acct__audit_done(j, CC_ERR_BUSY);
 }
 
+void account_audit_denied(account *a, const void *principal, const char *object, const char *reason)
+{
+    if (a && principal)
+        acct_audit_async(a, principal, "access.denied", object, NULL, "denied",
+                         json_pack("{s:s}", "reason", reason));
+}
+
 static void acct__deny(account *a, net_req *r, const acct_principal *p, int status,
                        const char *code, const char *message)
 {

@@ -2,7 +2,7 @@
  * it lays out <data_dir>/media/ — secrets.json, janus/ (configs and links to the two Janus
  * modules we load), turnserver.conf, the children's logs and pid files — and hands the children
  * to the supervisor (proc.c) and the probes (probe.c). */
-#include "media/media_internal.h"
+#include "media/meeting_internal.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -62,6 +62,11 @@ const cc_cfg_key media_config_keys[] = {
     {"media_secrets_file", CC_CFG_STRING, NULL, 0, 0, false,
      "JSON file (mode 0600) with janus_api_secret, janus_admin_secret, videoroom_admin_key and "
      "turn_secret (external); embedded creates <data_dir>/media/secrets.json"},
+    {"meeting_max_publishers", CC_CFG_INT, "16", 2, 100, false,
+     "Participants who may send media at once in one meeting room (Janus publishers)"},
+    {"meeting_bitrate", CC_CFG_INT, "1024000", 64000, 8000000, false,
+     "Cap on each publisher's video bitrate in a meeting, bits per second (below 1 Mbps the "
+     "first keyframe comes late)"},
 };
 const size_t media_config_keys_count = sizeof(media_config_keys) / sizeof(media_config_keys[0]);
 
@@ -580,6 +585,8 @@ int media_create(uv_loop_t *loop, const cc_config *cfg, net_server *srv, account
         m->mode == MEDIA_EMBEDDED ? start_embedded(m, why, whylen) : start_external(m, why, whylen);
     if (rc == CC_OK)
         rc = register_status(m);
+    if (rc == CC_OK && (rc = meeting_create(m, &m->meeting)) != CC_OK)
+        cc_say(why, whylen, "meetings: %s", cc_strerror(rc));
     if (rc == CC_OK)
         cc_logf(CC_LOG_INFO, "media engine configured", "{s:s,s:s,s:i}", "mode",
                 m->mode == MEDIA_EMBEDDED ? "embedded" : "external", "janus", m->janus_url,
@@ -587,6 +594,18 @@ int media_create(uv_loop_t *loop, const cc_config *cfg, net_server *srv, account
     else if (why && !why[0])
         cc_say(why, whylen, "media: %s", cc_strerror(rc));
     return rc;
+}
+
+void media_set_member_check(media *m, media_member_fn fn, void *ud)
+{
+    if (m)
+        meeting_set_member_check(m->meeting, fn, ud);
+}
+
+void media_on_events(media *m, const store_event *evs, size_t n)
+{
+    if (m)
+        meeting_on_events(m->meeting, evs, n);
 }
 
 media_mode media_get_mode(const media *m)
@@ -624,6 +643,7 @@ void media_stop(media *m)
     if (!m || m->stopped)
         return;
     m->stopped = true;
+    meeting_stop(m->meeting);
     media_probe_stop(m->janus_probe);
     media_probe_stop(m->turn_probe);
     media_proc_stop(m->janus, KILL_AFTER_MS);
@@ -634,6 +654,7 @@ void media_free(media *m)
 {
     if (!m)
         return;
+    meeting_free(m->meeting);
     media_probe_free(m->janus_probe);
     media_probe_free(m->turn_probe);
     media_proc_free(m->janus);

@@ -33,6 +33,8 @@ int media_config_check(const cc_config *cfg, char *why, size_t whylen);
  * <data_dir>/media/secrets.json on first start; external: from media_secrets_file), and in
  * embedded mode writes the configurations of Janus and coturn and starts both under supervision
  * on loop. Registers the ice-servers route, the readiness components and the metrics on srv.
+ * Unless media_mode = off it also creates the meeting layer: carecommd's Janus client and the
+ * meeting.* messages of the event WebSocket (registered on srv, with a close observer).
  * With media_mode = off it only registers the route, which then answers 404 media_disabled.
  * cfg, srv and acct are borrowed and must outlive it. On failure *out is NULL and why says
  * which key or file and why; nothing is left running. */
@@ -51,6 +53,17 @@ const char *media_videoroom_admin_key(const media *m);
 /* Whether Janus answered its last readiness probe. */
 bool media_janus_up(const media *m);
 
+/* Meetings (meeting.c; frames in docs/websocket.md, "Meetings"). Who may join the meeting of a
+ * conversation: main wires it to messaging's membership index. Until it is set every join is
+ * refused (fail closed). Called on the loop for every meeting frame: a memory lookup. */
+typedef bool (*media_member_fn)(void *ud, const char *conversation_id, const char *user_id);
+void media_set_member_check(media *m, media_member_fn fn, void *ud);
+
+/* Follows committed events (call from the sink): a member.left takes that person's connections
+ * out of the conversation's meeting at once (meeting.left, reason "removed"), rather than at
+ * their next frame. */
+void media_on_events(media *m, const store_event *evs, size_t n);
+
 /* ICE servers for user_id at now_ms: a new JSON array (caller owns) of one object
  * {"urls":[...],"username":"<expiry>:<user_id>","credential":...,"ttl":...}; NULL when media is
  * off or memory ran out. */
@@ -63,9 +76,9 @@ json_t *media_ice_servers(const media *m, const char *user_id, int64_t now_ms);
 int media_turn_credential(const char *secret, int64_t expiry_unix, const char *user, char *username,
                           size_t ulen, char *credential, size_t clen);
 
-/* Shutdown: stops the probes and sends SIGTERM to the children, SIGKILL to any still running
- * after 5 s. Their handles close once they have exited, so the loop must then run until it
- * returns by itself. NULL and repeated calls are no-ops. */
+/* Shutdown: stops the Janus client and the probes and sends SIGTERM to the children, SIGKILL to any
+ * still running after 5 s. Their handles close once they have exited, so the loop must then run
+ * until it returns by itself. NULL and repeated calls are no-ops. */
 void media_stop(media *m);
 /* After the loop has returned. NULL is a no-op. */
 void media_free(media *m);

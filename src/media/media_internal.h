@@ -133,6 +133,7 @@ struct media {
     int64_t ttl_s;
     media_proc *janus, *turn;
     media_probe *janus_probe, *turn_probe;
+    struct meeting *meeting; /* meeting.c; NULL when media is off */
     bool stopped;
 };
 

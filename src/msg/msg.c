@@ -37,6 +37,11 @@ msg_role msg__role(msg *m, const char *conv_id, const char *user_id)
     return c ? (msg_role)(intptr_t)cc_map_get(c->members, user_id) : MSG_ROLE_NONE;
 }
 
+bool msg_is_member(msg *m, const char *conv_id, const char *user_id)
+{
+    return m && conv_id && user_id && msg__role(m, conv_id, user_id) != MSG_ROLE_NONE;
+}
+
 static void msg__conv_free(void *v)
 {
     msg_conv_idx *c = v;

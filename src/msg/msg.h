@@ -32,6 +32,9 @@ void msg_set_worker(msg *m, store_worker *w);
 /* Follows committed events (membership index, presence, reminder schedule); call from the sink
  * before net_hub_publish. */
 void msg_on_events(msg *m, const store_event *evs, size_t n);
+/* Whether user_id is a member of conversation conv_id now (the in-memory index, kept current
+ * from the event log; loop thread). For other modules' per-conversation checks (meetings). */
+bool msg_is_member(msg *m, const char *conv_id, const char *user_id);
 /* Stops the timers (shutdown, before the worker stops). */
 void msg_stop(msg *m);
 /* After the server (whose WebSockets it observes) has been freed. NULL is a no-op. */

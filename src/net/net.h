@@ -169,6 +169,26 @@ typedef void (*net_ws_conn_fn)(void *ud, const void *principal);
 int net_server_add_ws_observer(net_server *s, net_ws_conn_fn on_open, net_ws_conn_fn on_close,
                                void *ud);
 
+/* Per-connection hooks, for state that belongs to one socket rather than to a user (a meeting:
+ * a person may have two tabs, each its own participant). Every event WebSocket gets an id when it
+ * is established, unique for the server's life (1, 2, ...; never reused), so a module can key its
+ * state by it without holding a pointer into net. */
+typedef uint64_t net_ws_conn;
+/* Like net_ws_msg_fn, with the connection's id. Registered with net_server_add_ws_conn_message,
+ * under the same rules as net_server_add_ws_message (one handler per type, either kind). */
+typedef const char *(*net_ws_conn_msg_fn)(void *ud, net_ws_conn conn, const void *principal,
+                                          const json_t *obj, const char **message);
+int net_server_add_ws_conn_message(net_server *s, const char *type, net_ws_conn_msg_fn fn,
+                                   void *ud);
+/* on_close runs once per connection that was established, after it has ended (its id is then
+ * never valid again), with its principal (borrowed for the call). */
+typedef void (*net_ws_conn_close_fn)(void *ud, net_ws_conn conn, const void *principal);
+int net_server_add_ws_conn_observer(net_server *s, net_ws_conn_close_fn on_close, void *ud);
+/* Sends obj (borrowed) as one ephemeral frame to connection conn, hello or not (it answers the
+ * connection's own request). CC_ERR_NOT_FOUND when conn has ended or is closing, CC_ERR_TOO_BIG
+ * when its send queue is full (the frame is dropped; the connection stays open), CC_ERR_NOMEM. */
+int net_ws_send_to(net_server *s, net_ws_conn conn, const json_t *obj);
+
 /* Sends obj (borrowed) as one ephemeral frame — not in the log, never replayed — to every
  * WebSocket that has said hello and whose principal matches. A socket whose send queue is full
  * misses it (ephemeral frames are best effort; they never close a connection). Returns the

@@ -11,7 +11,7 @@
 #define NET_MAX_GAUGES 32
 #define NET_MAX_READY_PARTS 8
 #define NET_MAX_ROUTE_TABLES 32
-#define NET_MAX_WS_HOOKS 8
+#define NET_MAX_WS_HOOKS 16
 #define NET_READ_BUF (32 * 1024) /* lws pt_serv_buf_size: more than a TLS record (16 KiB) */
 
 typedef struct net_ws net_ws;
@@ -136,11 +136,13 @@ struct net_server {
     struct {
         const char *type;
         net_ws_msg_fn fn;
+        net_ws_conn_msg_fn conn_fn; /* instead of fn */
         void *ud;
     } ws_msgs[NET_MAX_WS_HOOKS];
     size_t nws_msgs;
     struct {
         net_ws_conn_fn on_open, on_close;
+        net_ws_conn_close_fn on_close_conn;
         void *ud;
     } ws_observers[NET_MAX_WS_HOOKS];
     size_t nws_observers;

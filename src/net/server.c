@@ -353,7 +353,8 @@ void net_server_set_ready(net_server *s, net_ready_fn fn, void *ud)
     s->ready_ud = ud;
 }
 
-int net_server_add_ws_message(net_server *s, const char *type, net_ws_msg_fn fn, void *ud)
+static int net__add_ws_message(net_server *s, const char *type, net_ws_msg_fn fn,
+                               net_ws_conn_msg_fn conn_fn, void *ud)
 {
     if (!type || strcmp(type, "hello") == 0 || strcmp(type, "ping") == 0 ||
         strlen(type) > NET_WS_TYPE_MAX)
@@ -365,8 +366,31 @@ int net_server_add_ws_message(net_server *s, const char *type, net_ws_msg_fn fn,
         return CC_ERR_TOO_BIG;
     s->ws_msgs[s->nws_msgs].type = type;
     s->ws_msgs[s->nws_msgs].fn = fn;
+    s->ws_msgs[s->nws_msgs].conn_fn = conn_fn;
     s->ws_msgs[s->nws_msgs].ud = ud;
     s->nws_msgs++;
+    return CC_OK;
+}
+
+int net_server_add_ws_message(net_server *s, const char *type, net_ws_msg_fn fn, void *ud)
+{
+    return net__add_ws_message(s, type, fn, NULL, ud);
+}
+
+int net_server_add_ws_conn_message(net_server *s, const char *type, net_ws_conn_msg_fn fn,
+                                   void *ud)
+{
+    return net__add_ws_message(s, type, NULL, fn, ud);
+}
+
+int net_server_add_ws_conn_observer(net_server *s, net_ws_conn_close_fn on_close, void *ud)
+{
+    if (s->nws_observers >= NET_MAX_WS_HOOKS)
+        return CC_ERR_TOO_BIG;
+    memset(&s->ws_observers[s->nws_observers], 0, sizeof(s->ws_observers[0]));
+    s->ws_observers[s->nws_observers].on_close_conn = on_close;
+    s->ws_observers[s->nws_observers].ud = ud;
+    s->nws_observers++;
     return CC_OK;
 }
 
@@ -375,6 +399,7 @@ int net_server_add_ws_observer(net_server *s, net_ws_conn_fn on_open, net_ws_con
 {
     if (s->nws_observers >= NET_MAX_WS_HOOKS)
         return CC_ERR_TOO_BIG;
+    memset(&s->ws_observers[s->nws_observers], 0, sizeof(s->ws_observers[0]));
     s->ws_observers[s->nws_observers].on_open = on_open;
     s->ws_observers[s->nws_observers].on_close = on_close;
     s->ws_observers[s->nws_observers].ud = ud;

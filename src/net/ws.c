@@ -4,6 +4,7 @@
 #include "net/ws_internal.h"
 
 #include <openssl/ssl.h>
+#include <stdio.h>
 #include <string.h>
 
 bool net__ws_origin_allowed(net_server *s, const char *origin)
@@ -102,6 +103,13 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     SSL *ssl = lws_get_ssl(wsi);
     if (ssl) /* an idle TLS connection gives its read and write buffers back (~34 KiB) */
         SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    ws->id = ++s->hub->next_id;
+    char key[24];
+    snprintf(key, sizeof(key), "%llu", (unsigned long long)ws->id);
+    if (cc_map_put(s->hub->by_id, key, ws, NULL) != CC_OK) {
+        net__ws_unref(ws);
+        return -1;
+    }
     ws->next = s->hub->conns;
     if (ws->next)
         ws->next->prev = ws;
@@ -122,7 +130,11 @@ static void net__ws_on_module_message(net_ws *ws, const net_ws_msg *m)
     for (size_t i = 0; i < s->nws_msgs; i++) {
         if (strcmp(s->ws_msgs[i].type, m->other) == 0) {
             message = NULL;
-            code = s->ws_msgs[i].fn(s->ws_msgs[i].ud, ws->principal, m->obj, &message);
+            if (s->ws_msgs[i].conn_fn)
+                code = s->ws_msgs[i].conn_fn(s->ws_msgs[i].ud, ws->id, ws->principal, m->obj,
+                                             &message);
+            else
+                code = s->ws_msgs[i].fn(s->ws_msgs[i].ud, ws->principal, m->obj, &message);
             break;
         }
     }
@@ -290,9 +302,16 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
                 h->nclosing--;
             ws->wsi = NULL;
             pss->ws = NULL;
-            for (size_t i = 0; i < s->nws_observers; i++)
+            char key[24];
+            snprintf(key, sizeof(key), "%llu", (unsigned long long)ws->id);
+            cc_map_remove(h->by_id, key);
+            for (size_t i = 0; i < s->nws_observers; i++) {
                 if (s->ws_observers[i].on_close)
                     s->ws_observers[i].on_close(s->ws_observers[i].ud, ws->principal);
+                if (s->ws_observers[i].on_close_conn)
+                    s->ws_observers[i].on_close_conn(s->ws_observers[i].ud, ws->id,
+                                                     ws->principal);
+            }
             net__ws_unref(ws);
             net__drain_check(s);
         }

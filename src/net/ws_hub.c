@@ -82,7 +82,10 @@ int net__hub_create(net_server *s)
         return CC_ERR_NOMEM;
     h->cap = (size_t)cc_config_int(s->cfg, "event_ring_size");
     h->ring = cc_calloc(h->cap, sizeof(*h->ring));
-    if (!h->ring) {
+    h->by_id = cc_map_new();
+    if (!h->ring || !h->by_id) {
+        cc_free(&h->ring);
+        cc_map_free(h->by_id, NULL);
         cc_free_ptr(h);
         return CC_ERR_NOMEM;
     }
@@ -114,6 +117,7 @@ void net__hub_free(net_server *s)
     for (size_t i = 0; i < h->count; i++)
         net__frame_unref(h->ring[(h->start + i) % h->cap]);
     cc_free(&h->ring);
+    cc_map_free(h->by_id, NULL);
     cc_free_ptr(h);
     s->hub = NULL;
 }
@@ -478,3 +482,19 @@ size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *p
     return sent;
 }
 
+int net_ws_send_to(net_server *s, net_ws_conn conn, const json_t *obj)
+{
+    char key[24];
+    snprintf(key, sizeof(key), "%llu", (unsigned long long)conn);
+    net_ws *ws = s->hub ? cc_map_get(s->hub->by_id, key) : NULL;
+    if (!ws || ws->closing || !ws->wsi)
+        return CC_ERR_NOT_FOUND;
+    if (ws->qlen >= ws->qmax)
+        return CC_ERR_TOO_BIG; /* the slot is kept for the events that must arrive */
+    net_frame *f = net__frame_json(json_incref((json_t *)obj));
+    if (!f)
+        return CC_ERR_NOMEM;
+    bool ok = net__ws_enqueue(ws, f);
+    net__frame_unref(f);
+    return ok ? CC_OK : CC_ERR_TOO_BIG;
+}

@@ -22,6 +22,7 @@ typedef enum { WS_AWAIT_HELLO = 0, WS_CATCHUP, WS_LIVE } net_ws_state;
 struct net_ws {
     net_ws *prev, *next;
     int refs;
+    net_ws_conn id;
     net_server *srv;
     struct lws *wsi; /* NULL once closed */
     void *principal;
@@ -47,6 +48,8 @@ struct net_hub {
     store_worker *worker;
     net_ws *conns;
     size_t nconns;
+    cc_map *by_id;       /* decimal id -> net_ws, while established (net_ws_send_to) */
+    net_ws_conn next_id; /* the last id given */
     size_t nclosing; /* of nconns, those with a close under way */
 };
 

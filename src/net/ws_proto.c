@@ -29,7 +29,9 @@ int net_ws_msg_parse(const char *data, size_t n, net_ws_msg *out, char *why, siz
     const char *reason = NULL;
     int rc = CC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    json_t *o = cc_json_parse_object(data, n, 4096, &reason);
+    /* The size is bounded before this (max_ws_message_bytes, at most 16 MiB, closes with 1009):
+     * a meeting's SDP offer is several KiB, so no tighter cap here. */
+    json_t *o = cc_json_parse_object(data, n, 16u << 20, &reason);
     if (!o) {
         snprintf(why, whylen, "invalid JSON: %s", reason ? reason : "parse error");
         return CC_ERR_INVALID;

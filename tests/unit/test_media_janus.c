@@ -213,7 +213,7 @@ static void on_done(void *ud, int err, const janus_result *res)
 
 typedef struct {
     bool attached;
-    int err, lost, events;
+    int err, lost, detached, events;
     json_t *last; /* data of the last plugin event */
 } handle_obs;
 
@@ -231,6 +231,8 @@ static void on_event(void *ud, janus_handle *h, janus_event_kind kind, const jan
     handle_obs *o = ud;
     if (kind == JANUS_EV_LOST)
         o->lost++;
+    if (kind == JANUS_EV_DETACHED)
+        o->detached++;
     o->events++;
     if (kind == JANUS_EV_PLUGIN && ev->data) {
         json_decref(o->last);
@@ -640,7 +642,9 @@ static void test_janus_session_timeout(void **state)
     /* Janus sends "timeout" and its WebSocket transport then closes the connection, and may do so
      * before the event is out (seen under load): either tells the client. */
     assert_true(strstr(down_why, "timed the session out") || strcmp(down_why, "closed") == 0);
-    assert_int_equal(co.lost, 1);
+    /* Janus frees the session's handles as it times it out and may say "detached" for this one
+     * before the session is seen lost (seen under ASan load): the handle is dead either way. */
+    assert_int_equal(co.lost + co.detached, 1);
     assert_false(janus_handle_alive(ctl));
     assert_true(count_reached(&ups, 2, 10000));
     assert_int_equal(up_gen, 2);

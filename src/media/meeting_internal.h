@@ -1,0 +1,176 @@
+/* Internals of the meeting layer (meeting.c: the per-connection signalling relay;
+ * meeting_proto.c: the client frames, pure; meeting_room.c: the conversation -> room registry,
+ * pure). Not a public header: the unit tests include it to reach the pure parts. */
+#ifndef CC_MEDIA_MEETING_INTERNAL_H
+#define CC_MEDIA_MEETING_INTERNAL_H
+
+#include "media/janus.h"
+#include "media/media_internal.h"
+
+/* ---- meeting_proto.c: client frames (pure) ------------------------------------------------- */
+
+#define MEETING_ROOM_ID_MAX 20 /* a 63-bit number in decimal */
+#define MEETING_REQ_ID_MAX 64
+#define MEETING_FEED_MAX 64 /* Janus participant ids (string_ids): we let [A-Za-z0-9_-] through */
+#define MEETING_SDP_MAX (48 * 1024)
+#define MEETING_CANDIDATE_MAX 1024
+#define MEETING_STREAMS_MAX 32
+
+typedef enum {
+    MEETING_JOIN = 1,
+    MEETING_PUBLISH,
+    MEETING_SUBSCRIBE,
+    MEETING_ANSWER,
+    MEETING_TRICKLE,
+    MEETING_LEAVE,
+} meeting_req_type;
+
+typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting_target;
+
+/* A checked client frame. Every json_t here is a new object rebuilt from the checked fields
+ * only (never the client's own), owned by the struct: meeting_req_clear frees them. */
+typedef struct {
+    meeting_req_type type;
+    const char *name;                   /* "meeting.join", ... (static) */
+    char id[MEETING_REQ_ID_MAX + 1];    /* the client's request id, echoed in answers; "" */
+    char conversation[CC_ID_LEN + 1];   /* join */
+    char room[MEETING_ROOM_ID_MAX + 1]; /* every frame but join */
+    json_t *jsep;                       /* publish: {type:"offer",sdp}; answer: "answer" */
+    meeting_target target;              /* trickle */
+    json_t *candidate;                  /* trickle: {candidate,sdpMid,sdpMLineIndex}; NULL = end */
+    json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL) */
+} meeting_req;
+
+/* Checks obj, a message of the event WebSocket whose "type" starts with "meeting.". On success
+ * out is filled (clear it). CC_ERR_INVALID with a reason in why otherwise (out is then clear;
+ * out->id and out->name are still set when they could be read, to answer the request). */
+int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t whylen);
+void meeting_req_clear(meeting_req *r);
+
+/* ---- meeting_room.c: a room per conversation (pure) ---------------------------------------- */
+
+typedef enum {
+    MEETING_ROOM_ABSENT = 0, /* not in Janus (never created, destroyed, or Janus restarted) */
+    MEETING_ROOM_CREATING,
+    MEETING_ROOM_READY, /* in Janus for generation gen */
+    MEETING_ROOM_DESTROYING,
+} meeting_room_state;
+
+typedef struct {
+    net_ws_conn *v;
+    size_t n, cap;
+} meeting_conn_list;
+
+typedef struct meeting_room {
+    char conv[CC_ID_LEN + 1];
+    char id[MEETING_ROOM_ID_MAX + 1]; /* random, 63 bits, decimal: what Janus and clients see */
+    char *secret, *pin;               /* only carecommd knows them */
+    meeting_room_state state;
+    uint64_t gen;
+    size_t members;            /* connections in it (joining or joined) */
+    meeting_conn_list waiting; /* joins waiting for the room to be READY */
+    meeting_conn_list rejoin;  /* connections to tell "rejoin" once it is READY again */
+} meeting_room;
+
+typedef struct meeting_rooms meeting_rooms;
+meeting_rooms *meeting_rooms_new(void);
+/* NULL is a no-op. Frees every room. */
+void meeting_rooms_free(meeting_rooms *rs);
+/* The room of conversation conv, made (random id, secret and pin) when absent and create is
+ * set. NULL when absent (or out of memory). The room lives until meeting_rooms_free. */
+meeting_room *meeting_rooms_get(meeting_rooms *rs, const char *conv, bool create);
+/* The room with this id, or NULL. */
+meeting_room *meeting_rooms_by_id(meeting_rooms *rs, const char *id);
+/* Calls fn for every room (it must not add rooms). */
+void meeting_rooms_each(meeting_rooms *rs, void (*fn)(void *ud, meeting_room *r), void *ud);
+size_t meeting_rooms_count(const meeting_rooms *rs);
+
+/* Appends conn (no duplicates). CC_ERR_NOMEM. */
+int meeting_conn_list_add(meeting_conn_list *l, net_ws_conn conn);
+void meeting_conn_list_remove(meeting_conn_list *l, net_ws_conn conn);
+/* Moves the list out (l is left empty): the caller frees out->v with cc_free. */
+void meeting_conn_list_take(meeting_conn_list *l, meeting_conn_list *out);
+
+/* ---- meeting.c ----------------------------------------------------------------------------- */
+
+typedef struct meeting meeting;
+
+/* ---- shared by meeting.c and meeting_peer.c, nothing else ---------------------------------- */
+
+typedef enum { MC_WAIT_ROOM = 1, MC_ATTACHING, MC_JOINING, MC_JOINED } mconn_state;
+
+typedef struct mconn {
+    int refs;
+    bool gone;
+    meeting *mt;
+    net_ws_conn conn;
+    char user_id[CC_ID_LEN + 1];
+    char display[AUTH_DISPLAY_MAX + 1];
+    meeting_room *room; /* rooms live until meeting_free */
+    mconn_state state;
+    char join_id[MEETING_REQ_ID_MAX + 1];
+    janus_handle *pub, *sub;
+    bool sub_joined;     /* the subscriber's join was answered */
+    bool sub_busy;       /* a subscriber join or update is under way */
+    json_t *sub_pending; /* streams for the subscriber's join, once attached */
+    char sub_id[MEETING_REQ_ID_MAX + 1];
+    char feed[MEETING_FEED_MAX + 1]; /* our publisher's participant id */
+    json_int_t private_id;
+} mconn;
+
+struct meeting {
+    media *m;
+    net_server *srv;
+    janus *j;
+    meeting_rooms *rooms;
+    cc_map *conns; /* decimal connection id -> mconn */
+    janus_handle *ctl;
+    bool ctl_ready, stopped;
+    media_member_fn member;
+    void *member_ud;
+    int publishers, bitrate;
+};
+
+/* One Janus request of a connection. */
+typedef struct {
+    mconn *c; /* a reference */
+    meeting_req_type what;
+    char id[MEETING_REQ_ID_MAX + 1];
+    bool sub_join;
+} mreq;
+
+/* meeting.c */
+mconn *meeting__conn(meeting *mt, net_ws_conn conn);
+void meeting__conn_unref(mconn *c);
+/* Sends o (stolen) to conn, with the request id id when not empty. */
+void meeting__send(meeting *mt, net_ws_conn conn, json_t *o, const char *id);
+void meeting__error(meeting *mt, net_ws_conn conn, const char *request, const char *id,
+                    const char *room, const char *code, const char *message);
+/* A request of c (holding a reference to it) / its end. */
+mreq *meeting__req_new(mconn *c, meeting_req_type what, const char *id);
+void meeting__req_free(mreq *q);
+/* Janus's error as a stable code for clients. */
+const char *meeting__janus_code(int err, const janus_result *res);
+/* The connection leaves: its handles are detached, the room released if it was the last. */
+void meeting__teardown(mconn *c);
+
+/* meeting_peer.c */
+/* The room is ready: attach the publisher handle, then join (meeting.joined follows). */
+void meeting__attach_pub(mconn *c);
+/* Subscribes to q->subscribe (taken): the first time, attach and join as subscriber; later,
+ * update. Returns NULL (meeting.offer follows) or an error code. */
+const char *meeting__subscribe(mconn *c, meeting_req *q);
+void meeting__published(void *ud, int err, const janus_result *res);
+void meeting__started(void *ud, int err, const janus_result *res);
+/* Creates the layer and its Janus client (to media_janus_url with the API secret) and registers
+ * the meeting.* messages and the close observer on m->srv. */
+int meeting_create(media *m, meeting **out);
+void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud);
+/* member.left: that person's connections leave the conversation's meeting at once. */
+void meeting_on_events(meeting *mt, const store_event *evs, size_t n);
+/* Stops the Janus client (before the net server closes). */
+void meeting_stop(meeting *mt);
+/* After the loop has returned. NULL is a no-op. */
+void meeting_free(meeting *mt);
+
+#endif

@@ -1,0 +1,276 @@
+// A 1:1 video call between two real Chromium browsers, signalled only through carecommd's event
+// WebSocket (meeting.* frames; the browsers never reach Janus's API), with media through the
+// Janus and coturn that carecommd runs. Both browsers must decode the other's video (getStats():
+// inbound framesDecoded grows on both), directly and then forced through coturn with the TURN
+// credentials meeting.joined gave (the selected candidate pair is a relay). A third person, not
+// a member of the conversation, can neither join nor subscribe, even with the real room id.
+//
+// Janus never uses loopback for media (shared/notes/janus-coturn.md), so the test runs itself
+// again inside a network namespace it creates (unshare -n), with a veth pair giving the address
+// 10.99.0.1 that belongs to this test alone; carecommd's media_ip is that address. No traffic
+// leaves the namespace. The page is the served app's origin (for the cookie and the origin
+// check); the meeting client is a small script injected with page.evaluate (the meeting UI is
+// not part of this test).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startServer, launchBrowser, sleep } from './lib/web.js';
+import { createUser, loginReady, freePort } from '../integration/lib/harness.js';
+import { client, createConversation } from '../integration/lib/msg.js';
+
+const MEDIA_IP = '10.99.0.1';
+const inNetns = process.env.CARECOMM_E2E_NETNS === '1';
+const missing = ['/usr/bin/janus', '/usr/bin/turnserver', '/usr/bin/unshare', '/usr/sbin/ip'].filter((f) => !fs.existsSync(f) && !(f === '/usr/sbin/ip' && fs.existsSync('/usr/bin/ip')));
+const skip = missing.length ? `missing ${missing.join(', ')} (scripts/install-deps)` : false;
+
+// ---- outside: run this file again inside a fresh network namespace ---------------------------
+
+if (!inNetns) {
+  test('a 1:1 call in a network namespace (runs this file inside `unshare -n`)', { skip, timeout: 240000 }, () => {
+    const self = fileURLToPath(import.meta.url);
+    const setup = [
+      'set -e',
+      'ip link set lo up',
+      'ip link add v0 type veth peer name v1',
+      `ip addr add ${MEDIA_IP}/24 dev v0`,
+      'ip link set v0 up',
+      'ip link set v1 up',
+      `exec "${process.execPath}" --test --test-reporter=tap "${self}"`,
+    ].join('; ');
+    // root: a network namespace of its own; otherwise a user namespace where we are root too.
+    const args = process.getuid() === 0 ? ['-n'] : ['-rn'];
+    const env = { ...process.env, CARECOMM_E2E_NETNS: '1' };
+    delete env.NODE_TEST_CONTEXT; // else the inner node --test believes it is nested and skips
+    const r = spawnSync('unshare', [...args, 'bash', '-c', setup], {
+      env,
+      encoding: 'utf8',
+      timeout: 230000,
+    });
+    const out = `${r.stdout}\n${r.stderr}`;
+    assert.equal(r.status, 0, `the call inside the namespace failed:\n${out}`);
+    assert.match(r.stdout, /# pass 3\n/, out); // every test of the inner run, none skipped
+    assert.match(r.stdout, /# fail 0/, out);
+    assert.match(r.stdout, /# skipped 0/, out);
+  });
+}
+
+// ---- inside the namespace ---------------------------------------------------------------------
+
+// The meeting client, run in the page: the event WebSocket, then one publisher and (later) one
+// subscriber RTCPeerConnection, with trickle both ways. State lives in window.mt.
+function pageClient() {
+  const st = (window.mt = { waiters: [], seen: [], pending: { publisher: [], subscriber: [] } });
+  st.send = (o) => st.ws.send(JSON.stringify(o));
+  st.next = (pred, ms = 20000) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out; seen: ${st.seen.join(',')}`)), ms);
+      st.waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
+    });
+  const pc = (target) => (target === 'publisher' ? st.pub : st.sub);
+  const addCandidate = (target, c) => {
+    const p = pc(target);
+    if (!p || !p.remoteDescription) return st.pending[target].push(c);
+    if (c && c.candidate) p.addIceCandidate(c).catch(() => {});
+  };
+  st.flush = (target) => {
+    for (const c of st.pending[target].splice(0)) addCandidate(target, c);
+  };
+  st.call = async (frame) => {
+    const id = `r${Math.random().toString(36).slice(2)}`;
+    st.send({ ...frame, id });
+    return st.next((m) => m.id === id);
+  };
+  st.trickle = (p, target) => {
+    p.onicecandidate = (e) =>
+      st.send({ type: 'meeting.trickle', room: st.room, target, candidate: e.candidate ? e.candidate.toJSON() : null });
+  };
+  st.open = () =>
+    new Promise((resolve, reject) => {
+      st.ws = new WebSocket(`wss://${location.host}/api/v1/events`);
+      st.ws.onopen = () => {
+        st.send({ type: 'hello' });
+        resolve();
+      };
+      st.ws.onerror = () => reject(new Error('event WebSocket failed'));
+      st.ws.onmessage = (e) => {
+        const m = JSON.parse(e.data);
+        st.seen.push(m.type.endsWith('error') ? JSON.stringify(m) : m.type);
+        if (m.type === 'meeting.trickle') addCandidate(m.target, m.candidate);
+        for (const w of st.waiters.slice()) {
+          if (w.pred(m)) {
+            st.waiters.splice(st.waiters.indexOf(w), 1);
+            w.resolve(m);
+          }
+        }
+      };
+    });
+  st.leave = async () => {
+    for (const p of [st.pub, st.sub]) if (p) p.close();
+    const left = await st.call({ type: 'meeting.leave', room: st.room });
+    st.pub = st.sub = null;
+    st.pending = { publisher: [], subscriber: [] };
+    return left;
+  };
+  st.joinAndPublish = async (conversation, policy = 'all') => {
+    st.policy = policy;
+    const joined = await st.call({ type: 'meeting.join', conversation });
+    if (joined.type !== 'meeting.joined') throw new Error(JSON.stringify(joined));
+    st.room = joined.room;
+    st.ice = joined.ice_servers;
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+    st.pub = new RTCPeerConnection({ iceServers: st.ice, iceTransportPolicy: st.policy });
+    st.trickle(st.pub, 'publisher');
+    for (const t of stream.getTracks()) st.pub.addTrack(t, stream);
+    const offer = await st.pub.createOffer();
+    await st.pub.setLocalDescription(offer);
+    const answer = await st.call({ type: 'meeting.publish', room: st.room, jsep: { type: 'offer', sdp: offer.sdp } });
+    if (answer.type !== 'meeting.answer') throw new Error(JSON.stringify(answer));
+    await st.pub.setRemoteDescription(answer.jsep);
+    st.flush('publisher');
+    return { room: joined.room, feed: joined.feed, ice: joined.ice_servers };
+  };
+  st.subscribe = async (feed) => {
+    let offer;
+    for (let i = 0; i < 40; i++) {
+      offer = await st.call({ type: 'meeting.subscribe', room: st.room, streams: [{ feed }] });
+      if (offer.type === 'meeting.offer' || offer.code !== 'no_such_feed') break;
+      await new Promise((r) => setTimeout(r, 250)); // the publisher is still negotiating
+    }
+    if (offer.type !== 'meeting.offer') throw new Error(JSON.stringify(offer));
+    st.sub = new RTCPeerConnection({ iceServers: st.ice, iceTransportPolicy: st.policy });
+    st.trickle(st.sub, 'subscriber');
+    await st.sub.setRemoteDescription(offer.jsep);
+    st.flush('subscriber');
+    const answer = await st.sub.createAnswer();
+    await st.sub.setLocalDescription(answer);
+    st.send({ type: 'meeting.answer', room: st.room, jsep: { type: 'answer', sdp: answer.sdp } });
+  };
+  st.stats = async () => {
+    const out = { framesDecoded: 0, pair: null };
+    if (!st.sub) return out;
+    const report = await st.sub.getStats();
+    report.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') out.framesDecoded += r.framesDecoded || 0;
+      if (r.type === 'candidate-pair' && r.state === 'succeeded' && r.nominated) {
+        const local = report.get(r.localCandidateId);
+        out.pair = local ? local.candidateType : 'unknown';
+      }
+    });
+    return out;
+  };
+}
+
+let server;
+let browser;
+const people = { alice: { role: 'practitioner' }, bruno: { role: 'nurse' }, eve: { role: 'nurse' } };
+let conv;
+
+if (inNetns) {
+  before(async () => {
+    const base = 20000 + crypto.randomInt(0, 400) * 100;
+    server = await startServer({
+      CARECOMM_MEDIA_MODE: 'embedded',
+      CARECOMM_MEDIA_IP: MEDIA_IP,
+      CARECOMM_JANUS_API_PORT: String(await freePort()),
+      CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
+      CARECOMM_TURN_PORT: String(await freePort()),
+      CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
+      CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
+    });
+    const deadline = Date.now() + 30000;
+    while ((await server.request('GET', '/readyz')).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`media not ready:\n${server.logs}`);
+      await sleep(200);
+    }
+    for (const [name, who] of Object.entries(people)) {
+      createUser(server, name, who.role);
+      Object.assign(who, await loginReady(server, name), { name });
+    }
+    conv = await createConversation(client(server, people.alice), { kind: 'group', members: [people.bruno.userId] });
+    browser = await launchBrowser();
+    for (const who of Object.values(people)) {
+      who.context = await browser.newContext({ ignoreHTTPSErrors: true });
+      await who.context.addCookies([{ name: 'cc_session', value: who.token, url: server.url }]);
+      who.page = await who.context.newPage();
+      await who.page.goto(`${server.url}/healthz`);
+      await who.page.evaluate(pageClient);
+      await who.page.evaluate(() => window.mt.open());
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server) {
+      await server.stop();
+      if (process.env.CARECOMM_KEEP_DATA !== '1') server.cleanup();
+    }
+  });
+
+  test('each participant of a 1:1 call receives the other one\'s video', { timeout: 120000 }, async () => {
+    const { alice, bruno } = people;
+    const a = await alice.page.evaluate((c) => window.mt.joinAndPublish(c), conv.id);
+    const b = await bruno.page.evaluate((c) => window.mt.joinAndPublish(c), conv.id);
+    assert.equal(a.room, b.room);
+    assert.match(a.ice[0].urls[0], new RegExp(`^turn:${MEDIA_IP.replace(/\./g, '\\.')}:`));
+    await alice.page.evaluate((f) => window.mt.subscribe(f), b.feed);
+    await bruno.page.evaluate((f) => window.mt.subscribe(f), a.feed);
+
+    const frames = async (who) => (await who.page.evaluate(() => window.mt.stats())).framesDecoded;
+    const deadline = Date.now() + 30000;
+    let fa = 0;
+    let fb = 0;
+    while ((fa === 0 || fb === 0) && Date.now() < deadline) {
+      await sleep(250);
+      [fa, fb] = [await frames(alice), await frames(bruno)];
+    }
+    const seen = async (who) => (await who.page.evaluate(() => window.mt.seen.join(',')));
+    assert.ok(fa > 0, `alice decoded no frame; she saw ${await seen(alice)}\n${server.logs.slice(-3000)}`);
+    assert.ok(fb > 0, `bruno decoded no frame; he saw ${await seen(bruno)}`);
+    await sleep(1500);
+    const [fa2, fb2] = [await frames(alice), await frames(bruno)];
+    assert.ok(fa2 > fa, `alice's framesDecoded does not grow (${fa} then ${fa2})`);
+    assert.ok(fb2 > fb, `bruno's framesDecoded does not grow (${fb} then ${fb2})`);
+    const pair = (await alice.page.evaluate(() => window.mt.stats())).pair;
+    assert.ok(pair, 'no nominated ICE candidate pair');
+  });
+
+  test('the same call forced through TURN with the credentials of meeting.joined', { timeout: 120000 }, async () => {
+    const { alice, bruno } = people;
+    for (const who of [alice, bruno]) {
+      const left = await who.page.evaluate(() => window.mt.leave());
+      assert.equal(left.type, 'meeting.left');
+    }
+    const a = await alice.page.evaluate((c) => window.mt.joinAndPublish(c, 'relay'), conv.id);
+    const b = await bruno.page.evaluate((c) => window.mt.joinAndPublish(c, 'relay'), conv.id);
+    await alice.page.evaluate((f) => window.mt.subscribe(f), b.feed);
+    await bruno.page.evaluate((f) => window.mt.subscribe(f), a.feed);
+    const stats = (who) => who.page.evaluate(() => window.mt.stats());
+    const deadline = Date.now() + 30000;
+    let sa = await stats(alice);
+    let sb = await stats(bruno);
+    while ((sa.framesDecoded === 0 || sb.framesDecoded === 0) && Date.now() < deadline) {
+      await sleep(250);
+      [sa, sb] = [await stats(alice), await stats(bruno)];
+    }
+    assert.ok(sa.framesDecoded > 0 && sb.framesDecoded > 0, `through TURN: ${sa.framesDecoded}, ${sb.framesDecoded}`);
+    assert.equal(sa.pair, 'relay');
+    assert.equal(sb.pair, 'relay');
+  });
+
+  test('a non-member can neither join nor subscribe, even with the real room id', async () => {
+    const { alice, eve } = people;
+    const room = await alice.page.evaluate(() => window.mt.room);
+    const code = (await alice.page.evaluate(() => window.mt.call({ type: 'meeting.leave', room: '1' }))).code;
+    assert.equal(code, 'not_in_room'); // even the member: a room that is not this tab's
+    const r = await eve.page.evaluate(async ([c, rm]) => {
+      const join = await window.mt.call({ type: 'meeting.join', conversation: c });
+      const sub = await window.mt.call({ type: 'meeting.subscribe', room: rm, streams: [{ feed: 'x' }] });
+      const pub = await window.mt.call({ type: 'meeting.publish', room: rm, jsep: { type: 'offer', sdp: 'v=0\r\n' } });
+      return [join, sub, pub].map((m) => `${m.type}:${m.code}`);
+    }, [conv.id, room]);
+    assert.deepEqual(r, ['meeting.error:conversation_not_found', 'meeting.error:not_in_room', 'meeting.error:not_in_room']);
+  });
+}

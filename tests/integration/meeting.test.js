@@ -1,0 +1,202 @@
+// Meeting signalling against a real Janus (carecommd in embedded mode, media_ip = 127.0.0.1:
+// signalling works on loopback, media does not — tests/e2e/meeting_call.test.js covers media in
+// a network namespace). Joins over the event WebSocket, per connection (two tabs are two
+// participants), and every refusal: not a member, a forged room id, another connection's room,
+// a frame with fields of its own, a frame before the join. Then Janus is killed: the
+// participants are told to leave, then to rejoin the same room once Janus is back.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Server, freePort, sleep } from './lib/harness.js';
+import { staff, client, createConversation, openSocket, audit } from './lib/msg.js';
+
+const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
+const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
+
+let server;
+let p;
+let conv;
+let other;
+const sockets = [];
+
+async function until(what, fn, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function socket(who) {
+  const w = await openSocket(server, who);
+  sockets.push(w);
+  return w;
+}
+
+// Sends a meeting frame with a fresh id and waits for the answer carrying that id.
+async function call(w, frame, timeoutMs = 15000) {
+  const id = `r${crypto.randomBytes(4).toString('hex')}`;
+  w.send({ ...frame, id });
+  return w.next((m) => m.id === id && m.type.startsWith('meeting.'), timeoutMs);
+}
+
+before(async () => {
+  if (skip) return;
+  const base = 20000 + crypto.randomInt(0, 400) * 100;
+  server = await new Server({
+    env: {
+      CARECOMM_MEDIA_MODE: 'embedded',
+      CARECOMM_MEDIA_IP: '127.0.0.1',
+      CARECOMM_JANUS_API_PORT: String(await freePort()),
+      CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
+      CARECOMM_TURN_PORT: String(await freePort()),
+      CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
+      CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
+    },
+  }).start();
+  await until('media ready', async () => (await server.request('GET', '/readyz')).status === 200);
+  p = await staff(server, { alice: 'practitioner', bob: 'nurse', eve: 'nurse', root: 'admin' });
+  conv = await createConversation(client(server, p.alice), { kind: 'group', members: [p.bob.userId] });
+  other = await createConversation(client(server, p.eve), { kind: 'channel', name: 'Eve only', visibility: 'private' });
+});
+
+after(async () => {
+  for (const w of sockets) w.ws.terminate();
+  if (!server) return;
+  await server.stop();
+  server.cleanup();
+});
+
+let alice;
+let aliceJoined;
+
+test('a member joins the meeting of a conversation and gets ICE servers', { skip }, async () => {
+  alice = await socket(p.alice);
+  aliceJoined = await call(alice, { type: 'meeting.join', conversation: conv.id });
+  assert.equal(aliceJoined.type, 'meeting.joined', JSON.stringify(aliceJoined));
+  assert.match(aliceJoined.room, /^[1-9][0-9]{0,18}$/);
+  assert.equal(aliceJoined.conversation, conv.id);
+  assert.ok(aliceJoined.feed);
+  assert.deepEqual(aliceJoined.publishers, []);
+  assert.equal(aliceJoined.ice_servers.length, 1);
+  assert.match(aliceJoined.ice_servers[0].username, new RegExp(`^\\d+:${p.alice.userId}$`));
+  // Nothing of Janus's own secrets reaches the client.
+  const secrets = JSON.parse(fs.readFileSync(path.join(server.dataDir, 'media/secrets.json'), 'utf8'));
+  for (const v of Object.values(secrets)) assert.ok(!JSON.stringify(aliceJoined).includes(v));
+  const metrics = await server.request('GET', '/metrics');
+  assert.match(metrics.text, /^carecomm_meeting_participants 1$/m);
+  // A second join on the same connection is refused.
+  const again = await call(alice, { type: 'meeting.join', conversation: conv.id });
+  assert.equal(again.type, 'meeting.error');
+  assert.equal(again.code, 'already_joined');
+});
+
+test('two tabs of one person are two participants of the same room', { skip }, async () => {
+  const tab1 = await socket(p.bob);
+  const tab2 = await socket(p.bob);
+  const j1 = await call(tab1, { type: 'meeting.join', conversation: conv.id });
+  const j2 = await call(tab2, { type: 'meeting.join', conversation: conv.id });
+  assert.equal(j1.type, 'meeting.joined', JSON.stringify(j1));
+  assert.equal(j2.type, 'meeting.joined', JSON.stringify(j2));
+  assert.equal(j1.room, aliceJoined.room);
+  assert.equal(j2.room, aliceJoined.room);
+  assert.notEqual(j1.feed, j2.feed);
+  // Alice hears them come in (Janus's "joining", with the display name).
+  const heard = await alice.next((m) => m.type === 'meeting.participants' && m.joining?.id === j1.feed);
+  assert.equal(heard.room, aliceJoined.room);
+  assert.equal(heard.joining.display, 'bob'); // the CLI's default display name
+  // One tab leaves; the other stays in.
+  const left = await call(tab1, { type: 'meeting.leave', room: j1.room });
+  assert.equal(left.type, 'meeting.left');
+  assert.equal(left.reason, 'left');
+  const gone = await call(tab1, { type: 'meeting.leave', room: j1.room });
+  assert.equal(gone.code, 'not_in_room');
+  const still = await call(tab2, { type: 'meeting.subscribe', room: j2.room, streams: [{ feed: 'nobody' }] });
+  assert.equal(still.type, 'meeting.error');
+  assert.equal(still.code, 'no_such_feed', JSON.stringify(still));
+  // Its socket closes: it leaves the room as well (Janus is told; no frame is left to send).
+  await tab2.close();
+});
+
+test('a non-member cannot join, and a room id from elsewhere is refused', { skip }, async () => {
+  const eve = await socket(p.eve);
+  const refused = await call(eve, { type: 'meeting.join', conversation: conv.id });
+  assert.equal(refused.type, 'meeting.error');
+  assert.equal(refused.request, 'meeting.join');
+  assert.equal(refused.code, 'conversation_not_found');
+  // The room id she learned (or guessed), without having joined it.
+  for (const frame of [
+    { type: 'meeting.subscribe', room: aliceJoined.room, streams: [{ feed: aliceJoined.feed }] },
+    { type: 'meeting.publish', room: aliceJoined.room, jsep: { type: 'offer', sdp: 'v=0\r\n' } },
+    { type: 'meeting.trickle', room: aliceJoined.room, target: 'publisher', candidate: null },
+    { type: 'meeting.leave', room: aliceJoined.room },
+  ]) {
+    const r = await call(eve, frame);
+    assert.equal(r.type, 'meeting.error', JSON.stringify(r));
+    assert.equal(r.code, 'not_in_room', JSON.stringify(r));
+  }
+  // In a meeting of her own, the other room is still not hers.
+  const mine = await call(eve, { type: 'meeting.join', conversation: other.id });
+  assert.equal(mine.type, 'meeting.joined', JSON.stringify(mine));
+  assert.notEqual(mine.room, aliceJoined.room);
+  const forged = await call(eve, { type: 'meeting.subscribe', room: aliceJoined.room, streams: [{ feed: aliceJoined.feed }] });
+  assert.equal(forged.code, 'not_in_room');
+  const invented = await call(eve, { type: 'meeting.subscribe', room: '12345', streams: [{ feed: aliceJoined.feed }] });
+  assert.equal(invented.code, 'not_in_room');
+  // Fields of the client's own never reach Janus: the frame is refused.
+  const extra = await call(eve, { type: 'meeting.leave', room: mine.room, pin: '1234' });
+  assert.equal(extra.code, 'bad_message');
+  assert.match(extra.message, /unknown field 'pin'/);
+  const badSdp = await call(eve, { type: 'meeting.publish', room: mine.room, jsep: { type: 'answer', sdp: 'v=0\r\n' } });
+  assert.equal(badSdp.code, 'bad_message');
+  const leave = await call(eve, { type: 'meeting.leave', room: mine.room });
+  assert.equal(leave.type, 'meeting.left');
+  // The attempts are in the audit chain; a late frame for her own room after leaving is not.
+  const late = await call(eve, { type: 'meeting.leave', room: mine.room });
+  assert.equal(late.code, 'not_in_room');
+  const denied = async (object) => {
+    let records = [];
+    for (let i = 0; i < 50 && records.length === 0; i++) {
+      records = await audit(server, p.root.token, { action: 'access.denied', object });
+      if (!records.length) await sleep(100);
+    }
+    return records;
+  };
+  const joinDenied = await denied(`meeting:${conv.id}`);
+  assert.equal(joinDenied.length, 1);
+  assert.equal(joinDenied[0].actor_id, p.eve.userId);
+  assert.ok((await denied(`meeting_room:${aliceJoined.room}`)).length >= 5);
+  assert.equal((await denied('meeting_room:12345')).length, 1);
+  assert.equal((await audit(server, p.root.token, { action: 'access.denied', object: `meeting_room:${mine.room}` })).length, 0);
+});
+
+test('a person removed from the conversation is taken out of its meeting at once', { skip }, async () => {
+  const group = await createConversation(client(server, p.alice), { kind: 'group', members: [p.bob.userId, p.eve.userId] });
+  const bob = await socket(p.bob);
+  const j = await call(bob, { type: 'meeting.join', conversation: group.id });
+  assert.equal(j.type, 'meeting.joined', JSON.stringify(j));
+  const r = await client(server, p.alice).del(`/conversations/${group.id}/members/${p.bob.userId}`);
+  assert.ok(r.status === 200 || r.status === 204, JSON.stringify(r.body));
+  const left = await bob.next((m) => m.type === 'meeting.left' && m.room === j.room);
+  assert.equal(left.reason, 'removed');
+  const after = await call(bob, { type: 'meeting.join', conversation: group.id });
+  assert.equal(after.code, 'conversation_not_found');
+});
+
+test('Janus killed: participants are told to leave, then to rejoin the same room', { skip }, async () => {
+  const pid = Number(fs.readFileSync(path.join(server.dataDir, 'media/janus.pid'), 'utf8').trim());
+  process.kill(pid, 'SIGKILL');
+  const left = await alice.next((m) => m.type === 'meeting.left' && m.reason === 'media_restarting', 15000);
+  assert.equal(left.room, aliceJoined.room);
+  const rejoin = await alice.next((m) => m.type === 'meeting.rejoin', 30000);
+  assert.equal(rejoin.room, aliceJoined.room);
+  assert.equal(rejoin.conversation, conv.id);
+  const again = await call(alice, { type: 'meeting.join', conversation: conv.id });
+  assert.equal(again.type, 'meeting.joined', JSON.stringify(again));
+  assert.equal(again.room, aliceJoined.room);
+  assert.match(server.logs, /"msg":"meetings: Janus session lost; participants will rejoin"/);
+});
