@@ -46,42 +46,16 @@ int auth_password_verify(const char *hash, const char *password)
  * and tells whether they are all the same one. */
 static bool utf8_scan(const unsigned char *s, size_t n, bool *all_same)
 {
-    size_t i = 0, first_len = 0;
+    size_t first_len = 0, len;
+    uint32_t cp;
     *all_same = true;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            len = 1;
-            cp = c;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+    for (size_t i = 0; i < n; i += len) {
+        if (!(len = cc_utf8_decode(s + i, n - i, &cp)))
             return false;
         if (i == 0)
             first_len = len;
         else if (len != first_len || memcmp(s, s + i, len) != 0)
             *all_same = false;
-        i += len;
     }
     return true;
 }

@@ -62,6 +62,9 @@ void cc_say(char *why, size_t whylen, const char *fmt, ...) __attribute__((forma
 
 /* True when p[n] is well-formed UTF-8: no overlong forms, surrogates or values past U+10FFFF. */
 bool cc_utf8_valid(const char *p, size_t n);
+/* Decodes one UTF-8 character at p (n bytes available): its length, or 0 for an invalid,
+ * truncated or overlong sequence, a surrogate or a value past U+10FFFF. */
+size_t cc_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
 
 /* Length-delimited string view; never assumes a NUL. */
 typedef struct {

@@ -49,37 +49,10 @@ static int put_cp(cc_buf *b, uint32_t cp)
     return cc_buf_append(b, u, n);
 }
 
-/* Decodes one UTF-8 character at p[n]: its length, or 0 when malformed. */
+/* One UTF-8 character at p (n bytes): its length, or 0 when malformed. */
 static size_t utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
 {
-    if (n == 0)
-        return 0;
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
+    return cc_utf8_decode(p, n, cp);
 }
 
 int hl7__charset_from_name(const char *p, size_t n, hl7_charset *cs)

@@ -4,37 +4,10 @@
 
 #include <string.h>
 
-/* Decodes one UTF-8 character at s[i] (n bytes). Returns its length, or 0 for an invalid or
- * overlong sequence, a surrogate or a value past U+10FFFF (the byte then separates words). */
+/* One UTF-8 character at s[i]: its length, or 0 (the byte then separates words). */
 static size_t text__decode(const unsigned char *s, size_t n, size_t i, uint32_t *cp)
 {
-    unsigned char c = s[i];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + len > n)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[i + k] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i + k] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
+    return cc_utf8_decode(s + i, n - i, cp);
 }
 
 static size_t text__encode(uint32_t cp, char out[4])

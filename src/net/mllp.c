@@ -390,23 +390,8 @@ static void mllp_flush(mllp_conn *c)
                 mllp_conn_close(c);
             else
                 mllp_tls_out(c);
-        } else if (!c->closing) {
-            mllp_write *w = cc_calloc(1, sizeof *w);
-            if (w) {
-                w->c = c;
-                w->buf = m->out;
-                m->out = (cc_buf){0};
-                uv_buf_t b = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
-                if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, mllp_on_written) == 0) {
-                    c->writes++;
-                } else {
-                    cc_buf_free(&w->buf);
-                    cc_free_ptr(w);
-                    mllp_conn_close(c);
-                }
-            } else {
-                mllp_conn_close(c);
-            }
+        } else {
+            mllp_send(c, m->out.data, m->out.len);
         }
         cc_buf_free(&m->out);
         cc_free_ptr(m);
