@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, go, capture, Authenticator, PASSWORD, PHONE } from './lib/web.js';
+import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, PHONE } from './lib/web.js';
 import { loginReady, freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { sendHl7, siu, PRACTITIONER_IDENT } from '../integration/lib/hl7.js';
@@ -55,14 +55,7 @@ test('booked over HL7, the patient waits, the practitioner admits and ends', asy
 
   // The practitioner's agenda, open before the patient arrives.
   const pro = await openPage(browser, server);
-  await go(pro, '/login');
-  await pro.fill('#login-username', doc.name);
-  await pro.fill('#login-password', PASSWORD);
-  await pro.click('button[type=submit]');
-  await pro.locator('#login-code').waitFor();
-  await pro.fill('#login-code', await doc.auth.code());
-  await pro.click('button[type=submit]');
-  await pro.waitForURL(`${server.url}/`);
+  await loginInBrowser(pro, doc);
   await pro.click('#main-nav a:has-text("Téléconsultations")');
   await pro.waitForURL(/\/consultations$/);
   const row = pro.locator('.care-table tbody tr', { hasText: 'Jeanne DUPONT' });

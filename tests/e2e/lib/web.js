@@ -177,3 +177,16 @@ export class Authenticator {
     }
   }
 }
+
+// Logs who ({name, auth: Authenticator}) in through the login page with password and 2FA code,
+// and waits for the home page.
+export async function loginInBrowser(page, who) {
+  await go(page, '/login');
+  await page.fill('#login-username', who.name);
+  await page.fill('#login-password', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.locator('#login-code').waitFor();
+  await page.fill('#login-code', await who.auth.code());
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${page.base}/`);
+}
