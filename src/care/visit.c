@@ -24,10 +24,23 @@ static bool visit_guess_blocked(care *c, const char *ip, int64_t now)
     return g && now - g->since < GUESS_WINDOW_MS && g->count >= GUESS_LIMIT;
 }
 
+static bool visit_guess_stale(void *ud, const char *key, void *value)
+{
+    (void)key;
+    int64_t now = *(const int64_t *)ud;
+    if (now - ((care_guess *)value)->since < GUESS_WINDOW_MS)
+        return false;
+    cc_free_ptr(value); /* removed: the value is ours */
+    return true;
+}
+
 static void visit_guess_failed(care *c, const char *ip, int64_t now)
 {
     care_guess *g = cc_map_get(c->guesses, ip);
     if (!g) {
+        /* Addresses whose window has passed are forgotten before the map grows large. */
+        if (cc_map_count(c->guesses) >= 10000)
+            cc_map_sweep(c->guesses, visit_guess_stale, &now);
         if (cc_map_count(c->guesses) > 100000 || !(g = cc_calloc(1, sizeof *g)))
             return;
         if (cc_map_put(c->guesses, ip, g, NULL) != CC_OK) {

@@ -19,6 +19,7 @@ typedef struct {
     bool update;
     char id[CC_ID_LEN + 1];
     char user_id[CC_ID_LEN + 1], username[65], ip[64];
+    auth_role role;
     care_search search;
     /* answer */
     int status;
@@ -58,6 +59,7 @@ static fhir_ctx *fhir_ctx_new(net_req *r)
     snprintf(c->user_id, sizeof c->user_id, "%s", account_principal_user_id(p));
     snprintf(c->username, sizeof c->username, "%s", account_principal_username(p));
     snprintf(c->ip, sizeof c->ip, "%s", net_req_source_ip(r));
+    c->role = account_principal_role(p);
     const char *id = net_req_param(r, "id");
     if (id)
         snprintf(c->id, sizeof c->id, "%s", id);
@@ -239,6 +241,14 @@ static void fhir_write(net_req *r, bool update)
         return;
     fhir_error e;
     c->update = update;
+    /* Booking is the secretariat's (and its booking system's, through such an account):
+     * practitioners and nurses read, they do not book or cancel. */
+    if (c->role != ROLE_SECRETARY) {
+        fhir_error_reply(r, 403, "forbidden", "only the secretariat books and changes appointments",
+                         NULL);
+        fhir_ctx_free(c);
+        return;
+    }
     json_t *body = net_req_body(r);
     if (interop__fhir_to_booking(body, c->s->tlc_codes, update, &c->booking, &e) != CC_OK) {
         fhir_error_reply(r, 400, "invalid", e.why, e.expression);

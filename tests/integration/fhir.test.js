@@ -178,7 +178,12 @@ test('errors are OperationOutcomes that say where', () => {
   assert.equal(fhirClient('search', { params: { identifier: 'E1' } }).result.total, 0, 'nothing created');
 });
 
-test('FHIR needs a session with patient.read', () => {
+test('FHIR needs a session with patient.read; only the secretariat books', () => {
   const r = fhirClient('search', { params: { identifier: 'WEB-1001' } }, 'not-a-token');
   assert.equal(r.status, 401);
+  const read = fhirClient('search', { params: { identifier: 'WEB-1001' } }, doc.token);
+  assert.ok(read.ok, 'a practitioner reads');
+  const book = fhirClient('create', { body: booking({ identifier: [{ system: 'x:y', value: 'DOC-1' }] }) }, doc.token);
+  assert.equal(book.status, 403);
+  assert.equal(book.outcome.resourceType, 'OperationOutcome');
 });
