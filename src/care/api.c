@@ -182,7 +182,7 @@ static void care_agenda(net_req *r)
 
 /* ---- actions on one consultation ----------------------------------------------------------- */
 
-typedef enum { ACT_ADMIT = 1, ACT_END, ACT_NOSHOW, ACT_RESEND } care_action_kind;
+typedef enum { ACT_ADMIT = 1, ACT_END, ACT_NOSHOW, ACT_RESEND, ACT_LINK } care_action_kind;
 
 static int care_row_owner(void *ud, const store_row *r)
 {
@@ -207,9 +207,9 @@ static int care_act_job(store *st, void *ctx)
     if (!row[1][0])
         return care_fail(q, 404, "appointment_not_found", "no such teleconsultation");
     bool own = strcmp(row[0], q->user_id) == 0;
-    /* The consultation itself is the practitioner's; a secretary may resend a link or record a
-     * no-show. */
-    if (!own && (q->action == ACT_ADMIT || q->action == ACT_END || q->role == ROLE_NURSE))
+    /* The consultation itself is its practitioner's; a secretary may also resend the link, add
+     * a guest's link or record a no-show. Nobody else acts on it. */
+    if (!own && (q->action == ACT_ADMIT || q->action == ACT_END || q->role != ROLE_SECRETARY))
         return care_fail(q, 403, "forbidden", "this consultation is another practitioner's");
     if (!care_status_active(row[2]) && q->action != ACT_END)
         return care_fail(q, 409, "not_active", "this consultation is cancelled or over");
@@ -256,6 +256,31 @@ static int care_act_job(store *st, void *ctx)
                             v, 2, NULL);
         }
         action = "care.noshow";
+    } else if (q->action == ACT_LINK) {
+        const char *role = json_string_value(json_object_get(q->in, "role"));
+        const char *label = json_string_value(json_object_get(q->in, "label"));
+        care_link l;
+        char token[AUTH_LINK_TOKEN_LEN + 1];
+        rc = care_link_add(st, q->id, role, label, now, &l);
+        if (rc == CC_ERR_INVALID)
+            return care_fail(q, 400, "invalid_request",
+                             "role must be relative or interpreter, label 1 to 80 bytes");
+        if (rc == CC_ERR_NOT_FOUND)
+            return care_fail(q, 409, "not_active", "this consultation has no working link");
+        if (rc == CC_OK)
+            rc = auth_link_token(q->c->keys, l.link_id, token);
+        if (rc != CC_OK)
+            return rc;
+        char url[600];
+        snprintf(url, sizeof url, "%s/visit/%s", q->c->public_url, token);
+        char object[CC_ID_LEN + 16];
+        snprintf(object, sizeof object, "appointment:%s", q->id);
+        if ((rc = care_audit_staff(st, q, "care.link.add", object,
+                                   json_pack("{s:s}", "role", role))) != CC_OK)
+            return rc;
+        q->status = 201;
+        q->out = json_pack("{s:s,s:s,s:s}", "role", role, "label", label, "url", url);
+        return q->out ? CC_OK : CC_ERR_NOMEM;
     } else {
         char id[CC_ID_LEN + 1];
         cc_id_new(id);
@@ -328,6 +353,10 @@ static void care_resend(net_req *r)
 {
     care_act(r, ACT_RESEND);
 }
+static void care_add_link(net_req *r)
+{
+    care_act(r, ACT_LINK);
+}
 
 /* ---- notifications that did not go ---------------------------------------------------------- */
 
@@ -372,6 +401,11 @@ static void care_outbox_list(net_req *r)
         care_submit(q, care_outbox_job);
 }
 
+static const cc_json_field care_link_body[] = {
+    {"role", CC_JSON_STRING, true, 1, 16},
+    {"label", CC_JSON_STRING, true, 1, 80},
+};
+
 static const cc_json_field care_end_body[] = {
     {"report", CC_JSON_OBJECT, true, 0, 0},
 };
@@ -383,6 +417,8 @@ const net_route care_routes[] = {
      care_end},
     {"POST", "/api/v1/care/appointments/:id/noshow", PERM_PATIENT_READ, 0, NULL, 0, care_noshow},
     {"POST", "/api/v1/care/appointments/:id/resend", PERM_PATIENT_READ, 0, NULL, 0, care_resend},
+    {"POST", "/api/v1/care/appointments/:id/links", PERM_PATIENT_READ, 0, care_link_body, 2,
+     care_add_link},
     {"GET", "/api/v1/care/outbox", PERM_PATIENT_READ, 0, NULL, 0, care_outbox_list},
 };
 const size_t care_routes_count = sizeof(care_routes) / sizeof(care_routes[0]);

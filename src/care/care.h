@@ -183,6 +183,12 @@ int care_link_token(store *st, const auth_keys *keys, const char *link_id,
                     char token[AUTH_LINK_TOKEN_LEN + 1]);
 /* The patient link of an appointment (its first link with role "patient"); CC_ERR_NOT_FOUND. */
 int care_link_of(store *st, const char *appointment_id, care_link *out);
+/* A link of its own for someone the practitioner adds (role "relative" or "interpreter"; label
+ * "Sa fille", "Interprète en arabe", 1..80 bytes): valid in the patient link's window, revoked
+ * with it. CC_ERR_NOT_FOUND when the consultation has no working patient link, CC_ERR_INVALID
+ * for another role or label. */
+int care_link_add(store *st, const char *appointment_id, const char *role, const char *label,
+                  int64_t now_ms, care_link *out);
 
 /* ---- the module at run time: patient notifications ---------------------------------------- */
 

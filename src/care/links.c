@@ -73,6 +73,34 @@ int care_link_token(store *st, const auth_keys *keys, const char *link_id,
     return auth_link_token(keys, l.link_id, token);
 }
 
+int care_link_add(store *st, const char *appointment_id, const char *role, const char *label,
+                  int64_t now_ms, care_link *out)
+{
+    care_link p;
+    size_t ln = label ? strlen(label) : 0;
+    if (!role || (strcmp(role, "relative") != 0 && strcmp(role, "interpreter") != 0) || ln == 0 ||
+        ln > 80)
+        return CC_ERR_INVALID;
+    int rc = care_link_of(st, appointment_id, &p);
+    if (rc != CC_OK)
+        return rc;
+    if (p.revoked)
+        return CC_ERR_NOT_FOUND;
+    memset(out, 0, sizeof *out);
+    auth_link_new_id(out->link_id);
+    snprintf(out->appointment_id, sizeof out->appointment_id, "%s", appointment_id);
+    snprintf(out->role, sizeof out->role, "%s", role);
+    out->not_before = p.not_before;
+    out->not_after = p.not_after;
+    store_val v[] = {SV_TEXT(out->link_id), SV_TEXT(appointment_id), SV_TEXT(role),
+                     SV_TEXT(label),        SV_INT(p.not_before),     SV_INT(p.not_after),
+                     SV_INT(now_ms)};
+    return store_exec(st,
+                      "INSERT INTO care_links(id, appointment_id, role, label, not_before, "
+                      "not_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      v, 7, NULL);
+}
+
 /* ---- practitioners' identifiers ------------------------------------------------------------ */
 
 int care_ident_add(store *st, const char *user_id, const char *ident)

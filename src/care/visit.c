@@ -71,6 +71,8 @@ static int visit_row(void *ud, const store_row *r)
                        "site", q->c->notice.site, "patient_given", store_row_text(r, 7));
     if (q->out && !store_row_is_null(r, 6))
         json_object_set_new(q->out, "waiting_since", json_integer(store_row_int(r, 6)));
+    if (q->out)
+        json_object_set_new(q->out, "role", json_string(q->link.role));
     return 1;
 }
 
@@ -113,7 +115,9 @@ static int visit_job(store *st, void *ctx)
         return visit_audit(st, q, "visit.denied", "denied");
     }
     const char *id = q->link.appointment_id;
-    if (q->action == VISIT_CONSENT) {
+    if (q->action == VISIT_CONSENT && strcmp(q->link.role, "patient") != 0) {
+        return care_fail(q, 403, "patient_only", "only the patient consents to their consultation");
+    } else if (q->action == VISIT_CONSENT) {
         store_val p[] = {SV_INT(now), SV_TEXT(id)};
         if ((rc = store_exec(st,
                              "UPDATE care_appointments SET consent_at = COALESCE(consent_at, ?) "
@@ -152,11 +156,14 @@ int care__arrive(store *st, care_req *q, int64_t now)
                              p, 1, &consent);
     if (rc != CC_OK)
         return rc;
-    if (!consent)
+    bool patient = strcmp(q->link.role, "patient") == 0;
+    if (patient && !consent)
         return care_fail(q, 409, "consent_required",
                          "the patient must consent to the teleconsultation first");
     if (now < start - q->c->waiting_room_ms)
         return care_fail(q, 409, "too_early", "the waiting room is not open yet");
+    if (!patient) /* a relative or an interpreter waits with the patient; the state is theirs */
+        return visit_audit(st, q, "visit.arrive", "success");
     /* Only from "scheduled" (or back after a dropped connection): a consultation in call or done
      * is not sent back to the waiting room by a reload. */
     store_val u[] = {SV_INT(now), SV_TEXT(id)};

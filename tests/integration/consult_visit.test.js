@@ -165,6 +165,33 @@ test('a secretary sends the invitation again: the same link', async () => {
   assert.ok(all.every((x) => x.includes(`/visit/${token}`)));
 });
 
+test('a relative and an interpreter get links of their own; only the patient consents', async () => {
+  const patientLink = await book('RDV-G');
+  const d = (await client(server, doc).ok('GET', '/care/agenda')).appointments.find((x) => x.patient.family === 'RDV-G');
+  const made = await client(server, doc).ok('POST', `/care/appointments/${d.id}/links`, { role: 'interpreter', label: 'Interprète en arabe' }, 201);
+  assert.equal(made.role, 'interpreter');
+  const token = /\/visit\/(\S+)$/.exec(made.url)[1];
+  assert.notEqual(token, patientLink);
+  const seen = await visit(token);
+  assert.equal(seen.status, 200);
+  assert.equal(seen.body.role, 'interpreter');
+  assert.equal((await visit(token, 'POST', '/consent', { accepted: true })).status, 403);
+  assert.equal((await visit(token, 'POST', '/arrive')).status, 200, 'waits without consenting');
+  assert.equal((await visit(patientLink)).body.consultation, 'scheduled', 'the patient has not arrived');
+  // Not another practitioner's to give; a secretary may; a made-up role is refused.
+  assert.equal((await client(server, other).post(`/care/appointments/${d.id}/links`, { role: 'relative', label: 'x' })).status, 403);
+  assert.equal((await client(server, other).post(`/care/appointments/${d.id}/noshow`)).status, 403, 'nor a no-show');
+  assert.equal((await client(server, other).post(`/care/appointments/${d.id}/resend`)).status, 403, 'nor a resend');
+  await client(server, sec).ok('POST', `/care/appointments/${d.id}/links`, { role: 'relative', label: 'Sa fille' }, 201);
+  assert.equal((await client(server, doc).post(`/care/appointments/${d.id}/links`, { role: 'doctor', label: 'x' })).status, 400);
+  // Cancelled: every link of the consultation stops.
+  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S15', id: 'RDV-G', control: 'C-RDV-G-cancel', start: inTenMinutes(), family: 'RDV-G' })]), ['AA']);
+  await waitFor(async () => (await visit(token)).status === 410, { what: 'the interpreter link refused' });
+  const trail = await audit(server, root.token, { action: 'care.link.add' });
+  assert.equal(trail.length, 2);
+  assert.ok(!JSON.stringify(trail).includes('arabe'), 'no label in the audit details');
+});
+
 test('guessing links is slowed down, then refused, and audited with the address', async () => {
   const guess = () => `${'A'.repeat(22)}.${Math.random().toString(36).slice(2).padEnd(43, 'x').slice(0, 43)}`;
   // (The mixed link above was this address's first wrong one.)

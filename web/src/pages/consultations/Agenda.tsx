@@ -45,6 +45,10 @@ export function AgendaPage() {
   const [act, setAct] = useState('TC');
   const [incidents, setIncidents] = useState('');
   const [busy, setBusy] = useState(false);
+  const [inviting, setInviting] = useState<Appointment | null>(null);
+  const [guestRole, setGuestRole] = useState<'relative' | 'interpreter'>('relative');
+  const [guestLabel, setGuestLabel] = useState('');
+  const [guestUrl, setGuestUrl] = useState('');
   const known = useRef(new Map<string, string>());
 
   const load = async () => {
@@ -92,6 +96,20 @@ export function AgendaPage() {
       if (what === 'admit') setNotice('');
       await load();
     } catch (e) {
+      setError(e instanceof ApiError ? e.message : t('error.network'));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const addGuest = async () => {
+    const a = inviting!;
+    setBusy(true);
+    try {
+      const r = await api<{ url: string }>('POST', `/api/v1/care/appointments/${a.id}/links`, { role: guestRole, label: guestLabel.trim() });
+      setGuestUrl(r.url);
+    } catch (e) {
+      setInviting(null);
       setError(e instanceof ApiError ? e.message : t('error.network'));
     } finally {
       setBusy(false);
@@ -170,6 +188,15 @@ export function AgendaPage() {
                       {t('care.resend')}
                     </button>
                   )}
+                  {['scheduled', 'waiting', 'in_call'].includes(a.state) && (mine(a) || me.user.role === 'secretary') && (
+                    <button type="button" class="btn" disabled={busy} onClick={() => {
+                      setGuestUrl('');
+                      setGuestLabel('');
+                      setInviting(a);
+                    }}>
+                      {t('care.guest.add')}
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}
@@ -177,6 +204,35 @@ export function AgendaPage() {
         </table>
         </div>
       )}
+      <ConfirmDialog
+        open={!!inviting}
+        title={t('care.guest.title', { name: inviting ? who(inviting) : '' })}
+        confirmLabel={guestUrl ? t('common.close') : t('care.guest.create')}
+        busy={busy || (!guestUrl && !guestLabel.trim())}
+        onCancel={() => setInviting(null)}
+        onConfirm={() => (guestUrl ? setInviting(null) : void addGuest())}
+      >
+        {guestUrl ? (
+          <>
+            <p>{t('care.guest.give')}</p>
+            <input class="care-guest-url" readOnly value={guestUrl} aria-label={t('care.guest.link')} onFocus={(e) => (e.target as HTMLInputElement).select()} />
+          </>
+        ) : (
+          <>
+            <label class="field">
+              <span>{t('care.guest.role')}</span>
+              <select value={guestRole} onChange={(e) => setGuestRole((e.target as HTMLSelectElement).value as 'relative' | 'interpreter')}>
+                <option value="relative">{t('care.guest.relative')}</option>
+                <option value="interpreter">{t('care.guest.interpreter')}</option>
+              </select>
+            </label>
+            <label class="field">
+              <span>{t('care.guest.label')}</span>
+              <input type="text" maxLength={80} value={guestLabel} onInput={(e) => setGuestLabel((e.target as HTMLInputElement).value)} />
+            </label>
+          </>
+        )}
+      </ConfirmDialog>
       <ConfirmDialog
         open={!!ending}
         title={t('care.report.title', { name: ending ? who(ending) : '' })}

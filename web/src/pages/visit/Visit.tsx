@@ -21,6 +21,7 @@ interface Visit {
   site: string;
   patient_given?: string;
   link: 'early' | 'open';
+  role: 'patient' | 'relative' | 'interpreter';
 }
 
 type Refusal = 'link_unknown' | 'link_revoked' | 'link_expired' | 'too_many_attempts' | 'network';
@@ -110,7 +111,7 @@ export function VisitPage(props: { token: string }) {
   const video = useRef<HTMLVideoElement>(null);
   const step = !visit ? 'loading' : visit.consultation === 'done' || visit.consultation === 'no_show' ? 'end'
     : visit.consultation === 'in_call' ? 'admitted' : visit.consultation === 'waiting' ? 'waiting'
-    : !visit.consent ? 'consent' : 'check';
+    : !visit.consent && visit.role === 'patient' ? 'consent' : 'check';
   const devices = useDeviceCheck(step === 'check', video);
 
   const load = () =>
@@ -240,7 +241,7 @@ export function VisitPage(props: { token: string }) {
         <LangSwitch class="lang-large" />
       </header>
       <main id="main" class="patient-main" tabIndex={-1}>
-        <h1>{visit?.patient_given ? t('visit.hello', { name: visit.patient_given }) : t('visit.title')}</h1>
+        <h1>{visit?.patient_given && visit.role === 'patient' ? t('visit.hello', { name: visit.patient_given }) : t('visit.title')}</h1>
         {visit && !refused && (
           <p class="patient-lead">
             {t('visit.summary', { when, who: visit.practitioner ?? t('visit.someone') })}
