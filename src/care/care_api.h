@@ -23,6 +23,7 @@ typedef struct {
     char token[AUTH_LINK_TOKEN_LEN + 1];
     care_link link;
     bool guess_failed;
+    bool poll; /* the waiting room asking again: not a new opening of the page */
     int action;
 } care_req;
 

@@ -128,7 +128,9 @@ static int visit_job(store *st, void *ctx)
     } else if (q->action == VISIT_ARRIVE) {
         if ((rc = care__arrive(st, q, now)) != CC_OK)
             return rc;
-    } else if ((rc = visit_audit(st, q, "visit.open", "success")) != CC_OK) {
+    } else if (!q->poll && (rc = visit_audit(st, q, "visit.open", "success")) != CC_OK) {
+        /* The waiting room asks again every few seconds (poll=1): one record per opening of the
+         * page, not one per question. */
         return rc;
     }
     store_val p[] = {SV_TEXT(id)};
@@ -204,6 +206,9 @@ static void visit_start(net_req *r, visit_action action)
     const char *token = net_req_param(r, "token");
     snprintf(q->token, sizeof q->token, "%s", token && strlen(token) <= AUTH_LINK_TOKEN_LEN ? token : "");
     q->action = (int)action;
+    char poll[4];
+    q->poll = action == VISIT_VIEW && net_req_query(r, "poll", poll, sizeof poll) &&
+              strcmp(poll, "1") == 0;
     if (action == VISIT_CONSENT && !json_is_true(json_object_get(q->in, "accepted"))) {
         net_reply_error(r, 400, "consent_refused",
                         "without consent the teleconsultation cannot take place");

@@ -95,6 +95,10 @@ test('the patient opens the link, consents, waits; the practitioner is told, adm
   assert.equal(told.data.waiting_since, since);
   // A reload does not reset the waiting time.
   assert.equal((await visit(token, 'POST', '/arrive')).body.waiting_since, since);
+  // The waiting room's questions (poll=1) are not each a new opening in the audit trail.
+  const opensBefore = (await audit(server, root.token, { action: 'visit.open' })).length;
+  for (let i = 0; i < 3; i++) assert.equal((await visit(token, 'GET', '?poll=1')).status, 200);
+  assert.equal((await audit(server, root.token, { action: 'visit.open' })).length, opensBefore);
 
   const api = client(server, doc);
   const agenda = await api.ok('GET', '/care/agenda');

@@ -114,8 +114,9 @@ export function VisitPage(props: { token: string }) {
     : !visit.consent && visit.role === 'patient' ? 'consent' : 'check';
   const devices = useDeviceCheck(step === 'check', video);
 
-  const load = () =>
-    call(props.token, 'GET')
+  // The first load is an opening of the page (audited); the waiting room's questions are polls.
+  const load = (poll = false) =>
+    call(props.token, 'GET', poll ? '?poll=1' : '')
       .then((v) => {
         setVisit(v);
         setRefused(null);
@@ -130,7 +131,7 @@ export function VisitPage(props: { token: string }) {
   useEffect(() => {
     const id = setInterval(() => {
       setNow(Date.now());
-      if (step === 'waiting' || step === 'check' || step === 'admitted') void load();
+      if (step === 'waiting' || step === 'check' || step === 'admitted') void load(true);
     }, POLL_MS);
     return () => clearInterval(id);
   }, [step]);
