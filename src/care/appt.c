@@ -179,7 +179,7 @@ static int care_write_row(store *st, const care_booking *b, const care_appt_row 
                          SV_INT(c->start_ms),
                          SV_INT(c->end_ms),
                          care_text_or_null(c->practitioner_id),
-                         SV_INT(b->teleconsult ? 1 : 0),
+                         SV_INT(c->teleconsult ? 1 : 0),
                          care_text_or_null(b->service),
                          care_text_or_null(b->location),
                          care_text_or_null(b->patient.family),
@@ -274,7 +274,8 @@ int care_apply_booking(store *st, const auth_keys *keys, const care_booking *b,
     const char *status = care_status_for(b->action, b->status);
     if (!*status)
         status = ex.found ? ex.status : "booked";
-    if (!ex.found && !b->teleconsult) {
+    bool teleconsult = ex.found && b->type_unknown ? ex.teleconsult : b->teleconsult;
+    if (!ex.found && !teleconsult) {
         out->outcome = CARE_IGNORED;
         return CC_OK;
     }
@@ -286,7 +287,7 @@ int care_apply_booking(store *st, const auth_keys *keys, const care_booking *b,
         snprintf(out->status, sizeof out->status, "%s", ex.status);
         return CC_OK;
     }
-    c.teleconsult = b->teleconsult;
+    c.teleconsult = teleconsult;
     snprintf(c.status, sizeof c.status, "%s", status);
     if (care_status_active(status)) {
         /* Something will happen: it needs a practitioner, a time and a way to reach the patient. */
@@ -295,7 +296,7 @@ int care_apply_booking(store *st, const auth_keys *keys, const care_booking *b,
             return rc;
         bool reachable = b->patient.email[0] || b->patient.mobile[0] ||
                          (ex.found && (ex.email[0] || ex.mobile[0]));
-        if (b->teleconsult && !reachable)
+        if (teleconsult && !reachable)
             return care_refuse(out, CARE_FIELD_CONTACT,
                                "a teleconsultation needs the patient's e-mail or mobile number%s",
                                "");

@@ -55,6 +55,10 @@ typedef struct {
     char practitioner_user[CC_ID_LEN + 1];
     char service[CARE_TEXT_MAX], location[CARE_TEXT_MAX];
     bool teleconsult;
+    /* The message says nothing of the appointment's type (an S14 or S15 without SCH-7/8, AIS,
+     * AIL): an appointment carecomm knows keeps what it is; an unknown one is not a
+     * teleconsultation. */
+    bool type_unknown;
     struct {
         char family[CARE_TEXT_MAX], given[CARE_TEXT_MAX];
         char birth[16]; /* YYYY-MM-DD or "" */

@@ -241,6 +241,25 @@ static void svc_copy_field(const hl7_msg *h, int field, char *out, size_t outlen
     snprintf(out, outlen, "%.*s", v.p ? (int)v.n : 0, v.p ? v.p : "");
 }
 
+/* Whether the message says what kind of appointment it is (where the teleconsultation codes
+ * are looked for): a short S14 or S15 often does not. */
+static bool svc_type_present(const hl7_msg *h)
+{
+    static const struct {
+        const char *seg;
+        int field;
+    } where[] = {{"SCH", 7}, {"SCH", 8}, {"AIS", 3}, {"AIL", 3}};
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        size_t nseg = hl7_segment_count_of(h, where[i].seg);
+        for (size_t k = 1; k <= nseg; k++) {
+            cc_str v = hl7_get(h, where[i].seg, (int)k, where[i].field, 1, 1, 1);
+            if (v.p && v.n)
+                return true;
+        }
+    }
+    return false;
+}
+
 void interop__on_mllp_message(void *ud, net_mllp_msg *m, const char *data, size_t n,
                               bool oversize)
 {
@@ -281,6 +300,7 @@ void interop__on_mllp_message(void *ud, net_mllp_msg *m, const char *data, size_
     if (t.p && t.n)
         hl7_dtm_parse(t.p, t.n, s->utc_offset_min, 8, &msg_ts, NULL, 0);
     interop__booking_from_siu(in, msg_ts, &j->booking);
+    j->booking.type_unknown = !svc_type_present(h);
     j->svc = s;
     j->m = m;
     j->raw_len = n;

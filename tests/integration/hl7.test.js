@@ -126,6 +126,17 @@ test('a cancellation that overtakes its booking leaves the appointment cancelled
   assert.deepEqual(forIt.map((e) => e.data.status), ['cancelled'], 'the late booking changed nothing');
 });
 
+test('a short S14 that says nothing of the appointment type keeps the teleconsultation', async () => {
+  assert.equal(field(await send(siu({ id: 'RDV-8001', control: 'MSG-8001', given: 'Courte' })), 'MSA.1'), 'AA');
+  const booked = await nextEvent(events, 'appointment.updated', (d) => d.patient.given === 'Courte');
+  // The same appointment, modified by a message without SCH-7 (many engines send that).
+  const short = siu({ event: 'S14', id: 'RDV-8001', control: 'MSG-8002', given: 'Courte', kind: '' });
+  assert.equal(field(await send(short), 'MSA.1'), 'AA');
+  const after = await nextEvent(events, 'appointment.updated', (d) => d.id === booked.data.id && d.version > booked.data.version);
+  assert.equal(after.data.teleconsult, true);
+  assert.equal(after.data.status, 'booked');
+});
+
 // ---- raw sockets: framing and character sets ------------------------------------------------
 
 // Opens a socket and collects the ACKs it receives (framing removed, as latin1 text).

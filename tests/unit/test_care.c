@@ -279,6 +279,35 @@ static void test_links_open_their_consultation_only(void **state)
     assert_int_equal(care_link_token(g_st, &g_keys, l.link_id, again), CC_ERR_NOT_FOUND);
 }
 
+static void test_short_modification_keeps_the_teleconsultation(void **state)
+{
+    (void)state;
+    care_booking b = booking("RDV-7", CARE_BOOK, T0);
+    care_result r = apply_ok(&b, T0);
+    char token[AUTH_LINK_TOKEN_LEN + 1];
+    token_of(r.appointment_id, token);
+    /* An S14 that carries no appointment type at all: still a teleconsultation. */
+    care_booking s14 = booking("RDV-7", CARE_MODIFY, T0 + 1000);
+    s14.teleconsult = false;
+    s14.type_unknown = true;
+    assert_int_equal(apply_ok(&s14, T0 + 1000).outcome, CARE_UPDATED);
+    care_link l;
+    assert_int_equal(link_state(token, b.start_ms, &l), CARE_LINK_OK);
+    assert_int_equal(count("SELECT COUNT(*) FROM care_outbox WHERE kind = 'cancel' AND "
+                           "appointment_id = ?",
+                           r.appointment_id),
+                     0);
+    /* One that says it is now an ordinary consultation: the link goes, the patient is told. */
+    care_booking inperson = booking("RDV-7", CARE_MODIFY, T0 + 2000);
+    inperson.teleconsult = false;
+    apply_ok(&inperson, T0 + 2000);
+    assert_int_equal(link_state(token, b.start_ms, &l), CARE_LINK_REVOKED);
+    assert_int_equal(count("SELECT COUNT(*) FROM care_outbox WHERE kind = 'cancel' AND "
+                           "appointment_id = ?",
+                           r.appointment_id),
+                     1);
+}
+
 static void test_idents(void **state)
 {
     (void)state;
@@ -299,6 +328,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_overtakes_booking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_write_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links_open_their_consultation_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_modification_keeps_the_teleconsultation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_idents, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("care_sqlite", tests, group_setup_sqlite,
