@@ -118,3 +118,31 @@ test('a cancelled consultation\'s link says so, plainly', async () => {
   await capture(patient, 'visit-cancelled');
   await patient.context().close();
 });
+
+test('the secretariat sees the invitations that could not go, and why', async () => {
+  const port = await freePort();
+  const deadRelay = await freePort(); // nothing listens there
+  const s = await startServer({ CARECOMM_MLLP_LISTEN: `127.0.0.1:${port}`, CARECOMM_SMTP_URL: `smtp://127.0.0.1:${deadRelay}`, CARECOMM_OUTBOX_RETRY_SECONDS: '600' });
+  try {
+    for (const [name, role, extra] of [['dr.martin', 'practitioner', ['--ident', PRACTITIONER_IDENT]], ['sec.dubois', 'secretary', []]]) {
+      const r = s.cli(['user', 'create', name, '--role', role, ...extra], { input: `${PASSWORD}\n` });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const ready = await loginReady(s, 'sec.dubois');
+    const sec = { name: 'sec.dubois', auth: new Authenticator(ready.secret) };
+    sec.auth.lastStep = Math.floor(Date.now() / 30000);
+    assert.deepEqual(await sendHl7(port, [siu({ id: 'RDV-U1', control: 'U1', start: soon(), family: 'LEBLANC', given: 'Rose' })]), ['AA']);
+    await waitFor(() => /patient notification not sent/.test(s.logs), { what: 'a failed send' });
+    const page = await openPage(browser, s);
+    await loginInBrowser(page, sec);
+    await go(page, '/consultations');
+    const panel = page.locator('.care-undelivered');
+    await panel.locator('li', { hasText: 'Rose LEBLANC' }).waitFor();
+    assert.match(await panel.innerText(), /invitation \(e-mail\).*1 essai/s);
+    await capture(page, 'care-undelivered');
+    await page.context().close();
+  } finally {
+    await s.stop();
+    s.cleanup();
+  }
+});

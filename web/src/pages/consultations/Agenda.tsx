@@ -23,6 +23,51 @@ interface Appointment {
   ended_at?: number;
 }
 
+interface Undelivered {
+  id: string;
+  appointment_id: string;
+  kind: 'invite' | 'update' | 'cancel';
+  channel: 'email' | 'sms';
+  state: 'pending' | 'sending' | 'failed';
+  attempts: number;
+  last_error?: string;
+  start: number;
+  patient_family?: string;
+  patient_given?: string;
+}
+
+// For the secretariat: the patient messages that have not gone, so that someone calls instead.
+function UndeliveredPanel() {
+  const [list, setList] = useState<Undelivered[] | null>(null);
+  useEffect(() => {
+    const load = () =>
+      api<{ undelivered: Undelivered[] }>('GET', '/api/v1/care/outbox')
+        .then((r) => setList(r.undelivered))
+        .catch(() => setList(null));
+    void load();
+    const id = setInterval(load, 60000);
+    return () => clearInterval(id);
+  }, []);
+  if (!list || list.length === 0) return null;
+  return (
+    <section class="care-undelivered" aria-labelledby="care-undelivered-h">
+      <h2 id="care-undelivered-h">{t('care.undelivered.title')}</h2>
+      <p>{t('care.undelivered.lead')}</p>
+      <ul>
+        {list.map((u) => (
+          <li key={u.id}>
+            <strong>{[u.patient_given, u.patient_family].filter(Boolean).join(' ')}</strong>{' '}
+            — {t(`care.undelivered.${u.kind}` as Key)} ({u.channel === 'sms' ? 'SMS' : t('care.undelivered.email')}),{' '}
+            {t('care.undelivered.for', { date: formatDate(u.start), time: formatTime(u.start) })}{' '}
+            — {t(u.state === 'failed' ? 'care.undelivered.failed' : 'care.undelivered.retrying', { n: u.attempts })}
+            {u.last_error && <span class="care-undelivered-error"> ({u.last_error})</span>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 const today = () => new Date().toLocaleDateString('en-CA'); // YYYY-MM-DD, the browser's day
 const who = (a: Appointment) => [a.patient.given, a.patient.family].filter(Boolean).join(' ');
 
@@ -204,6 +249,7 @@ export function AgendaPage() {
         </table>
         </div>
       )}
+      {me.user.role === 'secretary' && <UndeliveredPanel />}
       <ConfirmDialog
         open={!!inviting}
         title={t('care.guest.title', { name: inviting ? who(inviting) : '' })}
