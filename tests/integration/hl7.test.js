@@ -204,7 +204,7 @@ test('garbage, an unsupported message and an oversize one are refused; the conne
   c.sock.destroy();
 });
 
-test('MLLP is off unless configured, and a bad listen address stops start-up clearly', async () => {
+test('a bad MLLP listen address stops start-up, naming the key', async () => {
   const other = new Server({ env: { CARECOMM_MLLP_LISTEN: 'not-an-address' } });
   await assert.rejects(other.start(), /mllp_listen/);
   other.cleanup();
