@@ -50,6 +50,7 @@ static void app_sink(void *ud, const store_event *evs, size_t n)
     for (size_t i = 0; i < n; i++) {
         account_on_events(a->acct, &evs[i], 1);
         msg_on_events(a->msg, &evs[i], 1);
+        care_on_events(a->care, &evs[i], 1); /* before media: the call set is up to date */
         media_on_events(a->media, &evs[i], 1);
         net_hub_publish(a->srv, &evs[i], 1);
     }
@@ -137,6 +138,14 @@ static bool app_is_member(void *ud, const char *conversation_id, const char *use
     return msg_is_member(ud, conversation_id, user_id);
 }
 
+/* A consultation's call: its practitioner and the holders of its links, while in call. */
+static bool app_may_join_call(void *ud, const char *consultation_id, const char *user_id,
+                              const void *guest, const char *ip, bool join, char *display,
+                              size_t n)
+{
+    return care_call_allowed(ud, consultation_id, user_id, guest, ip, join, display, n);
+}
+
 static void app_hint_first_admin(account *acct, store *st)
 {
     (void)acct;
@@ -206,6 +215,12 @@ int main(int argc, char **argv)
                 cc_strerror(rc));
         goto out;
     }
+    if ((rc = care_load_calls(a.care, st)) != CC_OK) {
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "care", "error",
+                cc_strerror(rc));
+        goto out;
+    }
+    media_set_consult_check(a.media, app_may_join_call, a.care);
     app_hint_first_admin(a.acct, st);
     net_server_set_ready(a.srv, app_ready, &a);
     if ((rc = store_worker_start(&a.loop, st, head, 250, app_sink, &a, &a.worker)) != CC_OK) {

@@ -210,6 +210,19 @@ extern const size_t care_config_keys_count;
  * must outlive it. */
 int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, net_server *srv,
                 care **out);
+/* Loads the consultations in call (before the worker starts: st is the store it will own). */
+int care_load_calls(care *c, store *st);
+/* Follows the log: appointment.updated keeps the consultations in call up to date and tells
+ * the patient's open pages (visit.updated on /api/v1/visit/events). */
+void care_on_events(care *c, const store_event *evs, size_t n);
+/* May this person be in the video call of consultation appointment_id now? Staff: user_id set,
+ * guest NULL: only the consultation's practitioner. A guest: the principal care bound to a
+ * connection of /api/v1/visit/events (user_id NULL): a working link of that consultation; its
+ * name (the patient's, or the label of a relative's or interpreter's link) goes to display.
+ * Only while the consultation is in call (admitted, not ended). With join, the answer is
+ * audited (consultation.join) with ip. */
+bool care_call_allowed(care *c, const char *appointment_id, const char *user_id,
+                       const void *guest, const char *ip, bool join, char *display, size_t n);
 /* Starts sending the outbox through w (every second, when idle). */
 void care_set_worker(care *c, store_worker *w);
 /* "https://host:port" patient links start with (public_url, or the listen address). */

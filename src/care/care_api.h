@@ -35,8 +35,14 @@ void care_req_free(care_req *q);
 int care_fail(care_req *q, int status, const char *code, const char *text);
 /* The done callback: replies with the error, 503, or out; frees q. */
 void care_req_done(void *ctx, int rc);
+/* visit.c: an address that tried too many unknown links is refused for a while. */
+bool care__guess_blocked(care *c, const char *ip, int64_t now);
+void care__guess_failed(care *c, const char *ip, int64_t now);
 /* visit.c: the patient enters the waiting room (consent given, room open). */
 int care__arrive(store *st, care_req *q, int64_t now);
+
+/* call.c: the guest WebSocket's path and its visit.hello. */
+int care__call_register(care *c, net_server *srv);
 
 extern const net_route care_visit_routes[];
 extern const size_t care_visit_routes_count;

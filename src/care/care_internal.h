@@ -94,6 +94,8 @@ struct care {
     int64_t retry_ms; /* first delay after a failed send */
     int64_t waiting_room_ms; /* the waiting room opens this long before the start */
     cc_map *guesses;         /* address -> failed link attempts (visit.c) */
+    net_server *srv;
+    cc_map *in_call; /* appointment id -> its practitioner's user id, while in call (call.c) */
     uv_timer_t timer;
     bool busy, stopping;
     care_outbox_item items[NOTIFY_BATCH];

@@ -227,8 +227,11 @@ int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, ne
     c->retry_ms = cc_config_int(cfg, "outbox_retry_seconds") * 1000;
     c->waiting_room_ms = cc_config_int(cfg, "waiting_room_opens_minutes") * 60000;
     c->guesses = cc_map_new();
+    c->in_call = cc_map_new();
+    c->srv = srv;
     int rc = CC_ERR_NOMEM;
-    if (!c->smtp_from || !c->public_url || !c->outbox_dir || !c->guesses ||
+    if (!c->smtp_from || !c->public_url || !c->outbox_dir || !c->guesses || !c->in_call ||
+        (rc = care__call_register(c, srv)) != CC_OK ||
         (rc = cc_mkdir_p(c->outbox_dir)) != CC_OK ||
         (rc = net_server_add_routes(srv, care_routes, care_routes_count, c)) != CC_OK ||
         (rc = net_server_add_routes(srv, care_visit_routes, care_visit_routes_count, c)) !=
@@ -268,6 +271,8 @@ void care_free(care *c)
     cc_buf_free(&c->payload);
     if (c->guesses)
         cc_map_free(c->guesses, cc_free_ptr);
+    if (c->in_call)
+        cc_map_free(c->in_call, cc_free_ptr);
     cc_free(&c->smtp_url);
     cc_free(&c->smtp_from);
     cc_free(&c->sms_url);

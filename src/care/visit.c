@@ -18,7 +18,7 @@ typedef struct {
 
 /* ---- guessing -------------------------------------------------------------------------------- */
 
-static bool visit_guess_blocked(care *c, const char *ip, int64_t now)
+bool care__guess_blocked(care *c, const char *ip, int64_t now)
 {
     care_guess *g = cc_map_get(c->guesses, ip);
     return g && now - g->since < GUESS_WINDOW_MS && g->count >= GUESS_LIMIT;
@@ -34,7 +34,7 @@ static bool visit_guess_stale(void *ud, const char *key, void *value)
     return true;
 }
 
-static void visit_guess_failed(care *c, const char *ip, int64_t now)
+void care__guess_failed(care *c, const char *ip, int64_t now)
 {
     care_guess *g = cc_map_get(c->guesses, ip);
     if (!g) {
@@ -187,14 +187,14 @@ static void visit_done(void *ctx, int rc)
 {
     care_req *q = ctx;
     if (q->guess_failed)
-        visit_guess_failed(q->c, q->ip, cc_now_ms());
+        care__guess_failed(q->c, q->ip, cc_now_ms());
     care_req_done(q, rc);
 }
 
 static void visit_start(net_req *r, visit_action action)
 {
     care *c = net_req_ud(r);
-    if (visit_guess_blocked(c, net_req_source_ip(r), cc_now_ms())) {
+    if (care__guess_blocked(c, net_req_source_ip(r), cc_now_ms())) {
         net_reply_header(r, "Retry-After", "600");
         net_reply_error(r, 429, "too_many_attempts",
                         "too many wrong links from this address; try again later");

@@ -602,6 +602,12 @@ void media_set_member_check(media *m, media_member_fn fn, void *ud)
         meeting_set_member_check(m->meeting, fn, ud);
 }
 
+void media_set_consult_check(media *m, media_consult_fn fn, void *ud)
+{
+    if (m)
+        meeting_set_consult_check(m->meeting, fn, ud);
+}
+
 void media_on_events(media *m, const store_event *evs, size_t n)
 {
     if (m)

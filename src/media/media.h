@@ -59,9 +59,19 @@ bool media_janus_up(const media *m);
 typedef bool (*media_member_fn)(void *ud, const char *conversation_id, const char *user_id);
 void media_set_member_check(media *m, media_member_fn fn, void *ud);
 
+/* Who may be in the call of a consultation (a meeting keyed by the appointment id): main wires
+ * it to care. Staff: user_id set, guest NULL. A guest (a patient's link, on the guest WebSocket):
+ * guest is the principal care bound, user_id NULL, and its name goes to display. With join, the
+ * answer is audited; ip is the client's address. Until it is set every such join is refused. */
+typedef bool (*media_consult_fn)(void *ud, const char *consultation_id, const char *user_id,
+                                 const void *guest, const char *ip, bool join, char *display,
+                                 size_t n);
+void media_set_consult_check(media *m, media_consult_fn fn, void *ud);
+
 /* Follows committed events (call from the sink): a member.left takes that person's connections
  * out of the conversation's meeting at once (meeting.left, reason "removed"), rather than at
- * their next frame. */
+ * their next frame; an appointment.updated whose consultation is no longer in call ends its
+ * call for everyone (reason "ended"). */
 void media_on_events(media *m, const store_event *evs, size_t n);
 
 /* ICE servers for user_id at now_ms: a new JSON array (caller owns) of one object

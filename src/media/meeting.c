@@ -264,7 +264,7 @@ static void meeting__room_ready(meeting *mt, meeting_room *r)
     for (size_t i = 0; i < l.n; i++)
         meeting__send(mt, l.v[i],
                       json_pack("{s:s,s:s,s:s}", "type", "meeting.rejoin", "room", r->id,
-                                "conversation", r->conv),
+                                r->consult ? "consultation" : "conversation", r->conv),
                       NULL);
     /* Everyone who waited left while it was being created: do not leave it in Janus. (After
      * a rejoin notice it stays, for those about to come back.) */
@@ -275,19 +275,40 @@ static void meeting__room_ready(meeting *mt, meeting_room *r)
 
 /* ---- frames from clients ------------------------------------------------------------------- */
 
-static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, meeting_req *q)
+/* May this connection be in the meeting of target (a conversation, or with consult a
+ * consultation)? A guest (principal is care's) only ever in a consultation's. With join, the
+ * answer is audited by care (consultations); display gets a guest's name. */
+static bool meeting__allowed(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
+                             bool consult, const char *target, bool join, char *display,
+                             size_t n)
 {
-    const char *user = account_principal_user_id(principal);
+    if (consult)
+        return mt->consult &&
+               mt->consult(mt->consult_ud, target,
+                           guest ? NULL : account_principal_user_id(principal),
+                           guest ? principal : NULL, net_ws_guest_ip(mt->srv, conn), join,
+                           display, n);
+    return !guest && mt->member &&
+           mt->member(mt->member_ud, target, account_principal_user_id(principal));
+}
+
+static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
+                          meeting_req *q)
+{
+    const char *user = guest ? "" : account_principal_user_id(principal);
     const char *code = NULL, *message = NULL;
+    char display[AUTH_DISPLAY_MAX + 1] = "";
     mconn *c = NULL;
-    meeting_room *r = NULL;
+    meeting_room *r = meeting_rooms_get(mt->rooms, q->conversation, false);
     char key[24];
     if (meeting__conn(mt, conn)) {
         code = "already_joined";
         message = "this connection is already in a meeting: meeting.leave first";
-    } else if (!mt->member || !mt->member(mt->member_ud, q->conversation, user)) {
-        code = "conversation_not_found";
-        message = "no such conversation";
+    } else if ((r && r->consult != q->consultation) ||
+               !meeting__allowed(mt, conn, principal, guest, q->consultation, q->conversation,
+                                 true, display, sizeof(display))) {
+        code = q->consultation ? "consultation_not_found" : "conversation_not_found";
+        message = q->consultation ? "no such consultation in call" : "no such conversation";
     } else if (!janus_is_up(mt->j)) {
         code = "media_unavailable";
         message = "the media server is not reachable; try again shortly";
@@ -298,15 +319,20 @@ static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, 
     }
     if (code)
         goto fail;
+    r->consult = q->consultation; /* a new room takes its kind; an existing one has it */
     c->refs = 1;
     c->mt = mt;
     c->conn = conn;
+    c->guest = guest;
     c->room = r;
     c->state = MC_WAIT_ROOM;
     snprintf(c->user_id, sizeof(c->user_id), "%s", user);
-    const char *display = account_user_display_name(mt->m->acct, user);
-    snprintf(c->display, sizeof(c->display), "%s",
-             display && *display ? display : account_principal_username(principal));
+    if (!guest) {
+        const char *name = account_user_display_name(mt->m->acct, user);
+        snprintf(display, sizeof(display), "%s",
+                 name && *name ? name : account_principal_username(principal));
+    }
+    snprintf(c->display, sizeof(c->display), "%s", display);
     snprintf(c->join_id, sizeof(c->join_id), "%s", q->id);
     meeting__key(conn, key);
     if (cc_map_put(mt->conns, key, c, NULL) != CC_OK ||
@@ -321,8 +347,9 @@ static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, 
     meeting__room_ensure(mt, r);
     return;
 fail:
-    cc_logf(CC_LOG_WARN, "meeting join refused", "{s:s,s:s,s:s}", "user_id", user, "conversation",
-            q->conversation, "code", code);
+    /* Consultations: care audits every join, refused ones included. */
+    cc_logf(CC_LOG_WARN, "meeting join refused", "{s:s,s:s,s:s}", "user_id",
+            guest ? "(patient link)" : user, "target", q->conversation, "code", code);
     if (strcmp(code, "conversation_not_found") == 0) {
         char object[64];
         snprintf(object, sizeof(object), "meeting:%s", q->conversation);
@@ -332,9 +359,10 @@ fail:
 }
 
 /* Every frame after the join: the connection's own room, still a member. */
-static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principal, meeting_req *q)
+static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
+                             meeting_req *q)
 {
-    const char *user = account_principal_user_id(principal);
+    const char *user = guest ? "(patient link)" : account_principal_user_id(principal);
     const char *code = NULL, *message = "";
     mconn *c = meeting__conn(mt, conn);
     if (!c || strcmp(c->room->id, q->room) != 0) {
@@ -345,22 +373,25 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
         /* A late frame for a room of one's own conversation (after a leave) is no attempt; a
          * room id that is nobody's, or another conversation's, is. */
         meeting_room *r = meeting_rooms_by_id(mt->rooms, q->room);
-        if (!r || !mt->member || !mt->member(mt->member_ud, r->conv, user)) {
+        if (!guest && (!r || !meeting__allowed(mt, conn, principal, guest, r->consult, r->conv,
+                                               false, NULL, 0))) {
             char object[64];
             snprintf(object, sizeof(object), "meeting_room:%s", q->room);
             account_audit_denied(mt->m->acct, principal, object, "not_in_room");
         }
         return;
     }
-    if (!mt->member || !mt->member(mt->member_ud, c->room->conv, user)) {
-        /* removed from the conversation since the join: out of its meeting too */
+    if (!meeting__allowed(mt, conn, principal, guest, c->room->consult, c->room->conv, false,
+                          NULL, 0)) {
+        /* removed from the conversation (or the consultation ended) since the join: out */
         meeting__send(mt, conn,
                       json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", c->room->id,
-                                "reason", "removed"),
+                                "reason", c->room->consult ? "ended" : "removed"),
                       NULL);
         meeting__teardown(c);
-        meeting__error(mt, conn, q->name, q->id, q->room, "conversation_not_found",
-                       "no such conversation");
+        meeting__error(mt, conn, q->name, q->id, q->room,
+                       c->room->consult ? "consultation_not_found" : "conversation_not_found",
+                       "no longer in this meeting");
         return;
     }
     if (q->type != MEETING_LEAVE && c->state != MC_JOINED) {
@@ -429,19 +460,27 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
         meeting__error(mt, conn, q->name, q->id, q->room, code, message);
 }
 
-static const char *meeting__on_frame(void *ud, net_ws_conn conn, const void *principal,
-                                     const json_t *obj, const char **message)
+static void meeting__frame(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
+                           const json_t *obj)
 {
-    (void)message;
-    meeting *mt = ud;
     meeting_req q;
     char why[160];
     if (meeting_req_parse(obj, &q, why, sizeof(why)) != CC_OK) {
         meeting__error(mt, conn, q.name, q.id, NULL, "bad_message", why);
-        return NULL;
+        return;
     }
     if (mt->stopped || !mt->j) {
         meeting__error(mt, conn, q.name, q.id, NULL, "media_unavailable", "the server is stopping");
+    } else if (guest && !principal) {
+        meeting__error(mt, conn, q.name, q.id, NULL, "not_allowed", "send visit.hello first");
+    } else if (guest && q.type == MEETING_JOIN && !q.consultation) {
+        meeting__error(mt, conn, q.name, q.id, NULL, "conversation_not_found",
+                       "no such conversation");
+    } else if (guest) {
+        if (q.type == MEETING_JOIN)
+            meeting__join(mt, conn, principal, true, &q);
+        else
+            meeting__in_room(mt, conn, principal, true, &q);
     } else if (!auth_role_has(account_principal_role(principal), PERM_MEETINGS)) {
         cc_logf(CC_LOG_WARN, "meeting frame refused: no meetings permission", "{s:s}", "user_id",
                 account_principal_user_id(principal));
@@ -449,11 +488,27 @@ static const char *meeting__on_frame(void *ud, net_ws_conn conn, const void *pri
                        "meetings need the meetings permission");
         account_audit_denied(mt->m->acct, principal, "meeting", "forbidden");
     } else if (q.type == MEETING_JOIN) {
-        meeting__join(mt, conn, principal, &q);
+        meeting__join(mt, conn, principal, false, &q);
     } else {
-        meeting__in_room(mt, conn, principal, &q);
+        meeting__in_room(mt, conn, principal, false, &q);
     }
     meeting_req_clear(&q);
+}
+
+static const char *meeting__on_frame(void *ud, net_ws_conn conn, const void *principal,
+                                     const json_t *obj, const char **message)
+{
+    (void)message;
+    meeting__frame(ud, conn, principal, false, obj);
+    return NULL;
+}
+
+/* The same frames from the guest WebSocket (patients' links): principal is care's, or NULL. */
+static const char *meeting__on_guest_frame(void *ud, net_ws_conn conn, const void *principal,
+                                           const json_t *obj, const char **message)
+{
+    (void)message;
+    meeting__frame(ud, conn, principal, true, obj);
     return NULL;
 }
 
@@ -605,7 +660,9 @@ int meeting_create(media *m, meeting **out)
         goto fail;
     for (size_t i = 0; i < sizeof(meeting__frames) / sizeof(meeting__frames[0]); i++)
         if ((rc = net_server_add_ws_conn_message(m->srv, meeting__frames[i], meeting__on_frame,
-                                                 mt)) != CC_OK)
+                                                 mt)) != CC_OK ||
+            (rc = net_server_add_ws_guest_message(m->srv, meeting__frames[i],
+                                                  meeting__on_guest_frame, mt)) != CC_OK)
             goto fail;
     if ((rc = net_server_add_ws_conn_observer(m->srv, meeting__on_close, mt)) != CC_OK ||
         (rc = net_metrics_add_gauge(m->srv, "carecomm_meeting_participants",
@@ -628,15 +685,35 @@ fail:
 void meeting_on_events(meeting *mt, const store_event *evs, size_t n)
 {
     for (size_t i = 0; mt && !mt->stopped && i < n; i++) {
-        if (strcmp(evs[i].type, "member.left") != 0 || !evs[i].payload)
+        bool left = strcmp(evs[i].type, "member.left") == 0;
+        bool appt = strcmp(evs[i].type, "appointment.updated") == 0;
+        if ((!left && !appt) || !evs[i].payload)
             continue;
         json_t *p = json_loads(evs[i].payload, 0, NULL);
-        const char *conv = json_string_value(json_object_get(p, "conversation_id"));
-        const char *user = json_string_value(json_object_get(p, "user_id"));
-        if (conv && user)
-            meeting__leave_all(mt, conv, user, "removed", false);
+        if (left) {
+            const char *conv = json_string_value(json_object_get(p, "conversation_id"));
+            const char *user = json_string_value(json_object_get(p, "user_id"));
+            if (conv && user)
+                meeting__leave_all(mt, conv, user, "removed", false);
+        } else {
+            /* The consultation ended (or was cancelled, or marked no-show): its call ends for
+             * everyone in it, staff and patient alike. */
+            const char *id = json_string_value(json_object_get(p, "id"));
+            const char *state = json_string_value(json_object_get(p, "state"));
+            meeting_room *r = id ? meeting_rooms_get(mt->rooms, id, false) : NULL;
+            if (r && r->consult && state && strcmp(state, "in_call") != 0)
+                meeting__leave_all(mt, id, NULL, "ended", false);
+        }
         json_decref(p);
     }
+}
+
+void meeting_set_consult_check(meeting *mt, media_consult_fn fn, void *ud)
+{
+    if (!mt)
+        return;
+    mt->consult = fn;
+    mt->consult_ud = ud;
 }
 
 void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud)

@@ -33,7 +33,8 @@ typedef struct {
     meeting_req_type type;
     const char *name;                   /* "meeting.join", ... (static) */
     char id[MEETING_REQ_ID_MAX + 1];    /* the client's request id, echoed in answers; "" */
-    char conversation[CC_ID_LEN + 1];   /* join */
+    char conversation[CC_ID_LEN + 1];   /* join: the conversation, or the consultation */
+    bool consultation;                  /* join: conversation[] is a consultation's id */
     char room[MEETING_ROOM_ID_MAX + 1]; /* every frame but join */
     json_t *jsep;                       /* publish: {type:"offer",sdp}; answer: "answer" */
     meeting_target target;              /* trickle */
@@ -62,7 +63,8 @@ typedef struct {
 } meeting_conn_list;
 
 typedef struct meeting_room {
-    char conv[CC_ID_LEN + 1];
+    char conv[CC_ID_LEN + 1]; /* the conversation, or the consultation when consult */
+    bool consult;
     char id[MEETING_ROOM_ID_MAX + 1]; /* random, 63 bits, decimal: what Janus and clients see */
     char *secret, *pin;               /* only carecommd knows them */
     meeting_room_state state;
@@ -104,7 +106,8 @@ typedef struct mconn {
     bool gone;
     meeting *mt;
     net_ws_conn conn;
-    char user_id[CC_ID_LEN + 1];
+    bool guest;                  /* on the guest WebSocket (a patient's link): no user */
+    char user_id[CC_ID_LEN + 1]; /* "" for a guest */
     char display[AUTH_DISPLAY_MAX + 1];
     meeting_room *room; /* rooms live until meeting_free */
     mconn_state state;
@@ -128,6 +131,8 @@ struct meeting {
     bool ctl_ready, stopped;
     media_member_fn member;
     void *member_ud;
+    media_consult_fn consult;
+    void *consult_ud;
     int publishers, bitrate;
 };
 
@@ -166,6 +171,7 @@ void meeting__started(void *ud, int err, const janus_result *res);
  * the meeting.* messages and the close observer on m->srv. */
 int meeting_create(media *m, meeting **out);
 void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud);
+void meeting_set_consult_check(meeting *mt, media_consult_fn fn, void *ud);
 /* member.left: that person's connections leave the conversation's meeting at once. */
 void meeting_on_events(meeting *mt, const store_event *evs, size_t n);
 /* Stops the Janus client (before the net server closes). */

@@ -33,9 +33,11 @@ static void meeting__joined(void *ud, int err, const janus_result *res)
         snprintf(c->feed, sizeof(c->feed), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
     c->private_id = json_integer_value(json_object_get(res->data, "private_id"));
     c->state = MC_JOINED;
-    json_t *ice = media_ice_servers(mt->m, c->user_id, cc_now_ms());
+    /* A guest has no user id: its TURN credentials name the consultation instead. */
+    json_t *ice = media_ice_servers(mt->m, c->guest ? c->room->conv : c->user_id, cc_now_ms());
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "type", "meeting.joined", "room",
-                          c->room->id, "conversation", c->room->conv, "feed", c->feed,
+                          c->room->id, c->room->consult ? "consultation" : "conversation",
+                          c->room->conv, "feed", c->feed,
                           "ice_servers", ice ? ice : json_array(), "publishers",
                           json_is_array(pubs) ? json_deep_copy(pubs) : json_array());
     meeting__send(mt, c->conn, o, q->id);

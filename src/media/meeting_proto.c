@@ -150,7 +150,7 @@ static int meeting__streams(const json_t *a, const char *field, bool required, j
 int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t whylen)
 {
     static const char *const allowed[][8] = {
-        [MEETING_JOIN] = {"type", "id", "conversation"},
+        [MEETING_JOIN] = {"type", "id", "conversation", "consultation"},
         [MEETING_PUBLISH] = {"type", "id", "room", "jsep"},
         [MEETING_SUBSCRIBE] = {"type", "id", "room", "streams", "unsubscribe"},
         [MEETING_ANSWER] = {"type", "id", "room", "jsep"},
@@ -191,12 +191,21 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         }
     }
     if (out->type == MEETING_JOIN) {
+        /* Exactly one of them: a conversation's meeting, or a consultation's call. */
         const char *conv = json_string_value(json_object_get(obj, "conversation"));
-        if (!meeting__token(conv, CC_ID_LEN) || strlen(conv) != CC_ID_LEN) {
-            cc_say(why, whylen, "field 'conversation' must be a conversation id");
+        const char *consult = json_string_value(json_object_get(obj, "consultation"));
+        const char *target = conv ? conv : consult;
+        if ((conv && json_object_get(obj, "consultation")) || !target) {
+            cc_say(why, whylen, "meeting.join names a 'conversation' or a 'consultation'");
             goto fail;
         }
-        memcpy(out->conversation, conv, CC_ID_LEN + 1);
+        if (!meeting__token(target, CC_ID_LEN) || strlen(target) != CC_ID_LEN) {
+            cc_say(why, whylen, "field '%s' must be an id",
+                   conv ? "conversation" : "consultation");
+            goto fail;
+        }
+        memcpy(out->conversation, target, CC_ID_LEN + 1);
+        out->consultation = !conv;
         return CC_OK;
     }
     const char *room = json_string_value(json_object_get(obj, "room"));

@@ -196,6 +196,34 @@ int net_ws_send_to(net_server *s, net_ws_conn conn, const json_t *obj);
 size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
                             void *ud, const json_t *obj);
 
+/* ---- the guest WebSocket ---------------------------------------------------------------------
+ * A second WebSocket path for people without an account (a patient with a consultation link).
+ * Its upgrade needs no session (the origin check still applies). The connection has no principal
+ * until the module that checks the client's credential binds one (net_ws_guest_bind); unbound
+ * after NET_WS_GUEST_BIND_S it is closed. A guest connection never receives events (hello gets
+ * a not_allowed error), its messages go only to handlers registered with
+ * net_server_add_ws_guest_message (which receive the module's principal, or NULL before the
+ * bind), it is left out of net_server_add_ws_observer's observers and of
+ * net_ws_close_matching / net_ws_send_matching; conn observers see its close (with its
+ * principal or NULL) and net_ws_send_to reaches it. */
+#define NET_WS_GUEST_BIND_S 15
+/* One path ("/api/v1/visit/events"; copied). CC_ERR_INVALID if set already. */
+int net_server_set_ws_guest_path(net_server *s, const char *path);
+/* As net_server_add_ws_conn_message, for guest connections (the two tables are separate). */
+int net_server_add_ws_guest_message(net_server *s, const char *type, net_ws_conn_msg_fn fn,
+                                    void *ud);
+/* Gives guest connection conn its principal (taken: freed with free_fn when the connection ends
+ * or another is bound). CC_ERR_NOT_FOUND (principal freed) when conn is not an open guest. */
+int net_ws_guest_bind(net_server *s, net_ws_conn conn, void *principal, void (*free_fn)(void *));
+/* The source address of guest connection conn ("" when it is not one). Borrowed. */
+const char *net_ws_guest_ip(net_server *s, net_ws_conn conn);
+/* Like net_ws_send_matching, over bound guest connections only. */
+size_t net_ws_send_guests(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
+                          const json_t *obj);
+/* Like net_ws_close_matching, over bound guest connections only. */
+void net_ws_guest_close_matching(net_server *s, bool (*match)(void *ud, const void *principal),
+                                 void *ud, int code, const char *reason);
+
 /* A parsed client message of the event WebSocket (ws_proto.c; pure, fuzzed). */
 typedef enum { NET_WS_MSG_HELLO = 1, NET_WS_MSG_PING, NET_WS_MSG_OTHER } net_ws_msg_type;
 #define NET_WS_TYPE_MAX 32

@@ -23,6 +23,8 @@ typedef struct {
     void *upgrade_principal; /* principal authenticated at the upgrade, handed to ws */
     void (*upgrade_principal_free)(void *);
     int refuse_code; /* HTTP/2 upgrade accepted only to be closed with this code (ws.c) */
+    bool guest;      /* an upgrade on the guest path: no session, no principal yet */
+    char *guest_ip;  /* its source address, owned until handed to ws */
 } net_pss;
 
 struct net_req {
@@ -146,6 +148,14 @@ struct net_server {
         void *ud;
     } ws_observers[NET_MAX_WS_HOOKS];
     size_t nws_observers;
+    /* the guest WebSocket (ws_guest.c): a path without sessions, its own message handlers */
+    char *guest_path;
+    struct {
+        const char *type;
+        net_ws_conn_msg_fn fn;
+        void *ud;
+    } ws_guest_msgs[NET_MAX_WS_HOOKS];
+    size_t nws_guest_msgs;
     /* limits */
     size_t max_body;
     uint64_t request_timeout_us; /* for the headers (lws) and the whole body (http callback) */

@@ -547,6 +547,7 @@ void net_server_free(net_server *s)
         cc_free(&s->origins[i]);
     cc_free(&s->origins);
     cc_free(&s->static_dir);
+    cc_free(&s->guest_path);
     cc_free_ptr(s);
 }
 

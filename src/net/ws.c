@@ -54,8 +54,10 @@ static int net__ws_filter(net_server *s, struct lws *wsi, net_pss *pss)
         lws_get_network_wsi(wsi) != wsi ? WSI_TOKEN_HTTP_COLON_PATH : WSI_TOKEN_GET_URI;
     if (s->draining)
         return net__ws_refuse(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE);
-    if (lws_hdr_copy(wsi, path, sizeof(path), path_token) <= 0 ||
-        strcmp(path, "/api/v1/events") != 0)
+    if (lws_hdr_copy(wsi, path, sizeof(path), path_token) <= 0)
+        return net__ws_refuse(wsi, pss, HTTP_STATUS_NOT_FOUND);
+    bool guest = s->guest_path && strcmp(path, s->guest_path) == 0;
+    if (!guest && strcmp(path, "/api/v1/events") != 0)
         return net__ws_refuse(wsi, pss, HTTP_STATUS_NOT_FOUND);
     net_req *r = net__req_new(s, wsi);
     if (!r)
@@ -66,6 +68,14 @@ static int net__ws_filter(net_server *s, struct lws *wsi, net_pss *pss)
         cc_logf(CC_LOG_WARN, "websocket upgrade refused: origin not allowed", "{s:s}", "req_id",
                 r->id);
         status = HTTP_STATUS_FORBIDDEN;
+        goto out;
+    }
+    if (guest) {
+        /* No session: the module binds a principal once the client proves who it is (a
+         * consultation link), within NET_WS_GUEST_BIND_S. */
+        pss->guest = true;
+        if (!(pss->guest_ip = cc_strdup(net_req_source_ip(r))))
+            status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
         goto out;
     }
     if (!s->authn || !s->authn(s->authn_ud, r, s->events_perm, 0)) {
@@ -93,13 +103,18 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     ws->wsi = wsi;
     ws->qmax = s->ws_queue_max;
     ws->direct = lws_get_network_wsi(wsi) == wsi;
-    if (!pss->upgrade_principal) {
+    if (!pss->upgrade_principal && !pss->guest) {
         net__ws_unref(ws);
         return -1;
     }
     ws->principal = pss->upgrade_principal;
     ws->principal_free = pss->upgrade_principal_free;
     pss->upgrade_principal = NULL;
+    ws->guest = pss->guest;
+    ws->guest_ip = pss->guest_ip;
+    pss->guest_ip = NULL;
+    if (ws->guest) /* bound by then, or let go (net_ws_guest_bind lifts it) */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, NET_WS_GUEST_BIND_S);
     SSL *ssl = lws_get_ssl(wsi);
     if (ssl) /* an idle TLS connection gives its read and write buffers back (~34 KiB) */
         SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
@@ -116,7 +131,7 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     s->hub->conns = ws;
     s->hub->nconns++;
     pss->ws = ws;
-    for (size_t i = 0; i < s->nws_observers; i++)
+    for (size_t i = 0; !ws->guest && i < s->nws_observers; i++)
         if (s->ws_observers[i].on_open)
             s->ws_observers[i].on_open(s->ws_observers[i].ud, ws->principal);
     return 0;
@@ -139,8 +154,7 @@ static void net__ws_on_module_message(net_ws *ws, const net_ws_msg *m)
         }
     }
     if (code)
-        net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
-                                        message ? message : "refused"));
+        net__ws_send_error(ws, m->obj, code, message ? message : "refused");
 }
 
 static void net__ws_on_message(net_ws *ws)
@@ -155,6 +169,16 @@ static void net__ws_on_message(net_ws *ws)
     }
     if (m.type == NET_WS_MSG_PING) {
         net__ws_send_json(ws, json_pack("{s:s,s:s}", "type", "pong", "id", m.ping_id));
+        return;
+    }
+    if (ws->guest) {
+        if (m.type == NET_WS_MSG_OTHER)
+            net__ws_on_guest_message(ws, &m);
+        else
+            net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code",
+                                            "not_allowed", "message",
+                                            "this connection receives no events"));
+        net_ws_msg_clear(&m);
         return;
     }
     if (m.type == NET_WS_MSG_OTHER) {
@@ -289,6 +313,8 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             pss->upgrade_principal_free(pss->upgrade_principal);
             pss->upgrade_principal = NULL;
         }
+        if (pss)
+            cc_free(&pss->guest_ip);
         if (ws) {
             net_hub *h = s->hub;
             if (ws->prev)
@@ -306,7 +332,7 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             snprintf(key, sizeof(key), "%llu", (unsigned long long)ws->id);
             cc_map_remove(h->by_id, key);
             for (size_t i = 0; i < s->nws_observers; i++) {
-                if (s->ws_observers[i].on_close)
+                if (s->ws_observers[i].on_close && !ws->guest)
                     s->ws_observers[i].on_close(s->ws_observers[i].ud, ws->principal);
                 if (s->ws_observers[i].on_close_conn)
                     s->ws_observers[i].on_close_conn(s->ws_observers[i].ud, ws->id,

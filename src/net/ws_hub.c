@@ -65,7 +65,7 @@ static net_frame *net__frame_event(const store_event *ev)
     return f;
 }
 
-static net_frame *net__frame_json(json_t *o)
+net_frame *net__frame_json(json_t *o)
 {
     cc_buf text = {0};
     int rc = o ? cc_json_write(&text, o) : CC_ERR_NOMEM;
@@ -104,6 +104,7 @@ void net__ws_unref(net_ws *ws)
     }
     cc_free(&ws->q);
     cc_buf_free(&ws->rx);
+    cc_free(&ws->guest_ip);
     if (ws->principal && ws->principal_free)
         ws->principal_free(ws->principal);
     cc_free_ptr(ws);
@@ -148,8 +149,8 @@ size_t net__ws_serving(const net_server *s)
 
 static bool net__visible(net_server *s, net_ws *ws, const char *scope)
 {
-    if (strcmp(scope, "internal") == 0)
-        return false; /* server-side only (cache updates between nodes) */
+    if (ws->guest || strcmp(scope, "internal") == 0)
+        return false; /* guests see no event; internal: cache updates between nodes */
     return s->visible && s->visible(s->visible_ud, ws->principal, scope);
 }
 
@@ -454,7 +455,7 @@ void net_ws_close_matching(net_server *s, bool (*match)(void *ud, const void *pr
                            int code, const char *reason)
 {
     for (net_ws *ws = s->hub->conns; ws; ws = ws->next)
-        if (match(ud, ws->principal))
+        if (!ws->guest && match(ud, ws->principal))
             net__ws_start_close(ws, code, reason);
 }
 
@@ -470,7 +471,7 @@ size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *p
     size_t sent = 0;
     net_frame *f = NULL;
     for (net_ws *ws = s->hub ? s->hub->conns : NULL; ws; ws = ws->next) {
-        if (ws->state == WS_AWAIT_HELLO || ws->closing || !match(ud, ws->principal))
+        if (ws->state == WS_AWAIT_HELLO || ws->guest || ws->closing || !match(ud, ws->principal))
             continue;
         if (!f && !(f = net__frame_json(json_incref((json_t *)obj))))
             return sent;
@@ -482,11 +483,25 @@ size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *p
     return sent;
 }
 
-int net_ws_send_to(net_server *s, net_ws_conn conn, const json_t *obj)
+void net__ws_send_error(net_ws *ws, const json_t *request, const char *code, const char *message)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
+    const char *id = json_string_value(json_object_get(request, "id"));
+    if (o && id && strlen(id) <= 64)
+        json_object_set_new(o, "id", json_string(id));
+    net__ws_send_json(ws, o);
+}
+
+net_ws *net__ws_by_id(net_server *s, net_ws_conn conn)
 {
     char key[24];
     snprintf(key, sizeof(key), "%llu", (unsigned long long)conn);
-    net_ws *ws = s->hub ? cc_map_get(s->hub->by_id, key) : NULL;
+    return s->hub ? cc_map_get(s->hub->by_id, key) : NULL;
+}
+
+int net_ws_send_to(net_server *s, net_ws_conn conn, const json_t *obj)
+{
+    net_ws *ws = net__ws_by_id(s, conn);
     if (!ws || ws->closing || !ws->wsi)
         return CC_ERR_NOT_FOUND;
     if (ws->qlen >= ws->qmax)

@@ -36,6 +36,8 @@ struct net_ws {
     bool lagging; /* was LIVE, its queue overflowed: pulls from the ring, never from the store */
     bool closing;
     bool direct; /* HTTP/1.1: frames may be written outside WRITEABLE (net__ws_write_now) */
+    bool guest;  /* on the guest path: principal is a module's (or NULL), never any event */
+    char *guest_ip;
     int close_code;
     char close_reason[100];
 };
@@ -54,12 +56,21 @@ struct net_hub {
 };
 
 void net__frame_unref(net_frame *f);
+/* A control frame of o (taken); NULL when out of memory. */
+net_frame *net__frame_json(json_t *o);
 void net__ws_unref(net_ws *ws);
 /* Queues a frame (taking a reference); false when the queue is full. */
 bool net__ws_enqueue(net_ws *ws, net_frame *f);
 void net__ws_send_json(net_ws *ws, json_t *o); /* takes o; closes with 4008 when full */
 void net__ws_start_close(net_ws *ws, int code, const char *reason);
+/* {"type":"error",code,message} answering request (its "id", when it has one, is echoed). */
+void net__ws_send_error(net_ws *ws, const json_t *request, const char *code, const char *message);
 void net__ws_pump(net_ws *ws); /* moves a CATCHUP connection forward while its queue has room */
+/* ws_guest.c: a guest connection's message, to the guest handlers only. */
+void net__ws_on_guest_message(net_ws *ws, const net_ws_msg *m);
+/* The established connection with this id, or NULL. */
+net_ws *net__ws_by_id(net_server *s, net_ws_conn conn);
+
 /* Writes f at once when nothing waits before it and the socket allows (ws.c); false: queue it. */
 bool net__ws_write_now(net_ws *ws, net_frame *f);
 

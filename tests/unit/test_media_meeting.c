@@ -34,6 +34,14 @@ static void test_frames_accepted(void **state)
     assert_int_equal(q.type, MEETING_JOIN);
     assert_string_equal(q.conversation, CONV);
     assert_string_equal(q.id, "j-1");
+    assert_false(q.consultation);
+    meeting_req_clear(&q);
+
+    /* a consultation's call: the same id field, told apart by the flag */
+    assert_int_equal(parse("{\"type\":\"meeting.join\",\"consultation\":\"" CONV "\"}", &q, why),
+                     CC_OK);
+    assert_string_equal(q.conversation, CONV);
+    assert_true(q.consultation);
     meeting_req_clear(&q);
 
     assert_int_equal(parse("{\"type\":\"meeting.publish\",\"room\":\"4611686018427387904\","
@@ -93,6 +101,10 @@ static void test_frames_refused(void **state)
         "{\"type\":\"meeting.dance\"}",
         "{\"type\":\"meeting.join\"}",
         "{\"type\":\"meeting.join\",\"conversation\":\"short\"}",
+        "{\"type\":\"meeting.join\",\"consultation\":\"short\"}",
+        "{\"type\":\"meeting.join\",\"consultation\":null}",
+        "{\"type\":\"meeting.join\",\"conversation\":\"" CONV "\",\"consultation\":\"" CONV "\"}",
+        "{\"type\":\"meeting.join\",\"conversation\":\"" CONV "\",\"consultation\":null}",
         "{\"type\":\"meeting.join\",\"conversation\":\"" CONV "\",\"room\":\"1\"}",
         "{\"type\":\"meeting.join\",\"conversation\":\"" CONV "\",\"id\":\"a b\"}",
         "{\"type\":\"meeting.leave\"}",

@@ -165,11 +165,11 @@ export class Server {
     });
   }
 
-  ws(token, { origin, headers = {} } = {}) {
+  ws(token, { origin, headers = {}, path = '/api/v1/events' } = {}) {
     const h = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
     if (origin) h.origin = origin;
-    return new EventSocket(`wss://localhost:${this.port}/api/v1/events`, { ca: this.ca(), headers: h });
+    return new EventSocket(`wss://localhost:${this.port}${path}`, { ca: this.ca(), headers: h });
   }
 
   cli(args, { input, env = {} } = {}) {

@@ -1,0 +1,87 @@
+// The patient's WebSocket (/api/v1/visit/events): no session, the link's token proves who they
+// are (visit.hello). It carries the call's meeting.* frames and tells the page at once when the
+// consultation changes (visit.updated), so "it is your turn" does not wait for the next poll. It
+// reconnects with backoff; every (re)connection says hello again before anything else.
+export type GuestState = 'connecting' | 'ready' | 'refused' | 'closed';
+type Listener = (frame: Record<string, any>) => void;
+
+const BACKOFF_MIN = 1000;
+const BACKOFF_MAX = 15000;
+
+export class GuestSocket {
+  private ws: WebSocket | null = null;
+  private listeners = new Set<Listener>();
+  private stateListeners = new Set<(s: GuestState) => void>();
+  private outbox: Record<string, unknown>[] = [];
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private running = true;
+  state: GuestState = 'connecting';
+
+  constructor(private token: string) {
+    this.connect();
+  }
+
+  // Every incoming frame (visit.*, meeting.*, errors); returns the unsubscribe function.
+  onFrame(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  onState(fn: (s: GuestState) => void): () => void {
+    this.stateListeners.add(fn);
+    return () => this.stateListeners.delete(fn);
+  }
+
+  // Sent once the link has been accepted; kept until then (a join right after a reconnection).
+  send(frame: Record<string, unknown>): void {
+    if (this.state === 'ready' && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    else this.outbox.push(frame);
+  }
+
+  close(): void {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.ws?.close(1000);
+    this.setState('closed');
+  }
+
+  private setState(s: GuestState) {
+    this.state = s;
+    for (const fn of this.stateListeners) fn(s);
+  }
+
+  private connect() {
+    if (!this.running) return;
+    this.setState('connecting');
+    const ws = new WebSocket(`${location.protocol === 'http:' ? 'ws' : 'wss'}://${location.host}/api/v1/visit/events`);
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'visit.hello', token: this.token, id: 'hello' }));
+    ws.onmessage = (e) => {
+      let m: Record<string, any>;
+      try {
+        m = JSON.parse(String(e.data));
+      } catch {
+        return;
+      }
+      if (m.type === 'visit.welcome') {
+        this.attempt = 0;
+        this.setState('ready');
+        for (const f of this.outbox.splice(0)) ws.send(JSON.stringify(f));
+      } else if (m.type === 'error' && m.id === 'hello' && m.code !== 'busy') {
+        // The link no longer opens the consultation: the page's own GET says why.
+        this.running = false;
+        this.setState('refused');
+      }
+      for (const fn of this.listeners) fn(m);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (!this.running) return;
+      this.setState('connecting');
+      const delay = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+  }
+}
