@@ -103,8 +103,9 @@ static int care_row_agenda(void *ud, const store_row *r)
                           store_row_text(r, 10), "version", (json_int_t)store_row_int(r, 11));
     if (!a)
         return CC_ERR_NOMEM;
-    static const char *const times[] = {"waiting_since", "admitted_at", "ended_at"};
-    for (int i = 0; i < 3; i++)
+    static const char *const times[] = {"waiting_since", "admitted_at", "ended_at",
+                                        "notice_at"};
+    for (int i = 0; i < 4; i++)
         if (!store_row_is_null(r, 12 + i))
             json_object_set_new(a, times[i], json_integer(store_row_int(r, 12 + i)));
     json_array_append_new(list, a);
@@ -147,7 +148,8 @@ static int care_agenda_job(store *st, void *ctx)
                          "SELECT a.id, a.status, a.consult_state, a.start_ms, a.end_ms, "
                          "a.practitioner_id, u.display_name, a.consent_at, a.patient_family, "
                          "a.patient_given, a.patient_birth, a.version, a.waiting_since, "
-                         "a.admitted_at, a.ended_at FROM care_appointments a LEFT JOIN users u "
+                         "a.admitted_at, a.ended_at, a.patient_notice_at FROM care_appointments "
+                         "a LEFT JOIN users u "
                          "ON u.id = a.practitioner_id WHERE a.start_ms >= ? AND a.start_ms < ? "
                          "AND (? IS NULL OR a.practitioner_id = ?) AND a.teleconsult = 1 "
                          "ORDER BY a.start_ms, a.id",
@@ -182,7 +184,7 @@ static void care_agenda(net_req *r)
 
 /* ---- actions on one consultation ----------------------------------------------------------- */
 
-typedef enum { ACT_ADMIT = 1, ACT_END, ACT_NOSHOW, ACT_RESEND, ACT_LINK } care_action_kind;
+typedef enum { ACT_ADMIT = 1, ACT_END, ACT_NOSHOW, ACT_RESEND, ACT_LINK, ACT_NOTICE } care_action_kind;
 
 static int care_row_owner(void *ud, const store_row *r)
 {
@@ -256,6 +258,18 @@ static int care_act_job(store *st, void *ctx)
                             v, 2, NULL);
         }
         action = "care.noshow";
+    } else if (q->action == ACT_NOTICE) {
+        /* "I am running 15 minutes late": for a patient who has not been admitted yet. The
+         * text is patient data: in the appointment, never in the audit record or the logs. */
+        if (strcmp(row[1], "scheduled") != 0 && strcmp(row[1], "waiting") != 0)
+            return care_fail(q, 409, "not_waiting", "the consultation has already started");
+        const char *text = json_string_value(json_object_get(q->in, "text"));
+        store_val u[] = {SV_TEXT(text), SV_INT(now), SV_TEXT(q->id)};
+        rc = store_exec(st,
+                        "UPDATE care_appointments SET patient_notice = ?, patient_notice_at = ?, "
+                        "version = version + 1 WHERE id = ?",
+                        u, 3, &changed);
+        action = "care.notice";
     } else if (q->action == ACT_LINK) {
         const char *role = json_string_value(json_object_get(q->in, "role"));
         const char *label = json_string_value(json_object_get(q->in, "label"));
@@ -357,6 +371,17 @@ static void care_add_link(net_req *r)
 {
     care_act(r, ACT_LINK);
 }
+static void care_notice(net_req *r)
+{
+    const char *text = json_string_value(json_object_get(net_req_body(r), "text"));
+    for (const char *p = text; p && *p; p++) {
+        if ((unsigned char)*p < 0x20 && *p != '\n') {
+            net_reply_error(r, 400, "invalid_request", "text: no control characters");
+            return;
+        }
+    }
+    care_act(r, ACT_NOTICE);
+}
 
 /* ---- notifications that did not go ---------------------------------------------------------- */
 
@@ -406,6 +431,10 @@ static const cc_json_field care_link_body[] = {
     {"label", CC_JSON_STRING, true, 1, 80},
 };
 
+static const cc_json_field care_notice_body[] = {
+    {"text", CC_JSON_STRING, true, 1, 500},
+};
+
 static const cc_json_field care_end_body[] = {
     {"report", CC_JSON_OBJECT, true, 0, 0},
 };
@@ -419,6 +448,8 @@ const net_route care_routes[] = {
     {"POST", "/api/v1/care/appointments/:id/resend", PERM_PATIENT_READ, 0, NULL, 0, care_resend},
     {"POST", "/api/v1/care/appointments/:id/links", PERM_PATIENT_READ, 0, care_link_body, 2,
      care_add_link},
+    {"POST", "/api/v1/care/appointments/:id/notice", PERM_PATIENT_READ, 0, care_notice_body, 1,
+     care_notice},
     {"GET", "/api/v1/care/outbox", PERM_PATIENT_READ, 0, NULL, 0, care_outbox_list},
 };
 const size_t care_routes_count = sizeof(care_routes) / sizeof(care_routes[0]);

@@ -71,6 +71,10 @@ static int visit_row(void *ud, const store_row *r)
                        "site", q->c->notice.site, "patient_given", store_row_text(r, 7));
     if (q->out && !store_row_is_null(r, 6))
         json_object_set_new(q->out, "waiting_since", json_integer(store_row_int(r, 6)));
+    if (q->out && !store_row_is_null(r, 8))
+        json_object_set_new(q->out, "notice",
+                            json_pack("{s:s,s:I}", "text", store_row_text(r, 8), "at",
+                                      (json_int_t)store_row_int(r, 9)));
     if (q->out)
         json_object_set_new(q->out, "role", json_string(q->link.role));
     return 1;
@@ -136,7 +140,8 @@ static int visit_job(store *st, void *ctx)
     store_val p[] = {SV_TEXT(id)};
     rc = store_query(st,
                      "SELECT a.status, a.start_ms, a.end_ms, u.display_name, a.consult_state, "
-                     "a.consent_at, a.waiting_since, a.patient_given FROM care_appointments a "
+                     "a.consent_at, a.waiting_since, a.patient_given, a.patient_notice, "
+                     "a.patient_notice_at FROM care_appointments a "
                      "LEFT JOIN users u ON u.id = a.practitioner_id WHERE a.id = ?",
                      p, 1, visit_row, q);
     if (rc == CC_OK && !q->out)

@@ -218,5 +218,8 @@ const store_migration store_sqlite_migrations[] = {
         " error TEXT,"
         " at INTEGER NOT NULL,"
         " PRIMARY KEY(sender, control_id));"},
+    /* A word from the practitioner or the secretariat to the patient in the waiting room. */
+    {4, "ALTER TABLE care_appointments ADD COLUMN patient_notice TEXT;"
+        "ALTER TABLE care_appointments ADD COLUMN patient_notice_at INTEGER;"},
     {0, NULL},
 };

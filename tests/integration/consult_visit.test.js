@@ -169,6 +169,36 @@ test('a secretary sends the invitation again: the same link', async () => {
   assert.ok(all.every((x) => x.includes(`/visit/${token}`)));
 });
 
+test('the practitioner or the secretariat leaves a word for the waiting patient', async () => {
+  const token = await book('RDV-N');
+  const d = (await client(server, doc).ok('GET', '/care/agenda')).appointments.find((x) => x.patient.family === 'RDV-N');
+  assert.equal((await visit(token)).body.notice, undefined);
+  const text = 'Je prends 15 minutes de retard, merci de patienter.';
+  await client(server, doc).ok('POST', `/care/appointments/${d.id}/notice`, { text });
+  let seen = (await visit(token)).body;
+  assert.equal(seen.notice.text, text);
+  assert.ok(Math.abs(seen.notice.at - Date.now()) < 60000);
+  // The secretary may replace it; another practitioner may not; bad text changes nothing.
+  await client(server, sec).ok('POST', `/care/appointments/${d.id}/notice`, { text: 'Le docteur arrive.' });
+  assert.equal((await client(server, other).post(`/care/appointments/${d.id}/notice`, { text: 'x' })).status, 403);
+  assert.equal((await client(server, doc).post(`/care/appointments/${d.id}/notice`, { text: '' })).status, 400);
+  assert.equal((await client(server, doc).post(`/care/appointments/${d.id}/notice`, { text: 'x'.repeat(501) })).status, 400);
+  assert.equal((await client(server, doc).post(`/care/appointments/${d.id}/notice`, { text: 'a\u0007b' })).status, 400);
+  seen = (await visit(token)).body;
+  assert.equal(seen.notice.text, 'Le docteur arrive.');
+  const agenda = (await client(server, doc).ok('GET', '/care/agenda')).appointments.find((x) => x.id === d.id);
+  assert.equal(agenda.notice_at, seen.notice.at);
+  // Once the consultation has started there is nothing to wait for.
+  assert.equal((await visit(token, 'POST', '/consent', { accepted: true })).status, 200);
+  assert.equal((await visit(token, 'POST', '/arrive')).status, 200);
+  await client(server, doc).ok('POST', `/care/appointments/${d.id}/admit`);
+  assert.equal((await client(server, doc).post(`/care/appointments/${d.id}/notice`, { text: 'x' })).status, 409);
+  // Audited, without the words.
+  const trail = await audit(server, root.token, { action: 'care.notice' });
+  assert.equal(trail.length, 2);
+  assert.ok(!JSON.stringify(trail).includes('retard') && !JSON.stringify(trail).includes('arrive'));
+});
+
 test('a relative and an interpreter get links of their own; only the patient consents', async () => {
   const patientLink = await book('RDV-G');
   const d = (await client(server, doc).ok('GET', '/care/agenda')).appointments.find((x) => x.patient.family === 'RDV-G');
