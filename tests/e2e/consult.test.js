@@ -88,6 +88,13 @@ test('booked over HL7, the patient waits, the practitioner admits and ends', asy
   await pro.locator('.care-notice', { hasText: 'Jeanne DUPONT est en salle d’attente.' }).waitFor();
   await row.locator('.care-state-waiting', { hasText: /En attente depuis \d\d:\d\d/ }).waitFor();
   await capture(pro, 'care-waiting');
+  // A word for the waiting patient, read at once in the waiting room.
+  await row.locator('button', { hasText: 'Message au patient' }).click();
+  const say = pro.locator('dialog[open]');
+  await say.locator('button', { hasText: 'Je suis à vous dans un instant.' }).click();
+  await say.locator('button', { hasText: 'Envoyer' }).click();
+  await pro.locator('.care-notice', { hasText: 'Message envoyé à Jeanne DUPONT.' }).waitFor();
+  await patient.locator('.visit-word', { hasText: 'Je suis à vous dans un instant.' }).waitFor({ timeout: 10000 });
   await row.locator('button', { hasText: 'Faire entrer Jeanne DUPONT' }).click();
   await row.locator('.care-state-in_call').waitFor();
 

@@ -21,6 +21,7 @@ interface Appointment {
   waiting_since?: number;
   admitted_at?: number;
   ended_at?: number;
+  notice_at?: number;
 }
 
 interface Undelivered {
@@ -94,6 +95,8 @@ export function AgendaPage() {
   const [guestRole, setGuestRole] = useState<'relative' | 'interpreter'>('relative');
   const [guestLabel, setGuestLabel] = useState('');
   const [guestUrl, setGuestUrl] = useState('');
+  const [telling, setTelling] = useState<Appointment | null>(null);
+  const [word, setWord] = useState('');
   const known = useRef(new Map<string, string>());
 
   const load = async () => {
@@ -133,11 +136,12 @@ export function AgendaPage() {
     for (const a of list ?? []) known.current.set(a.id, a.state);
   }, [list]);
 
-  const action = async (a: Appointment, what: 'admit' | 'noshow' | 'resend' | 'end', body?: unknown) => {
+  const action = async (a: Appointment, what: 'admit' | 'noshow' | 'resend' | 'end' | 'notice', body?: unknown) => {
     setBusy(true);
     try {
       await api('POST', `/api/v1/care/appointments/${a.id}/${what}`, body);
       if (what === 'resend') setNotice(t('care.resent', { name: who(a) }));
+      if (what === 'notice') setNotice(t('care.word.sent', { name: who(a) }));
       if (what === 'admit') setNotice('');
       await load();
     } catch (e) {
@@ -199,18 +203,21 @@ export function AgendaPage() {
           <tbody>
             {list.map((a) => (
               <tr key={a.id} class={a.state === 'waiting' ? 'care-row-waiting' : ''}>
-                <td>
+                <td data-label={t('care.col.time')}>
                   {formatTime(a.start)}–{formatTime(a.end)}
                 </td>
                 <th scope="row">
                   {who(a)}
                   {a.patient.birth_date && <span class="care-birth"> ({a.patient.birth_date})</span>}
                 </th>
-                {me.user.role !== 'practitioner' && <td>{a.practitioner}</td>}
-                <td>
+                {me.user.role !== 'practitioner' && <td data-label={t('care.col.practitioner')}>{a.practitioner}</td>}
+                <td data-label={t('care.col.state')}>
                   <Live>
                     <StateBadge a={a} now={now} />
                   </Live>
+                  {a.notice_at && (a.state === 'scheduled' || a.state === 'waiting') && (
+                    <span class="care-word-sent"> {t('care.word.at', { time: formatTime(a.notice_at) })}</span>
+                  )}
                 </td>
                 <td class="care-actions">
                   {a.state === 'waiting' && mine(a) && (
@@ -226,6 +233,14 @@ export function AgendaPage() {
                   {(a.state === 'scheduled' || a.state === 'waiting') && (mine(a) || me.user.role === 'secretary') && (
                     <button type="button" class="btn" disabled={busy} onClick={() => void action(a, 'noshow')}>
                       {t('care.noshow')}
+                    </button>
+                  )}
+                  {(a.state === 'scheduled' || a.state === 'waiting') && (mine(a) || me.user.role === 'secretary') && (
+                    <button type="button" class="btn" disabled={busy} onClick={() => {
+                      setWord('');
+                      setTelling(a);
+                    }}>
+                      {t('care.word.open')}
                     </button>
                   )}
                   {a.state === 'scheduled' && (mine(a) || me.user.role === 'secretary') && (
@@ -278,6 +293,31 @@ export function AgendaPage() {
             </label>
           </>
         )}
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={!!telling}
+        title={t('care.word.title', { name: telling ? who(telling) : '' })}
+        confirmLabel={t('care.word.send')}
+        busy={busy || !word.trim()}
+        onCancel={() => setTelling(null)}
+        onConfirm={() => {
+          const a = telling!;
+          setTelling(null);
+          void action(a, 'notice', { text: word.trim() });
+        }}
+      >
+        <p>{t('care.word.lead')}</p>
+        <div class="care-word-quick">
+          {(['late', 'soon'] as const).map((k) => (
+            <button key={k} type="button" class="btn" onClick={() => setWord(t(`care.word.${k}` as Key))}>
+              {t(`care.word.${k}` as Key)}
+            </button>
+          ))}
+        </div>
+        <label class="field">
+          <span>{t('care.word.text')}</span>
+          <textarea rows={3} maxLength={500} value={word} onInput={(e) => setWord((e.target as HTMLTextAreaElement).value)} />
+        </label>
       </ConfirmDialog>
       <ConfirmDialog
         open={!!ending}

@@ -8,6 +8,7 @@ import { app } from '../../lib/app';
 import { t, formatDate, formatTime, type Key } from '../../i18n';
 import { LangSwitch, Alert, Live } from '../../components/ui';
 import { Logo } from '../../components/Logo';
+import { GuestSocket } from './guestSocket';
 
 interface Visit {
   status: string;
@@ -22,6 +23,7 @@ interface Visit {
   patient_given?: string;
   link: 'early' | 'open';
   role: 'patient' | 'relative' | 'interpreter';
+  notice?: { text: string; at: number };
 }
 
 type Refusal = 'link_unknown' | 'link_revoked' | 'link_expired' | 'too_many_attempts' | 'network';
@@ -127,6 +129,19 @@ export function VisitPage(props: { token: string }) {
     document.title = `${t('visit.title')} · ${info.name}`;
     void load();
   }, [props.token]);
+  // The patient's WebSocket: told at once when the practitioner admits (or leaves a word), and
+  // it carries the call. Opened once the link is known to work, kept for the page's life.
+  const [socket, setSocket] = useState<GuestSocket | null>(null);
+  const linkWorks = !!visit && !refused && visit.consultation !== 'done' && visit.consultation !== 'no_show';
+  useEffect(() => {
+    if (!linkWorks || socket) return;
+    const s = new GuestSocket(props.token);
+    s.onFrame((m) => {
+      if (m.type === 'visit.updated') void load(true);
+    });
+    setSocket(s);
+  }, [linkWorks]);
+  useEffect(() => () => socket?.close(), [socket]);
   // The waiting room follows the practitioner: asked again every few seconds.
   useEffect(() => {
     const id = setInterval(() => {
@@ -214,6 +229,12 @@ export function VisitPage(props: { token: string }) {
       <section aria-labelledby="visit-wait-h" class="visit-waiting">
         <h2 id="visit-wait-h">{t('visit.waiting.title')}</h2>
         <p class="visit-big">{t('visit.waiting.text', { who: visit.practitioner ?? '' })}</p>
+        {visit.notice && (
+          <div role="status" class="visit-word">
+            <p>{t('visit.word', { time: formatTime(visit.notice.at) })}</p>
+            <p class="visit-big">{visit.notice.text}</p>
+          </div>
+        )}
         <Live>
           <p>{t('visit.waiting.since', { minutes })}</p>
         </Live>
