@@ -210,7 +210,7 @@ int main(int argc, char **argv)
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "HL7", "error", why);
         goto out;
     }
-    if ((rc = care_create(&a.loop, a.cfg, &a.keys, a.srv, &a.care)) != CC_OK) {
+    if ((rc = care_create(&a.loop, a.cfg, &a.keys, a.srv, a.acct, &a.care)) != CC_OK) {
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "care", "error",
                 cc_strerror(rc));
         goto out;

@@ -32,6 +32,8 @@ auth_role account_principal_role(const void *principal);
  * NULL when unknown. */
 const char *account_user_display_name(account *a, const char *user_id);
 
+/* The live role of an enabled account from the cache; false for an unknown or disabled one. */
+bool account_user_role(account *a, const char *user_id, auth_role *out);
 /* Records in the audit chain (asynchronously, through the worker) that principal was refused
  * something outside an HTTP route: action "access.denied", outcome "denied", object as given
  * ("meeting_room:<id>"), details {"reason": reason}. For modules' WebSocket messages. */

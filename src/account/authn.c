@@ -177,6 +177,15 @@ bool acct_visible(void *ud, const void *principal, const char *scope)
     return false; /* unknown scopes are private by default */
 }
 
+bool account_user_role(account *a, const char *user_id, auth_role *out)
+{
+    const auth_user *u = acct_user(a, user_id);
+    if (!u || u->disabled)
+        return false;
+    *out = u->role;
+    return true;
+}
+
 int account_add_scope(account *a, const char *prefix, auth_perm perm, account_scope_fn fn,
                       void *ud)
 {

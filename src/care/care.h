@@ -14,6 +14,7 @@
 #ifndef CC_CARE_H
 #define CC_CARE_H
 
+#include "account/account.h"
 #include "auth/auth.h"
 #include "net/net.h"
 #include "store/store.h"
@@ -206,10 +207,11 @@ extern const size_t care_config_keys_count;
 
 /* Reads the configuration (smtp_*, sms_gateway_url, public_url, site_name, default_language,
  * data_dir), creates <data_dir>/outbox and registers the routes (docs/api/openapi.yaml: the
- * staff's /api/v1/care/..., the patients' /api/v1/visit/...). keys and srv are borrowed and
- * must outlive it. */
+ * staff's /api/v1/care/..., the patients' /api/v1/visit/...) and the event scope "care:" (an
+ * appointment's events reach its practitioner and the other staff with patient data who are not
+ * practitioners). keys, srv and acct are borrowed and must outlive it. */
 int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, net_server *srv,
-                care **out);
+                account *acct, care **out);
 /* Loads the consultations in call (before the worker starts: st is the store it will own). */
 int care_load_calls(care *c, store *st);
 /* Follows the log: appointment.updated keeps the consultations in call up to date and tells

@@ -150,9 +150,13 @@ int care__event_updated(store *st, const char *appointment_id)
                          "SELECT consult_state, waiting_since, admitted_at, ended_at "
                          "FROM care_appointments WHERE id = ?",
                          p, 1, care_row_state, payload);
-    /* Who may see it: staff with patient data (practitioners, nurses, secretaries). */
+    /* Who may see it: its practitioner, and the staff with patient data who are not
+     * practitioners (nurses, secretaries: they see every agenda); see care__scope. */
+    char scope[CC_ID_LEN + 8];
+    const char *who = json_string_value(json_object_get(payload, "practitioner_id"));
+    snprintf(scope, sizeof scope, "care:%s", who ? who : "-");
     if (rc == CC_OK)
-        rc = store_event_append(st, "appointment.updated", "perm:patient.read", payload, NULL);
+        rc = store_event_append(st, "appointment.updated", scope, payload, NULL);
     json_decref(payload);
     return rc;
 }

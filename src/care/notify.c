@@ -196,8 +196,18 @@ static char *care_opt(const cc_config *cfg, const char *key)
     return v && *v ? cc_strdup(v) : NULL;
 }
 
+/* "care:<practitioner id>": that practitioner, and every other role with patient data (nurses and
+ * secretaries see all the agendas; other practitioners do not see theirs). */
+static bool care__scope(void *ud, const char *user_id, const char *scope)
+{
+    auth_role role;
+    if (!account_user_role(ud, user_id, &role))
+        return false;
+    return role != ROLE_PRACTITIONER || strcmp(scope + 5, user_id) == 0;
+}
+
 int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, net_server *srv,
-                care **out)
+                account *acct, care **out)
 {
     *out = NULL;
     care *c = cc_calloc(1, sizeof *c);
@@ -232,6 +242,7 @@ int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, ne
     int rc = CC_ERR_NOMEM;
     if (!c->smtp_from || !c->public_url || !c->outbox_dir || !c->guesses || !c->in_call ||
         (rc = care__call_register(c, srv)) != CC_OK ||
+        (rc = account_add_scope(acct, "care:", PERM_PATIENT_READ, care__scope, acct)) != CC_OK ||
         (rc = cc_mkdir_p(c->outbox_dir)) != CC_OK ||
         (rc = net_server_add_routes(srv, care_routes, care_routes_count, c)) != CC_OK ||
         (rc = net_server_add_routes(srv, care_visit_routes, care_visit_routes_count, c)) !=

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Server, freePort, loginReady, PASSWORD } from './lib/harness.js';
 import { adminSession, waitFor } from './lib/accounts.js';
-import { client, openSocket, nextEvent, audit } from './lib/msg.js';
+import { client, openSocket, nextEvent, audit, barrier } from './lib/msg.js';
 import { sendHl7, siu, PRACTITIONER_IDENT } from './lib/hl7.js';
 
 let server, mllp, doc, other, sec, root;
@@ -67,6 +67,8 @@ after(async () => {
 test('the patient opens the link, consents, waits; the practitioner is told, admits and ends', async () => {
   const token = await book('RDV-A');
   const docEvents = await openSocket(server, doc);
+  const otherEvents = await openSocket(server, other);
+  const secEvents = await openSocket(server, sec);
 
   let r = await visit(token);
   assert.equal(r.status, 200, r.text);
@@ -93,6 +95,10 @@ test('the patient opens the link, consents, waits; the practitioner is told, adm
   assert.ok(Math.abs(since - Date.now()) < 60000);
   const told = await nextEvent(docEvents, 'appointment.updated', (d) => d.state === 'waiting');
   assert.equal(told.data.waiting_since, since);
+  // The secretariat is told too; another practitioner never hears of this patient.
+  await nextEvent(secEvents, 'appointment.updated', (d) => d.state === 'waiting' && d.patient.family === 'RDV-A');
+  await barrier(otherEvents);
+  assert.ok(!JSON.stringify(otherEvents.messages).includes('RDV-A'), 'no other practitioner\'s patients in the stream');
   // A reload does not reset the waiting time.
   assert.equal((await visit(token, 'POST', '/arrive')).body.waiting_since, since);
   // The waiting room's questions (poll=1) are not each a new opening in the audit trail.
