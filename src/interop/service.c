@@ -15,6 +15,9 @@ const cc_cfg_key interop_config_keys[] = {
      "An MLLP connection silent this long is closed"},
     {"mllp_tls", CC_CFG_BOOL, "false", 0, 0, false,
      "TLS on MLLP, with the HTTPS certificate (tls_cert/tls_key, or the development one)"},
+    {"mllp_tls_client_ca", CC_CFG_STRING, "", 0, 0, false,
+     "With mllp_tls: a PEM file of CAs; each MLLP client must then present a certificate they "
+     "signed (mutual TLS); empty = no client certificate asked"},
     {"teleconsult_codes", CC_CFG_STRING, "TLC,TELECONSULTATION", 0, 0, false,
      "Codes in SCH-7, SCH-8, AIS-3 or AIL-3 that make a booking a teleconsultation (comma list)"},
     {"hl7_ack_content_error", CC_CFG_STRING, "AE", 0, 0, false,
@@ -131,6 +134,7 @@ int interop_start(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, 
             key = c && *c ? cc_strdup(k ? k : "") : cc_sprintf("%s/tls/dev-key.pem", dir);
             o.tls_cert = cert;
             o.tls_key = key;
+            o.tls_client_ca = cc_config_str(cfg, "mllp_tls_client_ca");
         }
         rc = net_mllp_listen(loop, listen, &o, interop__on_mllp_message, s, &s->mllp, reason,
                              sizeof reason);

@@ -515,6 +515,21 @@ static int mllp_tls_ctx(net_mllp *l, const net_mllp_opts *o, char *why, size_t w
         return CC_ERR_CONFIG;
     }
     SSL_CTX_set_options(l->tls, SSL_OP_NO_RENEGOTIATION);
+    /* Mutual TLS: an interface engine proves itself with a certificate from the hospital's CA;
+     * without one the handshake fails and no byte of HL7 is read. */
+    if (o->tls_client_ca && *o->tls_client_ca) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_client_ca);
+        if (!names || SSL_CTX_load_verify_locations(l->tls, o->tls_client_ca, NULL) != 1) {
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            cc_say(why, whylen, "MLLP TLS: cannot read the client CA file %s",
+                   o->tls_client_ca);
+            SSL_CTX_free(l->tls);
+            l->tls = NULL;
+            return CC_ERR_CONFIG;
+        }
+        SSL_CTX_set_client_CA_list(l->tls, names);
+        SSL_CTX_set_verify(l->tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
     return CC_OK;
 }
 

@@ -320,6 +320,8 @@ typedef struct {
     const char *allow;    /* comma list of addresses or CIDR blocks; NULL or "" = any */
     const char *tls_cert, *tls_key; /* PEM files: TLS (1.2 or later) on every connection; NULL =
                                        plain TCP */
+    const char *tls_client_ca; /* with TLS: PEM CAs a client certificate must chain to (mutual
+                                  TLS); NULL or "" = none asked */
 } net_mllp_opts;
 /* Listens on host:port (numeric IPv4 or [IPv6]; port 0 picks one). o is copied. CC_ERR_CONFIG
  * with why for a bad address, allow list or certificate, CC_ERR_IO when the port cannot be

@@ -4,8 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import tls from 'node:tls';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Client, Message } from 'node-hl7-client';
-import { Server, createUser, freePort, sleep, PASSWORD } from './lib/harness.js';
+import { Server, createUser, freePort, sleep, loginReady, PASSWORD } from './lib/harness.js';
 import { staff, openSocket, nextEvent, eventsOf, barrier } from './lib/msg.js';
 import { NIR, frame, siu as siuOf } from './lib/hl7.js';
 
@@ -239,4 +244,71 @@ test('MLLP over TLS (mllp_tls): the npm client with the server certificate gets 
     await s.stop();
     s.cleanup();
   }
+});
+
+// A CA of the hospital's, a client certificate it signed, and one from elsewhere (openssl CLI).
+function clientCertificates() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-mllp-ca-'));
+  const f = (n) => path.join(dir, n);
+  const ssl = (...args) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ssl('req', '-x509', ...ec, '-subj', '/CN=Hospital CA', '-days', '2', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  ssl('req', ...ec, '-subj', '/CN=interface-engine', '-keyout', f('engine.key'), '-out', f('engine.csr'));
+  ssl('x509', '-req', '-in', f('engine.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-out', f('engine.pem'));
+  ssl('req', '-x509', ...ec, '-subj', '/CN=intruder', '-days', '2', '-keyout', f('rogue.key'), '-out', f('rogue.pem'));
+  const read = (n) => fs.readFileSync(f(n));
+  return { dir, caFile: f('ca.pem'), engine: { cert: read('engine.pem'), key: read('engine.key') }, rogue: { cert: read('rogue.pem'), key: read('rogue.key') } };
+}
+
+// One message over TLS with the given client credentials; resolves with the ACK text, or null
+// when the server ends the connection without one.
+function sendOverTls(port, ca, creds, message) {
+  return new Promise((resolve) => {
+    let got = '';
+    const sock = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca, ...creds }, () => sock.write(frame(message)));
+    sock.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.includes('\x1c\r')) {
+        sock.end();
+        resolve(got);
+      }
+    });
+    sock.on('error', () => resolve(null));
+    sock.on('close', () => resolve(got.includes('MSA|') ? got : null));
+  });
+}
+
+test('MLLP over mutual TLS (mllp_tls_client_ca): only an engine with a certificate from the hospital CA is heard', async () => {
+  const certs = clientCertificates();
+  const port = await freePort();
+  const s = await new Server({
+    env: { CARECOMM_MLLP_LISTEN: `127.0.0.1:${port}`, CARECOMM_MLLP_TLS: 'true', CARECOMM_MLLP_TLS_CLIENT_CA: certs.caFile },
+  }).start();
+  try {
+    const made = s.cli(['user', 'create', 'dr.martin', '--role', 'practitioner', '--ident', '10003456789'], { input: `${PASSWORD}\n` });
+    assert.equal(made.code, 0, made.stderr);
+    const ok = await sendOverTls(port, s.ca(), certs.engine, siu({ id: 'RDV-M1', control: 'MSG-M1' }));
+    assert.ok(ok, 'the engine with its certificate gets an answer');
+    assert.match(ok, /MSA\|AA\|MSG-M1/);
+    assert.equal(await sendOverTls(port, s.ca(), {}, siu({ id: 'RDV-M2', control: 'MSG-M2' })), null, 'no certificate: no answer');
+    assert.equal(await sendOverTls(port, s.ca(), certs.rogue, siu({ id: 'RDV-M3', control: 'MSG-M3' })), null, 'a certificate from another CA: no answer');
+    // What was refused was not applied: only the engine's booking exists.
+    const sec = s.cli(['user', 'create', 'sec', '--role', 'secretary'], { input: `${PASSWORD}\n` });
+    assert.equal(sec.code, 0, sec.stderr);
+    const { token } = await loginReady(s, 'sec');
+    const found = async (id) => (await s.request('GET', `/fhir/R4/Appointment?identifier=${id}`, { token })).body.total;
+    assert.equal(await found('RDV-M1'), 1);
+    assert.equal(await found('RDV-M2'), 0);
+    assert.equal(await found('RDV-M3'), 0);
+  } finally {
+    await s.stop();
+    s.cleanup();
+    fs.rmSync(certs.dir, { recursive: true, force: true });
+  }
+});
+
+test('an unreadable client CA file stops start-up, naming it', async () => {
+  const other = new Server({ env: { CARECOMM_MLLP_LISTEN: `127.0.0.1:${await freePort()}`, CARECOMM_MLLP_TLS: 'true', CARECOMM_MLLP_TLS_CLIENT_CA: '/nonexistent/ca.pem' } });
+  await assert.rejects(other.start(), /client CA/);
+  other.cleanup();
 });
