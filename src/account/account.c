@@ -73,12 +73,22 @@ void acct_session_drop(account *a, const char *session_id)
     cc_free(&c);
 }
 
+/* Past its end, or idle too long. A system account's token is used by a machine, at its own
+ * pace: it has no idle expiry, only its end. */
+static bool acct__session_over(account *a, const acct_session *c, int64_t now)
+{
+    if (now >= c->s.expires_at)
+        return true;
+    if (now < c->s.last_seen_at + a->idle_ms)
+        return false;
+    const auth_user *u = acct_user(a, c->s.user_id);
+    return !(u && auth_role_is_system(u->role));
+}
+
 acct_session *acct_session_find(account *a, const char *token_hash, int64_t now)
 {
     acct_session *c = cc_map_get(a->sessions, token_hash);
-    if (!c)
-        return NULL;
-    if (now >= c->s.expires_at || now >= c->s.last_seen_at + a->idle_ms)
+    if (!c || acct__session_over(a, c, now))
         return NULL; /* expired: the sweep drops it */
     return c;
 }
@@ -218,7 +228,7 @@ static bool acct__sweep_session(void *ud, const char *key, void *value)
     acct_sweep_ctx *c = ud;
     acct_session *s = value;
     (void)key;
-    if (c->now >= s->s.expires_at || c->now >= s->s.last_seen_at + c->a->idle_ms) {
+    if (acct__session_over(c->a, s, c->now)) {
         acct_close_sockets(c->a, NULL, s->s.id, 4001, "session expired");
         cc_map_remove(c->a->sessions_by_id, s->s.id);
         cc_free(&s);

@@ -215,6 +215,12 @@ static void admin__create(net_req *r)
         net_reply_error(r, 400, "invalid_role", "unknown role");
         return;
     }
+    if (auth_role_is_system(rl)) {
+        /* A machine account has no password anyone knows: made on the server's shell. */
+        net_reply_error(r, 400, "invalid_role",
+                        "system accounts are made with `carecomm user create` and `user token`");
+        return;
+    }
     admin_ctx *c = admin__new(r);
     if (!c)
         return;
@@ -292,8 +298,8 @@ static void admin__patch(net_req *r)
     admin_ctx *c = admin__new(r);
     if (!c || !admin__target(c))
         return;
-    if (role && auth_role_parse(role, &c->role) != CC_OK) {
-        admin__fail(c, 400, "invalid_role", "unknown role");
+    if (role && (auth_role_parse(role, &c->role) != CC_OK || auth_role_is_system(c->role))) {
+        admin__fail(c, 400, "invalid_role", "unknown role, or a system account's");
         admin__done(c, CC_OK);
         return;
     }

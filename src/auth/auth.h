@@ -16,6 +16,7 @@ typedef enum {
     ROLE_NURSE,
     ROLE_SECRETARY,
     ROLE_IT_SUPPORT,
+    ROLE_BOOKING_SYSTEM, /* a machine: the hospital's booking system on FHIR, with a token */
     ROLE__COUNT
 } auth_role;
 
@@ -29,10 +30,14 @@ typedef enum {
     PERM_PATIENT_READ,   /* see patient data (later issues); implies 2FA */
     PERM_MESSAGES,       /* messaging and presence; messages can carry patient data: implies 2FA */
     PERM_MEETINGS,       /* video meetings (ICE servers, rooms); they show patients: implies 2FA */
+    PERM_BOOKINGS,       /* appointments over FHIR (booking systems, and staff who read them) */
     PERM__COUNT
 } auth_perm;
 
 const char *auth_role_name(auth_role r);
+/* A system account: no interactive login (no password, no 2FA); it uses a long-lived token that
+ * an administrator issues on the server (`carecomm user token`), revocable like a session. */
+bool auth_role_is_system(auth_role r);
 int auth_role_parse(const char *s, auth_role *out); /* CC_ERR_INVALID if unknown */
 const char *auth_perm_name(auth_perm p);
 int auth_perm_parse(const char *s, auth_perm *out);

@@ -16,13 +16,17 @@ static const struct {
     [ROLE_ADMIN] = {"admin", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ) |
                                  P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES) | P(PERM_MEETINGS)},
     [ROLE_PRACTITIONER] = {"practitioner", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
-                                               P(PERM_MESSAGES) | P(PERM_MEETINGS)},
+                                               P(PERM_MESSAGES) | P(PERM_MEETINGS) |
+                                               P(PERM_BOOKINGS)},
     [ROLE_NURSE] = {"nurse", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
-                                 P(PERM_MESSAGES) | P(PERM_MEETINGS)},
+                                 P(PERM_MESSAGES) | P(PERM_MEETINGS) | P(PERM_BOOKINGS)},
     [ROLE_SECRETARY] = {"secretary", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
-                                         P(PERM_MESSAGES) | P(PERM_MEETINGS)},
+                                         P(PERM_MESSAGES) | P(PERM_MEETINGS) | P(PERM_BOOKINGS)},
     [ROLE_IT_SUPPORT] = {"it_support", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ) |
                                            P(PERM_MESSAGES) | P(PERM_MEETINGS)},
+    /* Only the FHIR appointment routes: no account of its own to manage, no event stream, no
+     * agenda, no messages. (Who may write appointments is checked in interop/fhir_api.c.) */
+    [ROLE_BOOKING_SYSTEM] = {"booking_system", P(PERM_BOOKINGS)},
 };
 
 static const char *const perm_names[PERM__COUNT] = {
@@ -34,6 +38,7 @@ static const char *const perm_names[PERM__COUNT] = {
     [PERM_PATIENT_READ] = "patient.read",
     [PERM_MESSAGES] = "messages",
     [PERM_MEETINGS] = "meetings",
+    [PERM_BOOKINGS] = "bookings",
 };
 
 /* A stolen password alone must not open patient data, accounts or the audit trail. Messages
@@ -90,6 +95,11 @@ bool auth_role_has(auth_role r, auth_perm p)
     if ((unsigned)r >= ROLE__COUNT || (unsigned)p >= PERM__COUNT)
         return false;
     return (roles[r].perms & P(p)) != 0;
+}
+
+bool auth_role_is_system(auth_role r)
+{
+    return r == ROLE_BOOKING_SYSTEM;
 }
 
 bool auth_role_requires_totp(auth_role r)

@@ -21,6 +21,7 @@ static void cli_usage(FILE *f)
             "  user set-role NAME ROLE\n"
             "  user reset-password NAME [--temporary]   new password from standard input\n"
             "  user reset-totp NAME\n"
+            "  user token NAME [--days N]   a token for a system account (booking_system; 365 days)\n"
             "  audit verify                 exit 0 if the audit chain is intact\n"
             "  config show                  effective configuration and where each value comes from\n"
             "  config doc                   markdown reference of every key\n"
@@ -29,7 +30,8 @@ static void cli_usage(FILE *f)
             "  demo seed                    fill an empty store with a small demo hospital\n"
             "  demo code USER               the current 2FA code of a demo user (demo stores only)\n"
             "\n"
-            "roles: admin, practitioner, nurse, secretary, it_support\n"
+            "roles: admin, practitioner, nurse, secretary, it_support, booking_system (a machine:\n"
+            "  FHIR appointments only, no password: create it, then give it a token)\n"
             "CARECOMM_DATA_DIR and every CARECOMM_* variable apply as for carecommd.\n");
 }
 

@@ -15,6 +15,8 @@ typedef struct {
     int nidents;
     char hash[AUTH_PWHASH_LEN];
     auth_user user;
+    int token_days;                  /* user token */
+    char token[64];                  /* user token: shown once */
 } cli_user_args;
 
 /* One line of standard input, without its newline. Never echoed, never logged. */
@@ -46,6 +48,19 @@ static int cli_password_hash(const char *username, char hash[AUTH_PWHASH_LEN])
     rc = auth_password_hash(pw, hash);
 out:
     sodium_memzero(pw, sizeof(pw));
+    return rc;
+}
+
+/* A system account has no password anyone knows: a random one, never shown, so that a password
+ * login can never succeed; it works with the tokens of `user token`. */
+static int cli_password_random(char hash[AUTH_PWHASH_LEN])
+{
+    char *pw = cc_random_token(32);
+    if (!pw)
+        return CC_ERR_NOMEM;
+    int rc = auth_password_hash(pw, hash);
+    sodium_memzero(pw, strlen(pw));
+    cc_free(&pw);
     return rc;
 }
 
@@ -109,6 +124,46 @@ static int cli_add_ident_tx(cli_ctx *c, void *ud)
         return rc;
     cli_object(&a->user, object);
     return cli_audit(c, "user.update", object, json_pack("{s:o}", "idents_added", idents));
+}
+
+/* A token for a system account (a booking system on FHIR): a session with no idle expiry, ending
+ * after --days, listed and revoked like any session; the token itself is printed once. */
+static int cli_token_tx(cli_ctx *c, void *ud)
+{
+    cli_user_args *a = ud;
+    char object[8 + CC_ID_LEN];
+    int rc = cli_find(c, a->name, &a->user);
+    if (rc != CC_OK)
+        return rc;
+    if (!auth_role_is_system(a->user.role)) {
+        fprintf(stderr, "carecomm: tokens are for system accounts (role booking_system); people "
+                        "log in\n");
+        return CC_ERR_DENIED;
+    }
+    if (a->user.disabled) {
+        fprintf(stderr, "carecomm: '%s' is disabled\n", a->name);
+        return CC_ERR_DENIED;
+    }
+    char *token = cc_random_token(32);
+    if (!token)
+        return CC_ERR_NOMEM;
+    snprintf(a->token, sizeof(a->token), "%s", token);
+    sodium_memzero(token, strlen(token));
+    cc_free(&token);
+    auth_session s;
+    memset(&s, 0, sizeof(s));
+    cc_id_new(s.id);
+    auth_token_hash(a->token, s.token_hash);
+    memcpy(s.user_id, a->user.id, sizeof(s.user_id));
+    s.created_at = s.last_seen_at = cc_now_ms();
+    s.expires_at = s.created_at + (int64_t)a->token_days * 86400000;
+    snprintf(s.source_ip, sizeof(s.source_ip), "cli");
+    snprintf(s.user_agent, sizeof(s.user_agent), "carecomm user token");
+    if ((rc = auth_session_insert(c->st, &s)) != CC_OK)
+        return rc;
+    cli_object(&a->user, object);
+    return cli_audit(c, "user.token", object,
+                     json_pack("{s:s,s:i}", "session_id", s.id, "days", a->token_days));
 }
 
 static int cli_disable_tx(cli_ctx *c, void *ud)
@@ -233,10 +288,21 @@ int cli_user_cmd(cli_ctx *c, int argc, char **argv)
                             "'_' or '-'\n");
             return 2;
         }
-        if (cli_password_hash(a.name, a.hash) != CC_OK)
+        if ((auth_role_is_system(a.role) ? cli_password_random(a.hash)
+                                         : cli_password_hash(a.name, a.hash)) != CC_OK)
             return 2;
         tx = cli_create_tx;
         done = "created";
+    } else if (strcmp(sub, "token") == 0 && (argc == 2 || (argc == 4 && strcmp(argv[2], "--days") == 0))) {
+        char *end = NULL;
+        long days = argc == 4 ? strtol(argv[3], &end, 10) : 365;
+        if ((argc == 4 && (!end || *end)) || days < 1 || days > 3650) {
+            fprintf(stderr, "carecomm: --days is 1 to 3650\n");
+            return 2;
+        }
+        a.token_days = (int)days;
+        tx = cli_token_tx;
+        done = NULL;
     } else if ((strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0) && argc == 2) {
         a.disable = strcmp(sub, "disable") == 0;
         tx = cli_disable_tx;
@@ -273,6 +339,15 @@ int cli_user_cmd(cli_ctx *c, int argc, char **argv)
             fprintf(stderr, "carecomm: failed: %s (%s)\n", cc_strerror(rc),
                     store_errmsg(c->st));
         return 1;
+    }
+    if (tx == cli_token_tx) {
+        /* The token alone on standard output (for a script to store it); the rest on stderr. */
+        printf("%s\n", a.token);
+        fprintf(stderr, "carecomm: token for %s, valid %d days; it is not shown again. Use it as "
+                        "'Authorization: Bearer <token>' on /fhir/R4\n",
+                a.name, a.token_days);
+        sodium_memzero(a.token, sizeof(a.token));
+        return 0;
     }
     printf("user %s: %s\n", a.name, done);
     return 0;

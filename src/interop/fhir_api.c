@@ -243,7 +243,7 @@ static void fhir_write(net_req *r, bool update)
     c->update = update;
     /* Booking is the secretariat's (and its booking system's, through such an account):
      * practitioners and nurses read, they do not book or cancel. */
-    if (c->role != ROLE_SECRETARY) {
+    if (c->role != ROLE_SECRETARY && c->role != ROLE_BOOKING_SYSTEM) {
         fhir_error_reply(r, 403, "forbidden", "only the secretariat books and changes appointments",
                          NULL);
         fhir_ctx_free(c);
@@ -445,10 +445,10 @@ static void fhir_metadata(net_req *r)
 
 const net_route interop_fhir_routes[] = {
     {"GET", "/fhir/R4/metadata", 0, NET_ROUTE_PUBLIC, NULL, 0, fhir_metadata},
-    {"GET", "/fhir/R4/Appointment", PERM_PATIENT_READ, 0, NULL, 0, fhir_search},
-    {"POST", "/fhir/R4/Appointment", PERM_PATIENT_READ, NET_ROUTE_FREE_BODY, NULL, 0, fhir_create},
-    {"GET", "/fhir/R4/Appointment/:id", PERM_PATIENT_READ, 0, NULL, 0, fhir_read},
-    {"PUT", "/fhir/R4/Appointment/:id", PERM_PATIENT_READ, NET_ROUTE_FREE_BODY, NULL, 0,
+    {"GET", "/fhir/R4/Appointment", PERM_BOOKINGS, 0, NULL, 0, fhir_search},
+    {"POST", "/fhir/R4/Appointment", PERM_BOOKINGS, NET_ROUTE_FREE_BODY, NULL, 0, fhir_create},
+    {"GET", "/fhir/R4/Appointment/:id", PERM_BOOKINGS, 0, NULL, 0, fhir_read},
+    {"PUT", "/fhir/R4/Appointment/:id", PERM_BOOKINGS, NET_ROUTE_FREE_BODY, NULL, 0,
      fhir_update},
 };
 const size_t interop_fhir_routes_count = sizeof(interop_fhir_routes) / sizeof(interop_fhir_routes[0]);

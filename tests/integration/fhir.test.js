@@ -12,7 +12,7 @@ import r4 from 'fhirpath/fhir-context/r4/index.js';
 import FhirModule from 'fhir';
 import { Server, freePort, loginReady, PASSWORD } from './lib/harness.js';
 import { audit } from './lib/msg.js';
-import { adminSession } from './lib/accounts.js';
+import { adminSession, waitFor } from './lib/accounts.js';
 import { sendHl7, siu, PRACTITIONER_IDENT } from './lib/hl7.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -186,4 +186,40 @@ test('FHIR needs a session with patient.read; only the secretariat books', () =>
   const book = fhirClient('create', { body: booking({ identifier: [{ system: 'x:y', value: 'DOC-1' }] }) }, doc.token);
   assert.equal(book.status, 403);
   assert.equal(book.outcome.resourceType, 'OperationOutcome');
+});
+
+test('a booking system has an account of its own: a token from the shell, FHIR only, revocable', async () => {
+  assert.equal(server.cli(['user', 'create', 'doctolib', '--role', 'booking_system']).code, 0, 'no password asked');
+  // Tokens are for system accounts only.
+  assert.notEqual(server.cli(['user', 'token', 'sec']).code, 0);
+  const made = server.cli(['user', 'token', 'doctolib', '--days', '30']);
+  assert.equal(made.code, 0, made.stderr);
+  const token = made.stdout.trim();
+  assert.match(token, /^[A-Za-z0-9_-]{40,}$/);
+  assert.match(made.stderr, /30 days/);
+
+  // The running server learns the new token from the log (within its follow interval).
+  await waitFor(async () => (await server.request('GET', '/fhir/R4/Appointment?identifier=none', { token })).status === 200, { what: 'the token known' });
+  // It books, reads and searches with the FHIR client library, like the secretariat.
+  const created = fhirClient('create', { body: booking({ identifier: [{ system: 'urn:doctolib', value: 'DL-1' }] }) }, token);
+  assert.ok(created.ok, JSON.stringify(created));
+  assertValidAppointment(created.result);
+  const found = fhirClient('search', { params: { identifier: 'DL-1' } }, token);
+  assert.equal(found.result.total, 1);
+  // Nothing else: no account, no agenda, no messages, no event stream.
+  for (const [method, p] of [['GET', '/api/v1/me'], ['GET', '/api/v1/care/agenda'], ['GET', '/api/v1/conversations'], ['GET', '/api/v1/users']]) {
+    const r = await server.request(method, p, { token });
+    assert.equal(r.status, 403, `${method} ${p}`);
+  }
+  // No password works for it, and an administrator cannot make one through the API.
+  const login = await server.request('POST', '/api/v1/auth/login', { body: { username: 'doctolib', password: PASSWORD } });
+  assert.equal(login.status, 401);
+  const viaApi = await server.request('POST', '/api/v1/users', { token: root.token, body: { username: 'robot', display_name: 'Robot', role: 'booking_system' } });
+  assert.equal(viaApi.status, 400);
+  // Audited; the token is revoked by disabling the account.
+  const trail = await audit(server, root.token, { action: 'user.token' });
+  assert.equal(trail.length, 1);
+  assert.ok(!JSON.stringify(trail).includes(token));
+  assert.equal(server.cli(['user', 'disable', 'doctolib']).code, 0);
+  await waitFor(async () => (await server.request('GET', '/fhir/R4/Appointment?identifier=DL-1', { token })).status === 401, { what: 'the token refused' });
 });

@@ -37,7 +37,10 @@ static void test_perm_table(void **state)
     assert_true(auth_role_has(ROLE_IT_SUPPORT, PERM_USERS_READ));
     assert_false(auth_role_has(ROLE_IT_SUPPORT, PERM_USERS_WRITE));
     assert_false(auth_role_has(ROLE_IT_SUPPORT, PERM_PATIENT_READ));
+    /* Every person's role; a system account (a machine) has none of these. */
     for (int r = 0; r < ROLE__COUNT; r++) {
+        if (auth_role_is_system((auth_role)r))
+            continue;
         assert_true(auth_role_has((auth_role)r, PERM_SELF));
         assert_true(auth_role_has((auth_role)r, PERM_EVENTS));
         assert_true(auth_role_has((auth_role)r, PERM_MESSAGES));
@@ -56,10 +59,11 @@ static void test_perm_table(void **state)
 
 static void test_perm_names(void **state)
 {
-    static const char *const roles[] = {"admin", "practitioner", "nurse", "secretary",
-                                        "it_support"};
+    static const char *const roles[] = {"admin",     "practitioner", "nurse",
+                                        "secretary", "it_support",   "booking_system"};
     static const char *const perms[] = {"self",       "events",       "users.read", "users.write",
-                                        "audit.read", "patient.read", "messages",   "meetings"};
+                                        "audit.read", "patient.read", "messages",   "meetings",
+                                        "bookings"};
     auth_role r;
     auth_perm p;
     (void)state;
@@ -77,6 +81,14 @@ static void test_perm_names(void **state)
     assert_int_equal(auth_role_parse("", &r), CC_ERR_INVALID);
     assert_int_equal(auth_role_parse(NULL, &r), CC_ERR_INVALID);
     assert_int_equal(auth_perm_parse("patient", &p), CC_ERR_INVALID);
+    /* The machine's account: FHIR bookings only, no 2FA (it has no interactive login). */
+    assert_true(auth_role_is_system(ROLE_BOOKING_SYSTEM));
+    assert_false(auth_role_is_system(ROLE_SECRETARY));
+    assert_true(auth_role_has(ROLE_BOOKING_SYSTEM, PERM_BOOKINGS));
+    assert_false(auth_role_has(ROLE_BOOKING_SYSTEM, PERM_PATIENT_READ));
+    assert_false(auth_role_has(ROLE_BOOKING_SYSTEM, PERM_SELF));
+    assert_false(auth_role_requires_totp(ROLE_BOOKING_SYSTEM));
+    assert_true(auth_role_requires_totp(ROLE_SECRETARY));
     assert_null(auth_role_name(ROLE__COUNT));
     assert_null(auth_perm_name(PERM__COUNT));
 }

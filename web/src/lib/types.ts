@@ -1,6 +1,7 @@
 // Shapes of the API's JSON (docs/api/openapi.yaml).
 export type Lang = 'fr' | 'en';
-export type Role = 'admin' | 'practitioner' | 'nurse' | 'secretary' | 'it_support';
+// booking_system: a machine account (FHIR only), made on the server's shell, never in this UI.
+export type Role = 'admin' | 'practitioner' | 'nurse' | 'secretary' | 'it_support' | 'booking_system';
 export const ROLES: Role[] = ['admin', 'practitioner', 'nurse', 'secretary', 'it_support'];
 export type Permission = 'self' | 'events' | 'users.read' | 'users.write' | 'audit.read' | 'patient.read' | 'messages' | 'meetings';
 export type Restriction = 'password_change_required' | 'totp_enrolment_required' | null;
