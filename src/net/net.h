@@ -207,6 +207,7 @@ size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *p
  * net_ws_close_matching / net_ws_send_matching; conn observers see its close (with its
  * principal or NULL) and net_ws_send_to reaches it. */
 #define NET_WS_GUEST_BIND_S 15
+#define NET_WS_GUEST_PER_IP 20 /* open guest connections from one address; more get 429 */
 /* One path ("/api/v1/visit/events"; copied). CC_ERR_INVALID if set already. */
 int net_server_set_ws_guest_path(net_server *s, const char *path);
 /* As net_server_add_ws_conn_message, for guest connections (the two tables are separate). */

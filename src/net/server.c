@@ -548,6 +548,8 @@ void net_server_free(net_server *s)
     cc_free(&s->origins);
     cc_free(&s->static_dir);
     cc_free(&s->guest_path);
+    if (s->guests_by_ip)
+        cc_map_free(s->guests_by_ip, cc_free_ptr);
     cc_free_ptr(s);
 }
 

@@ -73,9 +73,15 @@ static int net__ws_filter(net_server *s, struct lws *wsi, net_pss *pss)
     if (guest) {
         /* No session: the module binds a principal once the client proves who it is (a
          * consultation link), within NET_WS_GUEST_BIND_S. */
-        pss->guest = true;
-        if (!(pss->guest_ip = cc_strdup(net_req_source_ip(r))))
+        if (!net__ws_guest_admit(s, net_req_source_ip(r))) {
+            cc_log(CC_LOG_WARN, "guest websocket refused: too many from one address", NULL);
+            status = 429;
+        } else if (!(pss->guest_ip = cc_strdup(net_req_source_ip(r)))) {
+            net__ws_guest_gone(s, net_req_source_ip(r));
             status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
+        } else {
+            pss->guest = true;
+        }
         goto out;
     }
     if (!s->authn || !s->authn(s->authn_ud, r, s->events_perm, 0)) {
@@ -122,6 +128,8 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     char key[24];
     snprintf(key, sizeof(key), "%llu", (unsigned long long)ws->id);
     if (cc_map_put(s->hub->by_id, key, ws, NULL) != CC_OK) {
+        if (ws->guest)
+            net__ws_guest_gone(s, ws->guest_ip);
         net__ws_unref(ws);
         return -1;
     }
@@ -313,6 +321,8 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             pss->upgrade_principal_free(pss->upgrade_principal);
             pss->upgrade_principal = NULL;
         }
+        if (pss && pss->guest_ip) /* counted at the upgrade, never established */
+            net__ws_guest_gone(s, pss->guest_ip);
         if (pss)
             cc_free(&pss->guest_ip);
         if (ws) {
@@ -331,6 +341,8 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
             char key[24];
             snprintf(key, sizeof(key), "%llu", (unsigned long long)ws->id);
             cc_map_remove(h->by_id, key);
+            if (ws->guest)
+                net__ws_guest_gone(s, ws->guest_ip);
             for (size_t i = 0; i < s->nws_observers; i++) {
                 if (s->ws_observers[i].on_close && !ws->guest)
                     s->ws_observers[i].on_close(s->ws_observers[i].ud, ws->principal);

@@ -13,7 +13,32 @@ int net_server_set_ws_guest_path(net_server *s, const char *path)
 {
     if (!path || path[0] != '/' || strcmp(path, "/api/v1/events") == 0 || s->guest_path)
         return CC_ERR_INVALID;
-    return (s->guest_path = cc_strdup(path)) ? CC_OK : CC_ERR_NOMEM;
+    if (!(s->guests_by_ip = cc_map_new()) || !(s->guest_path = cc_strdup(path)))
+        return CC_ERR_NOMEM;
+    return CC_OK;
+}
+
+/* Nobody needs a session to open a guest connection: one address may hold only so many. */
+bool net__ws_guest_admit(net_server *s, const char *ip)
+{
+    int *n = cc_map_get(s->guests_by_ip, ip);
+    if (n && *n >= NET_WS_GUEST_PER_IP)
+        return false;
+    if (!n) {
+        if (!(n = cc_calloc(1, sizeof(*n))) || cc_map_put(s->guests_by_ip, ip, n, NULL) != CC_OK) {
+            cc_free(&n);
+            return false;
+        }
+    }
+    (*n)++;
+    return true;
+}
+
+void net__ws_guest_gone(net_server *s, const char *ip)
+{
+    int *n = s->guests_by_ip && ip ? cc_map_get(s->guests_by_ip, ip) : NULL;
+    if (n && --(*n) <= 0)
+        cc_free_ptr(cc_map_remove(s->guests_by_ip, ip));
 }
 
 int net_server_add_ws_guest_message(net_server *s, const char *type, net_ws_conn_msg_fn fn,

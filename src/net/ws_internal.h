@@ -68,6 +68,9 @@ void net__ws_send_error(net_ws *ws, const json_t *request, const char *code, con
 void net__ws_pump(net_ws *ws); /* moves a CATCHUP connection forward while its queue has room */
 /* ws_guest.c: a guest connection's message, to the guest handlers only. */
 void net__ws_on_guest_message(net_ws *ws, const net_ws_msg *m);
+/* Counts a guest connection of ip (false: the address has too many open); and its end. */
+bool net__ws_guest_admit(net_server *s, const char *ip);
+void net__ws_guest_gone(net_server *s, const char *ip);
 /* The established connection with this id, or NULL. */
 net_ws *net__ws_by_id(net_server *s, net_ws_conn conn);
 

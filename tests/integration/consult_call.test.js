@@ -224,3 +224,29 @@ test('after a restart, a consultation still in call can be joined again', { skip
   const d = await call(await staffSocket(doc), { type: 'meeting.join', consultation: id });
   assert.equal(d.room, m.room);
 });
+
+test('one address cannot hold more than 20 patient WebSockets open', { skip }, async () => {
+  // The earlier tests' sockets go first.
+  await Promise.all(sockets.splice(0).map((w) => new Promise((r) => {
+    if (w.ws.readyState === w.ws.CLOSED) return r();
+    w.ws.on('close', r);
+    w.ws.close();
+  })));
+  // (A closed socket is counted out when the server has seen its end: ask again shortly.)
+  const openOne = () => waitFor(async () => {
+    const w = server.ws(null, { path: '/api/v1/visit/events' });
+    w.ws.on('error', () => {});
+    return (await w.opened.then(() => w, () => null));
+  }, { what: 'a patient WebSocket', timeout: 5000, interval: 100 });
+  const opened = [];
+  for (let i = 0; i < 20; i++) opened.push(await openOne());
+  const extra = server.ws(null, { path: '/api/v1/visit/events' });
+  extra.ws.on('error', () => {});
+  const refused = await extra.opened.then(() => null, (e) => e);
+  assert.match(String(refused), /429/);
+  // One closes: the next is let in.
+  opened[0].ws.close();
+  await new Promise((r) => opened[0].ws.on('close', r));
+  sockets.push(await openOne());
+  for (const w of opened) w.ws.terminate();
+});
