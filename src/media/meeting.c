@@ -244,6 +244,7 @@ void meeting__teardown(mconn *c)
     c->pub = c->sub = NULL;
     meeting__key(c->conn, key);
     cc_map_remove(mt->conns, key);
+    meeting__host_on_leave(c);
     meeting_conn_list_remove(&c->room->waiting, c->conn);
     c->room->members--;
     meeting__room_release(mt, c->room);
@@ -334,6 +335,12 @@ static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, 
     }
     snprintf(c->display, sizeof(c->display), "%s", display);
     snprintf(c->join_id, sizeof(c->join_id), "%s", q->id);
+    if (!meeting__host_may_enter(c)) {
+        cc_free(&c);
+        code = "meeting_locked";
+        message = "the host has locked this meeting";
+        goto fail;
+    }
     meeting__key(conn, key);
     if (cc_map_put(mt->conns, key, c, NULL) != CC_OK ||
         meeting_conn_list_add(&r->waiting, conn) != CC_OK) {
@@ -344,6 +351,8 @@ static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, 
         goto fail;
     }
     r->members++;
+    c->since = ++mt->arrivals;
+    meeting__host_on_join(c);
     meeting__room_ensure(mt, r);
     return;
 fail:
@@ -440,6 +449,12 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
         q->candidate = NULL;
         break;
     }
+    case MEETING_REMOVE:
+    case MEETING_MUTE:
+    case MEETING_LOCK:
+    case MEETING_END:
+        code = meeting__host_frame(c, q, &message);
+        break;
     case MEETING_LEAVE:
         meeting__teardown(c);
         meeting__send(
@@ -613,6 +628,11 @@ static void meeting__leave_all(meeting *mt, const char *conv, const char *user, 
     cc_free(&a.v);
 }
 
+void meeting__end_room(meeting *mt, meeting_room *r, const char *reason)
+{
+    meeting__leave_all(mt, r->conv, NULL, reason, false);
+}
+
 static void meeting__forget_room(void *ud, meeting_room *r)
 {
     (void)ud;
@@ -635,9 +655,9 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-static const char *const meeting__frames[] = {"meeting.join",      "meeting.publish",
-                                              "meeting.subscribe", "meeting.answer",
-                                              "meeting.trickle",   "meeting.leave"};
+static const char *const meeting__frames[] = {
+    "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer", "meeting.trickle",
+    "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end"};
 
 static double meeting__participants(void *ud)
 {

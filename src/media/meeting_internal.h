@@ -23,6 +23,11 @@ typedef enum {
     MEETING_ANSWER,
     MEETING_TRICKLE,
     MEETING_LEAVE,
+    /* the host's */
+    MEETING_REMOVE, /* take a participant out (their media stops) */
+    MEETING_MUTE,   /* ask a participant's client to mute its microphone */
+    MEETING_LOCK,   /* no new joins (locked: true), or again (false) */
+    MEETING_END,    /* everyone out, the room destroyed */
 } meeting_req_type;
 
 typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting_target;
@@ -40,6 +45,8 @@ typedef struct {
     meeting_target target;              /* trickle */
     json_t *candidate;                  /* trickle: {candidate,sdpMid,sdpMLineIndex}; NULL = end */
     json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL) */
+    char feed[MEETING_FEED_MAX + 1];    /* remove, mute: the participant */
+    bool locked;                        /* lock */
 } meeting_req;
 
 /* Checks obj, a message of the event WebSocket whose "type" starts with "meeting.". On success
@@ -72,6 +79,8 @@ typedef struct meeting_room {
     size_t members;            /* connections in it (joining or joined) */
     meeting_conn_list waiting; /* joins waiting for the room to be READY */
     meeting_conn_list rejoin;  /* connections to tell "rejoin" once it is READY again */
+    net_ws_conn host;          /* its host's connection, 0 when none (meeting_host.c) */
+    bool locked;               /* no new joins */
 } meeting_room;
 
 typedef struct meeting_rooms meeting_rooms;
@@ -107,6 +116,7 @@ typedef struct mconn {
     meeting *mt;
     net_ws_conn conn;
     bool guest;                  /* on the guest WebSocket (a patient's link): no user */
+    uint64_t since;              /* order of arrival (meeting_host.c: who hosts next) */
     char user_id[CC_ID_LEN + 1]; /* "" for a guest */
     char display[AUTH_DISPLAY_MAX + 1];
     meeting_room *room; /* rooms live until meeting_free */
@@ -134,6 +144,7 @@ struct meeting {
     media_consult_fn consult;
     void *consult_ud;
     int publishers, bitrate;
+    uint64_t arrivals; /* joins so far: mconn.since */
 };
 
 /* One Janus request of a connection. */
@@ -158,6 +169,18 @@ void meeting__req_free(mreq *q);
 const char *meeting__janus_code(int err, const janus_result *res);
 /* The connection leaves: its handles are detached, the room released if it was the last. */
 void meeting__teardown(mconn *c);
+
+/* Everyone in room r leaves, told reason (meeting.left). */
+void meeting__end_room(meeting *mt, meeting_room *r, const char *reason);
+
+/* meeting_host.c: who hosts, and the host's frames (remove, mute, lock, end). */
+void meeting__host_on_join(mconn *c);     /* a connection enters (before it is joined) */
+bool meeting__host_may_enter(const mconn *c); /* false: the room is locked to it */
+void meeting__host_joined(mconn *c);      /* meeting.joined was sent: it has a feed id */
+void meeting__host_on_leave(mconn *c);    /* before it is taken out of the room */
+/* A host frame of c (joined): NULL when done (meeting.done answered), or an error code with
+ * *message. c may be gone afterwards (meeting.end). */
+const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message);
 
 /* meeting_peer.c */
 /* The room is ready: attach the publisher handle, then join (meeting.joined follows). */

@@ -40,7 +40,15 @@ static void meeting__joined(void *ud, int err, const janus_result *res)
                           c->room->conv, "feed", c->feed,
                           "ice_servers", ice ? ice : json_array(), "publishers",
                           json_is_array(pubs) ? json_deep_copy(pubs) : json_array());
+    if (o) {
+        json_object_set_new(o, "host", json_boolean(c->room->host == c->conn));
+        mconn *h = c->room->host ? meeting__conn(mt, c->room->host) : NULL;
+        if (h && h->feed[0])
+            json_object_set_new(o, "host_feed", json_string(h->feed));
+        json_object_set_new(o, "locked", json_boolean(c->room->locked));
+    }
     meeting__send(mt, c->conn, o, q->id);
+    meeting__host_joined(c);
     cc_logf(CC_LOG_INFO, "meeting joined", "{s:s,s:s,s:s}", "user_id", c->user_id, "conversation",
             c->room->conv, "room", c->room->id);
 out:

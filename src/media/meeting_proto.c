@@ -12,6 +12,8 @@ static const struct {
     {"meeting.join", MEETING_JOIN},           {"meeting.publish", MEETING_PUBLISH},
     {"meeting.subscribe", MEETING_SUBSCRIBE}, {"meeting.answer", MEETING_ANSWER},
     {"meeting.trickle", MEETING_TRICKLE},     {"meeting.leave", MEETING_LEAVE},
+    {"meeting.remove", MEETING_REMOVE},       {"meeting.mute", MEETING_MUTE},
+    {"meeting.lock", MEETING_LOCK},           {"meeting.end", MEETING_END},
 };
 
 static bool meeting__digits(const char *s, size_t max)
@@ -156,6 +158,10 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         [MEETING_ANSWER] = {"type", "id", "room", "jsep"},
         [MEETING_TRICKLE] = {"type", "id", "room", "target", "candidate"},
         [MEETING_LEAVE] = {"type", "id", "room"},
+        [MEETING_REMOVE] = {"type", "id", "room", "feed"},
+        [MEETING_MUTE] = {"type", "id", "room", "feed"},
+        [MEETING_LOCK] = {"type", "id", "room", "locked"},
+        [MEETING_END] = {"type", "id", "room"},
     };
     int rc = CC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
@@ -243,6 +249,25 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         rc = meeting__candidate(json_object_get(obj, "candidate"), &out->candidate, why, whylen);
         break;
     }
+    case MEETING_REMOVE:
+    case MEETING_MUTE: {
+        const char *feed = json_string_value(json_object_get(obj, "feed"));
+        if (!meeting__token(feed, MEETING_FEED_MAX)) {
+            cc_say(why, whylen, "field 'feed' must be a participant's feed id");
+            break;
+        }
+        snprintf(out->feed, sizeof(out->feed), "%s", feed);
+        rc = CC_OK;
+        break;
+    }
+    case MEETING_LOCK:
+        if (!json_is_boolean(json_object_get(obj, "locked"))) {
+            cc_say(why, whylen, "field 'locked' must be true or false");
+            break;
+        }
+        out->locked = json_is_true(json_object_get(obj, "locked"));
+        rc = CC_OK;
+        break;
     default:
         rc = CC_OK;
         break;

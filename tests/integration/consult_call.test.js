@@ -165,6 +165,12 @@ test('admitted: the patient and their practitioner are in the call, nobody else;
   assert.equal(pj.room, dj.room);
   assert.ok(pj.ice_servers.length > 0, 'the patient gets TURN credentials too');
   assert.ok(!pj.ice_servers[0].username.includes('CALL-A'), 'no patient name in the TURN user');
+  // The practitioner hosts the call; the patient cannot act as host.
+  assert.equal(dj.host, true);
+  assert.equal(pj.host, false);
+  assert.equal(pj.host_feed, dj.feed);
+  const notHost = await call(g, { type: 'meeting.remove', room: pj.room, feed: dj.feed });
+  assert.equal(notHost.code, 'not_host');
   // The practitioner learns the patient's name from the room.
   const joining = await docWs.next((x) => x.type === 'meeting.participants' && x.joining);
   assert.match(joining.joining.display, /CALL-A/);

@@ -187,6 +187,57 @@ test('a person removed from the conversation is taken out of its meeting at once
   assert.equal(after.code, 'conversation_not_found');
 });
 
+test('the host removes, mutes, locks and ends; nobody else may', { skip }, async () => {
+  const group = await createConversation(client(server, p.bob), { kind: 'group', members: [p.alice.userId, p.eve.userId] });
+  const [bob, alice2, eve] = [await socket(p.bob), await socket(p.alice), await socket(p.eve)];
+  const jb = await call(bob, { type: 'meeting.join', conversation: group.id });
+  assert.equal(jb.host, true, 'who opens the meeting hosts it');
+  const ja = await call(alice2, { type: 'meeting.join', conversation: group.id });
+  assert.equal(ja.host, false);
+  const je = await call(eve, { type: 'meeting.join', conversation: group.id });
+  // Everyone is told who hosts.
+  assert.equal(ja.host_feed, jb.feed);
+  assert.equal(je.host_feed, jb.feed);
+
+  // Not the host: refused.
+  let r = await call(alice2, { type: 'meeting.remove', room: ja.room, feed: je.feed });
+  assert.equal(r.code, 'not_host');
+  // A feed that is not in this meeting, or one's own: refused.
+  r = await call(bob, { type: 'meeting.remove', room: jb.room, feed: 'nobody' });
+  assert.equal(r.code, 'no_such_feed');
+  // Mute: the participant's client is asked to.
+  r = await call(bob, { type: 'meeting.mute', room: jb.room, feed: ja.feed });
+  assert.equal(r.type, 'meeting.done');
+  const muted = await alice2.next((m) => m.type === 'meeting.muted');
+  assert.equal(muted.room, ja.room);
+  // Remove: out of the room (its Janus participant kicked), told why.
+  r = await call(bob, { type: 'meeting.remove', room: jb.room, feed: je.feed });
+  assert.equal(r.type, 'meeting.done', JSON.stringify(r));
+  const out = await eve.next((m) => m.type === 'meeting.left');
+  assert.equal(out.reason, 'removed_by_host');
+  r = await call(eve, { type: 'meeting.publish', room: je.room, jsep: { type: 'offer', sdp: 'v=0\r\n' } });
+  assert.equal(r.code, 'not_in_room');
+  // Lock: she cannot come back; unlocked, she can.
+  r = await call(bob, { type: 'meeting.lock', room: jb.room, locked: true });
+  assert.equal(r.type, 'meeting.done');
+  assert.equal((await alice2.next((m) => m.type === 'meeting.locked')).locked, true);
+  r = await call(eve, { type: 'meeting.join', conversation: group.id });
+  assert.equal(r.code, 'meeting_locked');
+  await call(bob, { type: 'meeting.lock', room: jb.room, locked: false });
+  r = await call(eve, { type: 'meeting.join', conversation: group.id });
+  assert.equal(r.type, 'meeting.joined', JSON.stringify(r));
+  // The host leaves: the one there longest hosts now.
+  await call(bob, { type: 'meeting.leave', room: jb.room });
+  const next = await alice2.next((m) => m.type === 'meeting.host' && m.feed === ja.feed);
+  assert.equal(next.room, ja.room);
+  // End: everyone out.
+  r = await call(alice2, { type: 'meeting.end', room: ja.room });
+  assert.equal(r.type, 'meeting.done');
+  const ended = await eve.next((m) => m.type === 'meeting.left' && m.reason === 'ended');
+  assert.equal(ended.room, ja.room);
+  assert.equal((await alice2.next((m) => m.type === 'meeting.left' && m.reason === 'ended')).room, ja.room);
+});
+
 test('Janus killed: participants are told to leave, then to rejoin the same room', { skip }, async () => {
   const pid = Number(fs.readFileSync(path.join(server.dataDir, 'media/janus.pid'), 'utf8').trim());
   process.kill(pid, 'SIGKILL');

@@ -37,6 +37,17 @@ static void test_frames_accepted(void **state)
     assert_false(q.consultation);
     meeting_req_clear(&q);
 
+    /* the host's frames */
+    assert_int_equal(parse("{\"type\":\"meeting.remove\",\"room\":\"12\",\"feed\":\"a-1\"}", &q, why),
+                     CC_OK);
+    assert_int_equal(q.type, MEETING_REMOVE);
+    assert_string_equal(q.feed, "a-1");
+    meeting_req_clear(&q);
+    assert_int_equal(parse("{\"type\":\"meeting.lock\",\"room\":\"12\",\"locked\":true}", &q, why),
+                     CC_OK);
+    assert_true(q.locked);
+    meeting_req_clear(&q);
+
     /* a consultation's call: the same id field, told apart by the flag */
     assert_int_equal(parse("{\"type\":\"meeting.join\",\"consultation\":\"" CONV "\"}", &q, why),
                      CC_OK);
@@ -102,6 +113,12 @@ static void test_frames_refused(void **state)
         "{\"type\":\"meeting.join\"}",
         "{\"type\":\"meeting.join\",\"conversation\":\"short\"}",
         "{\"type\":\"meeting.join\",\"consultation\":\"short\"}",
+        "{\"type\":\"meeting.remove\",\"room\":\"12\"}",
+        "{\"type\":\"meeting.remove\",\"room\":\"12\",\"feed\":\"a b\"}",
+        "{\"type\":\"meeting.mute\",\"room\":\"12\",\"feed\":7}",
+        "{\"type\":\"meeting.lock\",\"room\":\"12\"}",
+        "{\"type\":\"meeting.lock\",\"room\":\"12\",\"locked\":\"yes\"}",
+        "{\"type\":\"meeting.end\",\"room\":\"12\",\"feed\":\"x\"}",
         "{\"type\":\"meeting.join\",\"consultation\":null}",
         "{\"type\":\"meeting.join\",\"conversation\":\"" CONV "\",\"consultation\":\"" CONV "\"}",
         "{\"type\":\"meeting.join\",\"conversation\":\"" CONV "\",\"consultation\":null}",

@@ -1,0 +1,177 @@
+/* meeting_host: the host of a meeting and what only they may do — take a participant out (their
+ * media stops: Janus kicks their publisher), ask one to mute, lock the meeting to new joins, end
+ * it for everyone.
+ *
+ * Who hosts: in a consultation's call, the practitioner (a patient or a guest never hosts); in a
+ * conversation's meeting, whoever opened it (the first to join), then, when the host leaves, the
+ * staff participant who has been there longest. The room says who it is (meeting.joined's host,
+ * then meeting.host to everyone when it changes). A lock ends with the meeting: the next one in
+ * the same conversation starts open. */
+#include "media/meeting_internal.h"
+
+#include <string.h>
+
+typedef struct {
+    const meeting_room *r;
+    mconn **v;
+    size_t n, cap;
+} host__list;
+
+static bool host__collect(void *ud, const char *key, void *value)
+{
+    (void)key;
+    host__list *l = ud;
+    mconn *c = value;
+    if (c->room == l->r && !c->gone && l->n < l->cap)
+        l->v[l->n++] = c;
+    return false;
+}
+
+/* The connections in room r (borrowed; valid until one is torn down). Free l->v. */
+static void host__in_room(meeting *mt, const meeting_room *r, host__list *l)
+{
+    *l = (host__list){r, cc_calloc(cc_map_count(mt->conns) + 1, sizeof(mconn *)), 0,
+                      cc_map_count(mt->conns) + 1};
+    if (l->v)
+        cc_map_sweep(mt->conns, host__collect, l);
+    else
+        l->cap = 0;
+}
+
+/* Sends o (stolen) to every connection in room r that has joined. */
+static void host__tell_room(meeting *mt, const meeting_room *r, json_t *o)
+{
+    host__list l;
+    host__in_room(mt, r, &l);
+    for (size_t i = 0; o && i < l.n; i++)
+        if (l.v[i]->state == MC_JOINED)
+            net_ws_send_to(mt->srv, l.v[i]->conn, o);
+    cc_free(&l.v);
+    json_decref(o);
+}
+
+static void host__announce(meeting *mt, meeting_room *r)
+{
+    mconn *h = r->host ? meeting__conn(mt, r->host) : NULL;
+    host__tell_room(mt, r,
+                    json_pack("{s:s,s:s,s:s?,s:s?}", "type", "meeting.host", "room", r->id, "feed",
+                              h && h->feed[0] ? h->feed : NULL, "display",
+                              h ? h->display : NULL));
+}
+
+void meeting__host_on_join(mconn *c)
+{
+    meeting_room *r = c->room;
+    if (c->guest)
+        return;
+    /* A consultation's practitioner takes the host's place; elsewhere the first comer keeps it. */
+    if (!r->host || r->consult)
+        r->host = c->conn;
+}
+
+bool meeting__host_may_enter(const mconn *c)
+{
+    /* A locked call still lets its practitioner back in (a dropped connection). */
+    return !c->room->locked || (c->room->consult && !c->guest);
+}
+
+void meeting__host_on_leave(mconn *c)
+{
+    meeting *mt = c->mt;
+    meeting_room *r = c->room;
+    if (r->host != c->conn)
+        return;
+    r->host = 0;
+    host__list l;
+    host__in_room(mt, r, &l);
+    const mconn *next = NULL;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i] != c && !l.v[i]->guest && (!next || l.v[i]->since < next->since))
+            next = l.v[i];
+    r->host = next ? next->conn : 0;
+    cc_free(&l.v);
+    if (!r->host)
+        r->locked = false; /* nobody left to unlock it: the next meeting starts open */
+    host__announce(mt, r);
+}
+
+void meeting__host_joined(mconn *c)
+{
+    /* Now that the host has a feed id, everyone can be told whose it is. */
+    if (c->room->host == c->conn)
+        host__announce(c->mt, c->room);
+}
+
+static void host__noop(void *ud, int err, const janus_result *res)
+{
+    (void)ud;
+    (void)err;
+    (void)res;
+}
+
+static mconn *host__find_feed(meeting *mt, const meeting_room *r, const char *feed)
+{
+    host__list l;
+    mconn *found = NULL;
+    host__in_room(mt, r, &l);
+    for (size_t i = 0; i < l.n && !found; i++)
+        if (strcmp(l.v[i]->feed, feed) == 0)
+            found = l.v[i];
+    cc_free(&l.v);
+    return found;
+}
+
+const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message)
+{
+    meeting *mt = c->mt;
+    meeting_room *r = c->room;
+    if (r->host != c->conn) {
+        *message = "only the meeting's host may do this";
+        return "not_host";
+    }
+    mconn *t = NULL;
+    if (q->type == MEETING_REMOVE || q->type == MEETING_MUTE) {
+        t = host__find_feed(mt, r, q->feed);
+        if (!t || t == c) {
+            *message = "no such participant in this meeting";
+            return "no_such_feed";
+        }
+    }
+    json_t *ok = json_pack("{s:s,s:s,s:s}", "type", "meeting.done", "request", q->name, "room",
+                           r->id);
+    meeting__send(mt, c->conn, ok, q->id);
+    switch (q->type) {
+    case MEETING_REMOVE:
+        cc_logf(CC_LOG_INFO, "meeting: the host removed a participant", "{s:s,s:s}", "room",
+                r->id, "by", c->user_id);
+        /* Janus drops its publisher at once (its media stops for everyone), then we take the
+         * connection out: its handles go, and it is told why. */
+        if (mt->ctl && janus_handle_alive(mt->ctl))
+            janus_vr_kick(mt->ctl, r->id, r->secret, t->feed, NULL, host__noop, NULL);
+        meeting__send(mt, t->conn,
+                      json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", r->id, "reason",
+                                "removed_by_host"),
+                      NULL);
+        meeting__teardown(t);
+        break;
+    case MEETING_MUTE:
+        meeting__send(mt, t->conn,
+                      json_pack("{s:s,s:s,s:s}", "type", "meeting.muted", "room", r->id, "by",
+                                c->display),
+                      NULL);
+        break;
+    case MEETING_LOCK:
+        r->locked = q->locked;
+        host__tell_room(mt, r,
+                        json_pack("{s:s,s:s,s:b}", "type", "meeting.locked", "room", r->id,
+                                  "locked", r->locked));
+        break;
+    case MEETING_END:
+        cc_logf(CC_LOG_INFO, "meeting: ended by its host", "{s:s}", "room", r->id);
+        meeting__end_room(mt, r, "ended");
+        break;
+    default:
+        break;
+    }
+    return NULL;
+}
