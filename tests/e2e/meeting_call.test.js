@@ -51,7 +51,7 @@ if (!inNetns) {
     });
     const out = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.status, 0, `the call inside the namespace failed:\n${out}`);
-    assert.match(r.stdout, /# pass 3\n/, out); // every test of the inner run, none skipped
+    assert.match(r.stdout, /# pass 4\n/, out); // every test of the inner run, none skipped
     assert.match(r.stdout, /# fail 0/, out);
     assert.match(r.stdout, /# skipped 0/, out);
   });
@@ -130,6 +130,7 @@ function pageClient() {
     if (answer.type !== 'meeting.answer') throw new Error(JSON.stringify(answer));
     await st.pub.setRemoteDescription(answer.jsep);
     st.flush('publisher');
+    st.feed = joined.feed;
     return { room: joined.room, feed: joined.feed, ice: joined.ice_servers };
   };
   st.subscribe = async (feed) => {
@@ -258,6 +259,33 @@ if (inNetns) {
     assert.ok(sa.framesDecoded > 0 && sb.framesDecoded > 0, `through TURN: ${sa.framesDecoded}, ${sb.framesDecoded}`);
     assert.equal(sa.pair, 'relay');
     assert.equal(sb.pair, 'relay');
+  });
+
+  test('the host removes a participant: their media stops for the others', { timeout: 60000 }, async () => {
+    const { alice, bruno } = people;
+    // Alice rejoined first in the test before: she hosts.
+    const frames = async (who) => (await who.page.evaluate(() => window.mt.stats())).framesDecoded;
+    const before = await frames(alice);
+    await sleep(1000);
+    assert.ok((await frames(alice)) > before, 'alice receives bruno before the removal');
+    const bFeed = await bruno.page.evaluate(async () => {
+      const me = await window.mt.call({ type: 'meeting.lock', room: window.mt.room, locked: false });
+      return me.code; // bruno is not the host
+    });
+    assert.equal(bFeed, 'not_host');
+    const feed = await bruno.page.evaluate(() => {
+      window.leftP = window.mt.next((m) => m.type === 'meeting.left'); // before it can arrive
+      return window.mt.feed;
+    });
+    const done = await alice.page.evaluate((f) => window.mt.call({ type: 'meeting.remove', room: window.mt.room, feed: f }), feed);
+    assert.equal(done.type, 'meeting.done', JSON.stringify(done));
+    const told = await bruno.page.evaluate(() => window.leftP);
+    assert.equal(told.reason, 'removed_by_host');
+    // Janus dropped his publisher: within a moment nothing more of him is decoded.
+    await sleep(1500);
+    const stopped = await frames(alice);
+    await sleep(2000);
+    assert.equal(await frames(alice), stopped, 'bruno\'s video still arrives after his removal');
   });
 
   test('a non-member can neither join nor subscribe, even with the real room id', async () => {
