@@ -28,7 +28,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench bench-fanout bench-hl7 lint clean docs-config web
+.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench bench-fanout bench-hl7 bench-join lint clean docs-config web
 
 all: $(BUILD)/carecommd $(BUILD)/carecomm web
 
@@ -128,6 +128,10 @@ bench-fanout: deps all $(BUILD)/bench/fanout_gen
 # HL7 v2 SIU ingest over MLLP (bench/hl7/run.mjs).
 bench-hl7: deps all
 	node bench/hl7/run.mjs $(BUILD)
+
+# Join to first decoded frame, through carecommd and straight to Janus (bench/join/run).
+bench-join: deps all
+	CARECOMM_BUILD=$(BUILD) bench/join/run
 
 lint:
 	clang-format --dry-run -Werror $(shell find src tests/unit tests/fuzz -name '*.[ch]')
