@@ -227,13 +227,18 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
                            out->type == MEETING_PUBLISH ? "offer" : "answer", &out->jsep, why,
                            whylen);
         break;
-    case MEETING_SUBSCRIBE:
-        rc = meeting__streams(json_object_get(obj, "streams"), "streams", true, &out->subscribe,
-                              why, whylen);
+    case MEETING_SUBSCRIBE: {
+        /* streams: [] with an unsubscribe only takes streams away (audio only: no more video) */
+        const json_t *add = json_object_get(obj, "streams");
+        bool none = json_is_array(add) && json_array_size(add) == 0 &&
+                    json_object_get(obj, "unsubscribe");
+        rc = none ? ((out->subscribe = json_array()) ? CC_OK : CC_ERR_NOMEM)
+                  : meeting__streams(add, "streams", true, &out->subscribe, why, whylen);
         if (rc == CC_OK)
-            rc = meeting__streams(json_object_get(obj, "unsubscribe"), "unsubscribe", false,
+            rc = meeting__streams(json_object_get(obj, "unsubscribe"), "unsubscribe", !!none,
                                   &out->unsubscribe, why, whylen);
         break;
+    }
     case MEETING_TRICKLE: {
         const char *t = json_string_value(json_object_get(obj, "target"));
         if (t && strcmp(t, "publisher") == 0)

@@ -7,6 +7,8 @@ import { api, ApiError } from '../../lib/api';
 import { app, events } from '../../lib/app';
 import { t, formatTime, formatDate, type Key } from '../../i18n';
 import { Page, Alert, Live, ConfirmDialog } from '../../components/ui';
+import { Call, eventTransport } from '../../lib/call';
+import { CallPanel } from '../../components/call/CallPanel';
 
 interface Appointment {
   id: string;
@@ -98,6 +100,15 @@ export function AgendaPage() {
   const [telling, setTelling] = useState<Appointment | null>(null);
   const [word, setWord] = useState('');
   const known = useRef(new Map<string, string>());
+  // The video call of one consultation at a time: opened by the admit, or by "join" later.
+  const [call, setCall] = useState<{ call: Call; a: Appointment } | null>(null);
+  const startCall = (a: Appointment) => {
+    void call?.call.leave();
+    const c = new Call(eventTransport(events), { consultation: a.id });
+    setCall({ call: c, a });
+    void c.join();
+  };
+  useEffect(() => () => void call?.call.leave(), [call]);
 
   const load = async () => {
     try {
@@ -134,6 +145,9 @@ export function AgendaPage() {
   }, [day]);
   useEffect(() => {
     for (const a of list ?? []) known.current.set(a.id, a.state);
+    // The consultation ended (here or elsewhere): its call is over.
+    const now = call && list?.find((a) => a.id === call.a.id);
+    if (call && now && now.state !== 'in_call') setCall(null);
   }, [list]);
 
   const action = async (a: Appointment, what: 'admit' | 'noshow' | 'resend' | 'end' | 'notice', body?: unknown) => {
@@ -142,7 +156,10 @@ export function AgendaPage() {
       await api('POST', `/api/v1/care/appointments/${a.id}/${what}`, body);
       if (what === 'resend') setNotice(t('care.resent', { name: who(a) }));
       if (what === 'notice') setNotice(t('care.word.sent', { name: who(a) }));
-      if (what === 'admit') setNotice('');
+      if (what === 'admit') {
+        setNotice('');
+        startCall(a);
+      }
       await load();
     } catch (e) {
       setError(e instanceof ApiError ? e.message : t('error.network'));
@@ -183,6 +200,12 @@ export function AgendaPage() {
         {notice && <Alert kind="info">{notice}</Alert>}
       </div>
       {error && <Alert kind="error">{error}</Alert>}
+      {call && (
+        <section class="care-call" aria-labelledby="care-call-h">
+          <h2 id="care-call-h">{t('care.call.with', { name: who(call.a) })}</h2>
+          <CallPanel call={call.call} waitingFor={who(call.a)} onLeave={() => setCall(null)} />
+        </section>
+      )}
       {!list ? (
         <p>{t('common.loading')}</p>
       ) : list.length === 0 ? (
@@ -223,6 +246,11 @@ export function AgendaPage() {
                   {a.state === 'waiting' && mine(a) && (
                     <button type="button" class="btn btn-primary" disabled={busy} onClick={() => void action(a, 'admit')}>
                       {t('care.admit', { name: who(a) })}
+                    </button>
+                  )}
+                  {a.state === 'in_call' && mine(a) && call?.a.id !== a.id && (
+                    <button type="button" class="btn btn-primary" onClick={() => startCall(a)}>
+                      {t('care.call.join')}
                     </button>
                   )}
                   {a.state === 'in_call' && mine(a) && (

@@ -9,6 +9,8 @@ import { t, formatDate, formatTime, type Key } from '../../i18n';
 import { LangSwitch, Alert, Live } from '../../components/ui';
 import { Logo } from '../../components/Logo';
 import { GuestSocket } from './guestSocket';
+import { Call } from '../../lib/call';
+import { CallPanel } from '../../components/call/CallPanel';
 
 interface Visit {
   status: string;
@@ -142,6 +144,20 @@ export function VisitPage(props: { token: string }) {
     setSocket(s);
   }, [linkWorks]);
   useEffect(() => () => socket?.close(), [socket]);
+  // Admitted: the call starts by itself (the practitioner is already in it, or about to be).
+  const [videoCall, setVideoCall] = useState<Call | null>(null);
+  const [ready, setReady] = useState(false);
+  useEffect(() => socket?.onState((st) => setReady(st === 'ready')), [socket]);
+  const inCall = visit?.consultation === 'in_call';
+  useEffect(() => {
+    if (!inCall || !socket || !ready || videoCall || !socket.consultation) return;
+    const c = new Call(socket, { consultation: socket.consultation });
+    setVideoCall(c);
+    void c.join();
+  }, [inCall, socket, ready]);
+  useEffect(() => {
+    if (!inCall && videoCall) void videoCall.leave(); // ended: the server took everyone out already
+  }, [inCall]);
   // The waiting room follows the practitioner: asked again every few seconds.
   useEffect(() => {
     const id = setInterval(() => {
@@ -243,10 +259,13 @@ export function VisitPage(props: { token: string }) {
     );
   } else if (step === 'admitted') {
     body = (
-      <Live>
-        <h2>{t('visit.admitted.title')}</h2>
-        <p class="visit-big">{t('visit.admitted.text', { who: visit.practitioner ?? '' })}</p>
-      </Live>
+      <>
+        <Live>
+          <h2>{t('visit.admitted.title')}</h2>
+          <p class="visit-big">{t('visit.admitted.text', { who: visit.practitioner ?? '' })}</p>
+        </Live>
+        {videoCall && <CallPanel call={videoCall} waitingFor={visit.practitioner} />}
+      </>
     );
   } else {
     body = (

@@ -17,6 +17,7 @@ export class GuestSocket {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = true;
   state: GuestState = 'connecting';
+  consultation = ''; // from visit.welcome: the id the call is joined with
 
   constructor(private token: string) {
     this.connect();
@@ -66,6 +67,7 @@ export class GuestSocket {
       }
       if (m.type === 'visit.welcome') {
         this.attempt = 0;
+        this.consultation = String(m.consultation ?? '');
         this.setState('ready');
         for (const f of this.outbox.splice(0)) ws.send(JSON.stringify(f));
       } else if (m.type === 'error' && m.id === 'hello' && m.code !== 'busy') {

@@ -1,0 +1,103 @@
+// The call on screen: the others large (each with their name; a tile with their initials when
+// no video comes), oneself small, and big plain controls: microphone, camera, sound only, hang
+// up. A weak connection is said in words, with the offer to go on with sound only. Used by the
+// patient's page and by the practitioner's agenda; the Call (lib/call.ts) does the signalling.
+import './call.css';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Call, CallPeer, CallState } from '../../lib/call';
+import { t, type Key } from '../../i18n';
+
+function Video(props: { stream: MediaStream; muted?: boolean; label: string; class?: string }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    if (ref.current && ref.current.srcObject !== props.stream) ref.current.srcObject = props.stream;
+  }, [props.stream]);
+  return <video ref={ref} class={props.class} autoPlay playsInline muted={props.muted} aria-label={props.label} />;
+}
+
+const initials = (name: string) =>
+  name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((w) => w[0]!.toUpperCase())
+    .join('') || '?';
+
+function PeerTile(props: { peer: CallPeer }) {
+  const { peer } = props;
+  return (
+    <figure class="call-peer" data-feed={peer.feed}>
+      {peer.video ? (
+        <Video stream={peer.stream} label={t('call.videoOf', { name: peer.display })} class="call-remote" />
+      ) : (
+        <>
+          <div class="call-initials" aria-hidden="true">{initials(peer.display)}</div>
+          <Video stream={peer.stream} label={t('call.soundOf', { name: peer.display })} class="call-hidden" />
+        </>
+      )}
+      <figcaption>{peer.display}</figcaption>
+    </figure>
+  );
+}
+
+export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: () => void; leaveLabel?: Key }) {
+  const [s, setS] = useState<CallState>(props.call.state);
+  useEffect(() => props.call.subscribe(setS), [props.call]);
+  const { call } = props;
+  const toggle = (label: Key, on: boolean, act: () => void) => (
+    <button type="button" class={`btn call-btn ${on ? '' : 'call-off'}`} aria-pressed={on} onClick={act}>
+      {t(label)}
+    </button>
+  );
+  let status: string | null = null;
+  if (s.status === 'joining') status = t('call.joining');
+  else if (s.status === 'reconnecting') status = t('call.reconnecting');
+  else if (s.status === 'failed') status = t('call.failed');
+  else if (s.status === 'left') status = t(`call.left.${s.reason === 'ended' || s.reason === 'removed_by_host' ? s.reason : 'left'}` as Key);
+  else if (s.peers.length === 0) status = props.waitingFor ? t('call.waitingFor', { name: props.waitingFor }) : t('call.alone');
+  return (
+    <section class="call" aria-label={t('call.title')} data-status={s.status}>
+      <div class={`call-stage call-n${Math.min(s.peers.length, 4)}`}>
+        {s.peers.map((p) => (
+          <PeerTile key={p.feed} peer={p} />
+        ))}
+        {status && (
+          <p class="call-status" role="status">
+            {status}
+          </p>
+        )}
+        {s.local && s.camera && !s.audioOnly && s.status !== 'left' && (
+          <Video stream={s.local} muted label={t('call.self')} class="call-self" />
+        )}
+      </div>
+      {s.quality === 'poor' && !s.audioOnly && s.status === 'joined' && (
+        <div class="call-weak" role="alert">
+          <p>{t('call.weak')}</p>
+          <button type="button" class="btn btn-primary" onClick={() => void call.setAudioOnly(true)}>
+            {t('call.soundOnly')}
+          </button>
+        </div>
+      )}
+      {s.status !== 'left' && (
+        <div class="call-controls" role="group" aria-label={t('call.controls')}>
+          {toggle('call.microphone', s.microphone, () => call.setMicrophone(!s.microphone))}
+          {!s.audioOnly && toggle('call.camera', s.camera, () => call.setCamera(!s.camera))}
+          <button type="button" class="btn call-btn" aria-pressed={s.audioOnly} onClick={() => void call.setAudioOnly(!s.audioOnly)}>
+            {t(s.audioOnly ? 'call.videoBack' : 'call.soundOnly')}
+          </button>
+          <span class={`call-quality call-quality-${s.quality}`}>{t(`call.quality.${s.quality}` as Key)}</span>
+          <button
+            type="button"
+            class="btn call-btn call-hangup"
+            onClick={() => {
+              void call.leave();
+              props.onLeave?.();
+            }}
+          >
+            {t(props.leaveLabel ?? 'call.hangUp')}
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,371 @@
+// A video call over carecommd's meeting.* frames (docs/websocket.md, "Meetings"): one sending
+// RTCPeerConnection (publisher) and one receiving (Janus's multistream subscriber), ICE candidates
+// trickled both ways, the servers' TURN credentials from meeting.joined. The transport is the
+// staff's event WebSocket or the patient's (/api/v1/visit/events): both carry the same frames.
+// The media server restarting (meeting.left "media_restarting", then meeting.rejoin) is handled
+// here: the call comes back by itself with the same camera and microphone.
+export interface CallTransport {
+  send(frame: Record<string, unknown>): void;
+  onFrame(fn: (frame: Record<string, any>) => void): () => void;
+}
+
+const MEETING_FRAMES = ['joined', 'answer', 'offer', 'participants', 'trickle', 'left', 'rejoin', 'error', 'host', 'locked', 'muted', 'done'].map((x) => `meeting.${x}`);
+
+// The staff's event WebSocket (lib/socket.ts) as a call's transport.
+export function eventTransport(ev: {
+  send(f: Record<string, unknown>): boolean;
+  onFrame(type: string, h: (f: any) => void): () => void;
+}): CallTransport {
+  return {
+    send: (f) => void ev.send(f),
+    onFrame: (fn) => {
+      const offs = MEETING_FRAMES.map((type) => ev.onFrame(type, fn));
+      return () => offs.forEach((off) => off());
+    },
+  };
+}
+
+export type CallTarget = { conversation: string } | { consultation: string };
+export type CallStatus = 'joining' | 'joined' | 'reconnecting' | 'left' | 'failed';
+export type CallQuality = 'unknown' | 'good' | 'fair' | 'poor';
+
+export interface CallPeer {
+  feed: string;
+  display: string;
+  stream: MediaStream;
+  video: boolean; // a video track is being received from them
+}
+
+export interface CallState {
+  status: CallStatus;
+  reason?: string; // why it left or failed (a server code: ended, removed_by_host, ...)
+  local: MediaStream | null;
+  peers: CallPeer[];
+  microphone: boolean;
+  camera: boolean;
+  audioOnly: boolean; // neither sending nor receiving video (a weak connection)
+  quality: CallQuality;
+  host: boolean;
+}
+
+type Frame = Record<string, any>;
+type Waiter = { pred: (f: Frame) => boolean; resolve: (f: Frame) => void; timer: ReturnType<typeof setTimeout> };
+
+const STATS_EVERY = 3000;
+let counter = 0;
+
+export class Call {
+  state: CallState = { status: 'joining', local: null, peers: [], microphone: true, camera: true, audioOnly: false, quality: 'unknown', host: false };
+  private listeners = new Set<(s: CallState) => void>();
+  private waiters: Waiter[] = [];
+  private off: () => void;
+  private room = '';
+  private feed = ''; // mine
+  private videoSender: RTCRtpSender | null = null;
+  private ice: RTCIceServer[] = [];
+  private pub: RTCPeerConnection | null = null;
+  private sub: RTCPeerConnection | null = null;
+  private pending: Record<'publisher' | 'subscriber', RTCIceCandidateInit[]> = { publisher: [], subscriber: [] };
+  private publishers = new Map<string, { display: string; mids: { mid: string; type: string }[] }>();
+  private subscribed = new Set<string>(); // feed ids the receiving connection carries
+  private midToFeed = new Map<string, string>();
+  private subscribing = false;
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private lastLoss = { lost: 0, received: 0 };
+  private closed = false;
+
+  constructor(private transport: CallTransport, private target: CallTarget, private wantVideo = true) {
+    this.off = transport.onFrame((f) => this.onFrame(f));
+  }
+
+  subscribe(fn: (s: CallState) => void): () => void {
+    this.listeners.add(fn);
+    fn(this.state);
+    return () => this.listeners.delete(fn);
+  }
+
+  async join(): Promise<void> {
+    try {
+      if (!this.state.local) this.set({ local: await this.media() });
+      await this.enter();
+      this.statsTimer = setInterval(() => void this.measure(), STATS_EVERY);
+    } catch (e) {
+      this.fail(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.room) this.transport.send({ type: 'meeting.leave', room: this.room });
+    this.teardown();
+    this.state.local?.getTracks().forEach((t) => t.stop());
+    this.set({ status: 'left', reason: this.state.reason ?? 'left' });
+    this.off();
+    clearInterval(this.statsTimer);
+  }
+
+  setMicrophone(on: boolean): void {
+    this.state.local?.getAudioTracks().forEach((t) => (t.enabled = on));
+    this.set({ microphone: on });
+  }
+
+  setCamera(on: boolean): void {
+    this.state.local?.getVideoTracks().forEach((t) => (t.enabled = on));
+    this.set({ camera: on });
+  }
+
+  // The weak-connection fallback: stop sending video (the track is removed from the sending
+  // connection, not only blacked out) and stop receiving it; sound goes on.
+  async setAudioOnly(on: boolean): Promise<void> {
+    const video = this.state.local?.getVideoTracks()[0] ?? null;
+    if (this.videoSender) await this.videoSender.replaceTrack(on ? null : video);
+    if (video) video.enabled = !on && this.state.camera;
+    this.sub?.getTransceivers().forEach((t) => {
+      if (t.receiver.track.kind === 'video') t.receiver.track.enabled = !on;
+    });
+    if (this.room && this.sub) {
+      const video = [...this.publishers].flatMap(([feed, p]) => p.mids.filter((m) => m.type === 'video').map((m) => ({ feed, mid: m.mid })));
+      if (video.length) {
+        const o = await this.request(on ? { type: 'meeting.subscribe', room: this.room, streams: [], unsubscribe: video } : { type: 'meeting.subscribe', room: this.room, streams: video });
+        if (o.type === 'meeting.offer') await this.answerOffer(o);
+      }
+    }
+    this.set({ audioOnly: on, peers: this.state.peers.map((p) => ({ ...p, video: on ? false : p.video })) });
+  }
+
+  // ---- the host's actions (the server refuses them to others) ----
+  remove(feed: string) {
+    return this.request({ type: 'meeting.remove', room: this.room, feed });
+  }
+
+  private set(p: Partial<CallState>) {
+    this.state = { ...this.state, ...p };
+    for (const fn of this.listeners) fn(this.state);
+  }
+
+  private fail(reason: string) {
+    this.teardown();
+    this.set({ status: 'failed', reason });
+  }
+
+  private async media(): Promise<MediaStream> {
+    const md = navigator.mediaDevices;
+    if (!md?.getUserMedia) throw new Error('no_devices');
+    if (this.wantVideo) {
+      try {
+        return await md.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
+      } catch {
+        /* no camera, or refused: sound only */
+      }
+    }
+    const s = await md.getUserMedia({ audio: true });
+    this.state.camera = false;
+    return s;
+  }
+
+  private request(frame: Frame, timeout = 15000): Promise<Frame> {
+    const id = `c${++counter}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.timer !== timer);
+        resolve({ type: 'meeting.error', code: 'timeout' });
+      }, timeout);
+      this.waiters.push({ pred: (f) => f.id === id, resolve, timer });
+      this.transport.send({ ...frame, id });
+    });
+  }
+
+  private async enter(): Promise<void> {
+    this.set({ status: this.state.status === 'reconnecting' ? 'reconnecting' : 'joining' });
+    let joined: Frame;
+    for (let attempt = 0; ; attempt++) {
+      joined = await this.request({ type: 'meeting.join', ...this.target });
+      if (joined.type === 'meeting.joined' || attempt >= 10 || (joined.code !== 'media_unavailable' && joined.code !== 'timeout')) break;
+      await new Promise((r) => setTimeout(r, 1000)); // the media server is coming back
+    }
+    if (this.closed) return;
+    if (joined.type !== 'meeting.joined') throw new Error(joined.code || 'join_failed');
+    this.room = joined.room;
+    this.feed = String(joined.feed);
+    this.ice = joined.ice_servers ?? [];
+    this.set({ host: !!joined.host });
+    this.pub = new RTCPeerConnection({ iceServers: this.ice });
+    this.trickle(this.pub, 'publisher');
+    this.pub.onconnectionstatechange = () => {
+      if (this.pub?.connectionState === 'failed') this.set({ quality: 'poor' });
+    };
+    const local = this.state.local!;
+    for (const t of local.getTracks()) this.pub.addTrack(t, local);
+    this.videoSender = this.pub.getSenders().find((x) => x.track?.kind === 'video') ?? null;
+    if (this.state.audioOnly) await this.videoSender?.replaceTrack(null);
+    const offer = await this.pub.createOffer();
+    await this.pub.setLocalDescription(offer);
+    const answer = await this.request({ type: 'meeting.publish', room: this.room, jsep: { type: 'offer', sdp: offer.sdp } });
+    if (answer.type !== 'meeting.answer') throw new Error(answer.code || 'publish_failed');
+    await this.pub.setRemoteDescription(answer.jsep);
+    this.flush('publisher');
+    this.set({ status: 'joined' });
+    this.addPublishers(joined.publishers ?? []);
+  }
+
+  private teardown() {
+    this.pub?.close();
+    this.sub?.close();
+    this.pub = this.sub = null;
+    this.pending = { publisher: [], subscriber: [] };
+    this.subscribed.clear();
+    this.midToFeed.clear();
+    this.publishers.clear();
+    this.subscribing = false;
+    this.room = '';
+    this.set({ peers: [] });
+  }
+
+  private trickle(pc: RTCPeerConnection, target: 'publisher' | 'subscriber') {
+    pc.onicecandidate = (e) => {
+      if (this.room) this.transport.send({ type: 'meeting.trickle', room: this.room, target, candidate: e.candidate ? e.candidate.toJSON() : null });
+    };
+  }
+
+  private flush(target: 'publisher' | 'subscriber') {
+    const pc = target === 'publisher' ? this.pub : this.sub;
+    for (const c of this.pending[target].splice(0)) void pc?.addIceCandidate(c).catch(() => {});
+  }
+
+  private addPublishers(list: { id: string; display?: string; streams?: { type: string; mid: string; disabled?: boolean }[] }[]) {
+    for (const p of list) {
+      const mids = (p.streams ?? []).filter((s) => !s.disabled).map((s) => ({ mid: s.mid, type: s.type }));
+      this.publishers.set(String(p.id), { display: p.display ?? '', mids });
+    }
+    void this.syncSubscriptions();
+  }
+
+  // Brings the receiving connection in line with the publishers (one change at a time: the
+  // server answers "busy" to a second one before the first's offer is answered).
+  private async syncSubscriptions() {
+    if (this.subscribing || !this.room) return;
+    const add = [...this.publishers.keys()].filter((f) => !this.subscribed.has(f));
+    if (!add.length) return;
+    this.subscribing = true;
+    const streams = add.flatMap((feed) => {
+      const mids = this.publishers.get(feed)!.mids.filter((m) => !(this.state.audioOnly && m.type === 'video'));
+      return mids.length ? mids.map((m) => ({ feed, mid: m.mid })) : [{ feed }];
+    });
+    const offer = await this.request({ type: 'meeting.subscribe', room: this.room, streams });
+    if (offer.type === 'meeting.offer') {
+      add.forEach((f) => this.subscribed.add(f));
+      await this.answerOffer(offer);
+    }
+    this.subscribing = false;
+    if (offer.type === 'meeting.offer' || offer.code === 'busy') setTimeout(() => void this.syncSubscriptions(), offer.code === 'busy' ? 500 : 0);
+  }
+
+  private async answerOffer(offer: Frame) {
+    for (const s of offer.streams ?? []) if (s.mid && s.feed_id) this.midToFeed.set(String(s.mid), String(s.feed_id));
+    if (!this.sub) {
+      this.sub = new RTCPeerConnection({ iceServers: this.ice });
+      this.trickle(this.sub, 'subscriber');
+      this.sub.ontrack = (e) => this.onTrack(e);
+    }
+    await this.sub.setRemoteDescription(offer.jsep);
+    this.flush('subscriber');
+    const answer = await this.sub.createAnswer();
+    await this.sub.setLocalDescription(answer);
+    this.transport.send({ type: 'meeting.answer', room: this.room, jsep: { type: 'answer', sdp: answer.sdp } });
+  }
+
+  private onTrack(e: RTCTrackEvent) {
+    const feed = this.midToFeed.get(e.transceiver.mid ?? '');
+    if (!feed) return;
+    const peers = [...this.state.peers];
+    let peer = peers.find((p) => p.feed === feed);
+    if (!peer) {
+      peer = { feed, display: this.publishers.get(feed)?.display ?? '', stream: new MediaStream(), video: false };
+      peers.push(peer);
+    }
+    peer.stream.addTrack(e.track);
+    if (e.track.kind === 'video') peer.video = true;
+    e.track.onended = () => peer && peer.stream.removeTrack(e.track);
+    this.set({ peers: peers.map((p) => (p.feed === feed ? { ...peer! } : p)) });
+  }
+
+  private dropFeed(feed: string) {
+    this.publishers.delete(feed);
+    this.subscribed.delete(feed);
+    this.set({ peers: this.state.peers.filter((p) => p.feed !== feed) });
+  }
+
+  private onFrame(f: Frame) {
+    if (typeof f.type !== 'string' || !f.type.startsWith('meeting.')) return;
+    for (const w of [...this.waiters]) {
+      if (w.pred(f)) {
+        clearTimeout(w.timer);
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(f);
+        return;
+      }
+    }
+    if (this.closed) return;
+    switch (f.type) {
+      case 'meeting.trickle': {
+        const target = f.target === 'subscriber' ? 'subscriber' : 'publisher';
+        const pc = target === 'publisher' ? this.pub : this.sub;
+        if (!f.candidate) break;
+        if (pc?.remoteDescription) void pc.addIceCandidate(f.candidate).catch(() => {});
+        else this.pending[target].push(f.candidate);
+        break;
+      }
+      case 'meeting.offer': // the media server renegotiates (someone stopped publishing)
+        if (this.sub) void this.answerOffer(f);
+        break;
+      case 'meeting.participants':
+        if (f.publishers) this.addPublishers(f.publishers);
+        for (const k of ['unpublished', 'leaving']) if (f[k] !== undefined && f[k] !== 'ok') this.dropFeed(String(f[k]));
+        break;
+      case 'meeting.host':
+        this.set({ host: String(f.feed) === this.feed });
+        break;
+      case 'meeting.muted':
+        this.setMicrophone(false);
+        break;
+      case 'meeting.left':
+        if (f.reason === 'media_restarting') {
+          this.teardown();
+          this.set({ status: 'reconnecting' });
+        } else {
+          this.teardown();
+          this.closed = true;
+          this.state.local?.getTracks().forEach((t) => t.stop());
+          this.set({ status: 'left', reason: f.reason });
+        }
+        break;
+      case 'meeting.rejoin':
+        void this.enter().catch((e) => this.fail(e instanceof Error ? e.message : String(e)));
+        break;
+    }
+  }
+
+  // Connection quality from the receiving side (loss) and round trip (sending side).
+  private async measure() {
+    if (!this.pub || this.state.status !== 'joined') return;
+    let lost = 0;
+    let received = 0;
+    let rtt = 0;
+    (await this.sub?.getStats())?.forEach((r) => {
+      if (r.type === 'inbound-rtp') {
+        lost += r.packetsLost ?? 0;
+        received += r.packetsReceived ?? 0;
+      }
+    });
+    (await this.pub.getStats()).forEach((r) => {
+      if (r.type === 'candidate-pair' && r.nominated && r.currentRoundTripTime) rtt = r.currentRoundTripTime;
+    });
+    const dl = lost - this.lastLoss.lost;
+    const dr = received - this.lastLoss.received;
+    this.lastLoss = { lost, received };
+    const loss = dr + dl > 0 ? dl / (dr + dl) : 0;
+    const quality: CallQuality = loss > 0.08 || rtt > 0.6 ? 'poor' : loss > 0.02 || rtt > 0.3 ? 'fair' : 'good';
+    if (quality !== this.state.quality) this.set({ quality });
+  }
+}
