@@ -147,14 +147,15 @@ export function VisitPage(props: { token: string }) {
   // Admitted: the call starts by itself (the practitioner is already in it, or about to be).
   const [videoCall, setVideoCall] = useState<Call | null>(null);
   const [ready, setReady] = useState(false);
+  const [hungUp, setHungUp] = useState(false); // the patient left the call: they may come back
   useEffect(() => socket?.onState((st) => setReady(st === 'ready')), [socket]);
   const inCall = visit?.consultation === 'in_call';
   useEffect(() => {
-    if (!inCall || !socket || !ready || videoCall || !socket.consultation) return;
+    if (!inCall || !socket || !ready || videoCall || hungUp || !socket.consultation) return;
     const c = new Call(socket, { consultation: socket.consultation });
     setVideoCall(c);
     void c.join();
-  }, [inCall, socket, ready]);
+  }, [inCall, socket, ready, hungUp]);
   useEffect(() => {
     if (!inCall && videoCall) void videoCall.leave(); // ended: the server took everyone out already
   }, [inCall]);
@@ -264,7 +265,23 @@ export function VisitPage(props: { token: string }) {
           <h2>{t('visit.admitted.title')}</h2>
           <p class="visit-big">{t('visit.admitted.text', { who: visit.practitioner ?? '' })}</p>
         </Live>
-        {videoCall && <CallPanel call={videoCall} waitingFor={visit.practitioner} />}
+        {videoCall && (
+          <CallPanel
+            call={videoCall}
+            waitingFor={visit.practitioner}
+            onLeave={() => {
+              setVideoCall(null);
+              setHungUp(true);
+            }}
+          />
+        )}
+        {hungUp && (
+          <p>
+            <button type="button" class="btn btn-primary btn-huge" onClick={() => setHungUp(false)}>
+              {t('visit.callBack')}
+            </button>
+          </p>
+        )}
       </>
     );
   } else {
