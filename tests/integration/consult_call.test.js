@@ -212,6 +212,27 @@ test('admitted: the patient and their practitioner are in the call, nobody else;
   assert.ok(!JSON.stringify(recs).includes('CALL-'), 'no patient name in the audit records');
 });
 
+test('an interpreter with a link of their own joins the call under their label', { skip }, async () => {
+  const { token, id } = await waitingPatient('CALL-I');
+  const api = client(server, doc);
+  const made = await api.ok('POST', `/care/appointments/${id}/links`, { role: 'interpreter', label: 'Interprète en arabe' }, 201);
+  const itoken = /\/visit\/(\S+)$/.exec(made.url)[1];
+  await api.ok('POST', `/care/appointments/${id}/admit`);
+  const docWs = await staffSocket(doc);
+  assert.equal((await call(docWs, { type: 'meeting.join', consultation: id })).type, 'meeting.joined');
+  const g = await guestSocket();
+  const welcome = await call(g, { type: 'visit.hello', token: itoken });
+  assert.equal(welcome.role, 'interpreter');
+  const joined = await call(g, { type: 'meeting.join', consultation: id });
+  assert.equal(joined.type, 'meeting.joined', JSON.stringify(joined));
+  const heard = await docWs.next((m) => m.type === 'meeting.participants' && m.joining?.id === joined.feed);
+  assert.equal(heard.joining.display, 'Interprète en arabe');
+  // The patient joins too: three in the call.
+  const p = await guestSocket();
+  await call(p, { type: 'visit.hello', token });
+  assert.equal((await call(p, { type: 'meeting.join', consultation: id })).type, 'meeting.joined');
+});
+
 test('after a restart, a consultation still in call can be joined again', { skip, timeout: 60000 }, async () => {
   const { token, id } = await waitingPatient('CALL-R');
   await client(server, doc).ok('POST', `/care/appointments/${id}/admit`);
