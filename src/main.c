@@ -138,6 +138,41 @@ static bool app_is_member(void *ud, const char *conversation_id, const char *use
     return msg_is_member(ud, conversation_id, user_id);
 }
 
+/* A call nobody answered: a message from the caller in the conversation, in the hospital's
+ * language, so that it is in the history, the unread counts and search like any message. */
+typedef struct {
+    char conv[CC_ID_LEN + 1], caller[CC_ID_LEN + 1];
+    const char *text;
+} app_missed;
+
+static int app_missed_job(store *st, void *ctx)
+{
+    app_missed *m = ctx;
+    return msg_seed_message(st, m->conv, m->caller, m->text, cc_now_ms());
+}
+
+static void app_missed_done(void *ctx, int rc)
+{
+    if (rc != CC_OK)
+        cc_logf(CC_LOG_WARN, "missed call not written", "{s:s}", "error", cc_strerror(rc));
+    cc_free_ptr(ctx);
+}
+
+static void app_missed_call(void *ud, const char *conv, const char *caller, const char *display)
+{
+    (void)display; /* the message is the caller's own: their name is already on it */
+    app *a = ud;
+    app_missed *m = cc_calloc(1, sizeof(*m));
+    if (!m)
+        return;
+    snprintf(m->conv, sizeof(m->conv), "%s", conv);
+    snprintf(m->caller, sizeof(m->caller), "%s", caller);
+    m->text = strcmp(cc_config_str(a->cfg, "default_language"), "en") == 0 ? "📞 Missed call"
+                                                                          : "📞 Appel manqué";
+    if (!a->worker || store_worker_submit(a->worker, app_missed_job, app_missed_done, m) != CC_OK)
+        app_missed_done(m, CC_ERR_BUSY);
+}
+
 /* A consultation's call: its practitioner and the holders of its links, while in call. */
 static bool app_may_join_call(void *ud, const char *consultation_id, const char *user_id,
                               const void *guest, const char *ip, bool join, char *display,
@@ -205,6 +240,7 @@ int main(int argc, char **argv)
         goto out;
     }
     media_set_member_check(a.media, app_is_member, a.msg);
+    media_set_missed_call(a.media, app_missed_call, &a);
     if ((rc = interop_start(&a.loop, a.cfg, &a.keys, a.srv, &a.interop, why, sizeof(why))) !=
         CC_OK) {
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "HL7", "error", why);

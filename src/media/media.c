@@ -67,6 +67,8 @@ const cc_cfg_key media_config_keys[] = {
     {"meeting_bitrate", CC_CFG_INT, "1024000", 64000, 8000000, false,
      "Cap on each publisher's video bitrate in a meeting, bits per second (below 1 Mbps the "
      "first keyframe comes late)"},
+    {"call_ring_seconds", CC_CFG_INT, "30", 5, 300, false,
+     "How long a call from a conversation rings before it counts as missed"},
 };
 const size_t media_config_keys_count = sizeof(media_config_keys) / sizeof(media_config_keys[0]);
 
@@ -606,6 +608,12 @@ void media_set_consult_check(media *m, media_consult_fn fn, void *ud)
 {
     if (m)
         meeting_set_consult_check(m->meeting, fn, ud);
+}
+
+void media_set_missed_call(media *m, media_missed_fn fn, void *ud)
+{
+    if (m)
+        meeting_set_missed_call(m->meeting, fn, ud);
 }
 
 void media_on_events(media *m, const store_event *evs, size_t n)

@@ -68,6 +68,13 @@ typedef bool (*media_consult_fn)(void *ud, const char *consultation_id, const ch
                                  size_t n);
 void media_set_consult_check(media *m, media_consult_fn fn, void *ud);
 
+/* A call rang in conversation_id and nobody answered (or the caller hung up first): main wires it
+ * to messaging, which writes the missed call into the conversation as a message from the caller
+ * (display: the caller's name, for the text). On the loop. */
+typedef void (*media_missed_fn)(void *ud, const char *conversation_id, const char *caller_id,
+                                const char *caller_display);
+void media_set_missed_call(media *m, media_missed_fn fn, void *ud);
+
 /* Follows committed events (call from the sink): a member.left takes that person's connections
  * out of the conversation's meeting at once (meeting.left, reason "removed"), rather than at
  * their next frame; an appointment.updated whose consultation is no longer in call ends its

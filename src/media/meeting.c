@@ -534,6 +534,7 @@ static void meeting__on_close(void *ud, net_ws_conn conn, const void *principal)
     mconn *c = meeting__conn(mt, conn);
     if (c)
         meeting__teardown(c);
+    meeting__ring_conn_closed(mt, conn);
 }
 
 /* ---- Janus's session ----------------------------------------------------------------------- */
@@ -676,6 +677,7 @@ int meeting_create(media *m, meeting **out)
     mt->srv = m->srv;
     mt->publishers = (int)cc_config_int(m->cfg, "meeting_max_publishers");
     mt->bitrate = (int)cc_config_int(m->cfg, "meeting_bitrate");
+    mt->ring_ms = cc_config_int(m->cfg, "call_ring_seconds") * 1000;
     if (!(mt->rooms = meeting_rooms_new()) || !(mt->conns = cc_map_new()))
         goto fail;
     for (size_t i = 0; i < sizeof(meeting__frames) / sizeof(meeting__frames[0]); i++)
@@ -684,7 +686,8 @@ int meeting_create(media *m, meeting **out)
             (rc = net_server_add_ws_guest_message(m->srv, meeting__frames[i],
                                                   meeting__on_guest_frame, mt)) != CC_OK)
             goto fail;
-    if ((rc = net_server_add_ws_conn_observer(m->srv, meeting__on_close, mt)) != CC_OK ||
+    if ((rc = meeting__ring_register(mt)) != CC_OK ||
+        (rc = net_server_add_ws_conn_observer(m->srv, meeting__on_close, mt)) != CC_OK ||
         (rc = net_metrics_add_gauge(m->srv, "carecomm_meeting_participants",
                                     "Connections in a meeting (joining or joined) on this node",
                                     meeting__participants, mt)) != CC_OK)
@@ -728,6 +731,14 @@ void meeting_on_events(meeting *mt, const store_event *evs, size_t n)
     }
 }
 
+void meeting_set_missed_call(meeting *mt, media_missed_fn fn, void *ud)
+{
+    if (!mt)
+        return;
+    mt->missed = fn;
+    mt->missed_ud = ud;
+}
+
 void meeting_set_consult_check(meeting *mt, media_consult_fn fn, void *ud)
 {
     if (!mt)
@@ -749,6 +760,7 @@ void meeting_stop(meeting *mt)
     if (!mt)
         return;
     mt->stopped = true;
+    meeting__ring_stop(mt);
     if (mt->j)
         janus_stop(mt->j);
 }
@@ -773,6 +785,7 @@ void meeting_free(meeting *mt)
         cc_map_sweep(mt->conns, meeting__drop, NULL);
     janus_detach(mt->ctl);
     janus_free(mt->j);
+    meeting__ring_free(mt);
     cc_map_free(mt->conns, NULL);
     meeting_rooms_free(mt->rooms);
     cc_free_ptr(mt);

@@ -145,6 +145,10 @@ struct meeting {
     void *consult_ud;
     int publishers, bitrate;
     uint64_t arrivals; /* joins so far: mconn.since */
+    cc_map *rings;     /* ring.c: call id -> ring */
+    int64_t ring_ms;   /* call_ring_seconds */
+    media_missed_fn missed;
+    void *missed_ud;
 };
 
 /* One Janus request of a connection. */
@@ -173,6 +177,12 @@ void meeting__teardown(mconn *c);
 /* Everyone in room r leaves, told reason (meeting.left). */
 void meeting__end_room(meeting *mt, meeting_room *r, const char *reason);
 
+/* ring.c: call.ring / accept / decline / cancel (registered with the meeting frames). */
+int meeting__ring_register(meeting *mt);
+void meeting__ring_conn_closed(meeting *mt, net_ws_conn conn); /* the caller's socket ended */
+void meeting__ring_stop(meeting *mt);                           /* timers closed */
+void meeting__ring_free(meeting *mt);
+
 /* meeting_host.c: who hosts, and the host's frames (remove, mute, lock, end). */
 void meeting__host_on_join(mconn *c);     /* a connection enters (before it is joined) */
 bool meeting__host_may_enter(const mconn *c); /* false: the room is locked to it */
@@ -195,6 +205,7 @@ void meeting__started(void *ud, int err, const janus_result *res);
 int meeting_create(media *m, meeting **out);
 void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud);
 void meeting_set_consult_check(meeting *mt, media_consult_fn fn, void *ud);
+void meeting_set_missed_call(meeting *mt, media_missed_fn fn, void *ud);
 /* member.left: that person's connections leave the conversation's meeting at once. */
 void meeting_on_events(meeting *mt, const store_event *evs, size_t n);
 /* Stops the Janus client (before the net server closes). */

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Server, freePort, sleep } from './lib/harness.js';
-import { staff, client, createConversation, openSocket, audit } from './lib/msg.js';
+import { staff, client, createConversation, openSocket, audit, barrier } from './lib/msg.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
 const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
@@ -41,7 +41,7 @@ async function socket(who) {
 async function call(w, frame, timeoutMs = 15000) {
   const id = `r${crypto.randomBytes(4).toString('hex')}`;
   w.send({ ...frame, id });
-  return w.next((m) => m.id === id && m.type.startsWith('meeting.'), timeoutMs);
+  return w.next((m) => m.id === id && /^(meeting|call)\.|^error$/.test(m.type), timeoutMs);
 }
 
 before(async () => {
@@ -56,6 +56,7 @@ before(async () => {
       CARECOMM_TURN_PORT: String(await freePort()),
       CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
       CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
+      CARECOMM_CALL_RING_SECONDS: '5',
     },
   }).start();
   await until('media ready', async () => (await server.request('GET', '/readyz')).status === 200);
@@ -236,6 +237,53 @@ test('the host removes, mutes, locks and ends; nobody else may', { skip }, async
   const ended = await eve.next((m) => m.type === 'meeting.left' && m.reason === 'ended');
   assert.equal(ended.room, ja.room);
   assert.equal((await alice2.next((m) => m.type === 'meeting.left' && m.reason === 'ended')).room, ja.room);
+});
+
+test('a call rings the others of the conversation; accepted, it stops ringing everywhere', { skip }, async () => {
+  const caller = await socket(p.alice);
+  const [bobPhone, bobDesk, eve] = [await socket(p.bob), await socket(p.bob), await socket(p.eve)];
+  const r = await call(caller, { type: 'call.ring', conversation: conv.id });
+  assert.equal(r.type, 'call.ringing', JSON.stringify(r));
+  const [i1, i2] = await Promise.all([bobPhone, bobDesk].map((w) => w.next((m) => m.type === 'call.incoming')));
+  assert.equal(i1.call, r.call);
+  assert.equal(i2.conversation, conv.id);
+  assert.equal(i1.from.user_id, p.alice.userId);
+  // Not a member: nothing rings; nobody else may cancel.
+  await barrier(eve);
+  assert.ok(!eve.messages.some((m) => m.type === 'call.incoming'));
+  const wrong = await call(bobPhone, { type: 'call.cancel', call: r.call });
+  assert.equal(wrong.code, 'not_allowed');
+  bobDesk.send({ type: 'call.accept', call: r.call });
+  const accepted = await caller.next((m) => m.type === 'call.accepted');
+  assert.equal(accepted.by.user_id, p.bob.userId);
+  const ended = await bobPhone.next((m) => m.type === 'call.ended' && m.call === r.call);
+  assert.equal(ended.reason, 'answered');
+  // Over: a late answer is told so.
+  const late = await call(bobPhone, { type: 'call.accept', call: r.call });
+  assert.equal(late.code, 'call_over');
+  const outsider = await call(eve, { type: 'call.ring', conversation: conv.id });
+  assert.equal(outsider.code, 'conversation_not_found');
+});
+
+test('declined, then unanswered: the caller is told, and a missed call is left in the conversation', { skip, timeout: 30000 }, async () => {
+  const caller = await socket(p.alice);
+  const bob = await socket(p.bob);
+  const r = await call(caller, { type: 'call.ring', conversation: conv.id });
+  const incoming = await bob.next((m) => m.type === 'call.incoming' && m.call === r.call);
+  bob.send({ type: 'call.decline', call: incoming.call });
+  assert.equal((await caller.next((m) => m.type === 'call.declined')).by.user_id, p.bob.userId);
+  assert.equal((await bob.next((m) => m.type === 'call.ended' && m.call === r.call)).reason, 'declined');
+  const gone = await caller.next((m) => m.type === 'call.ended' && m.call === r.call, 15000);
+  assert.equal(gone.reason, 'no_answer');
+  const missed = await bob.next((m) => m.type === 'event' && m.event === 'message.created' && /Appel manqué/.test(m.data.body), 10000);
+  assert.equal(missed.data.author_id, p.alice.userId);
+  // The caller hangs up first: the same.
+  const r2 = await call(caller, { type: 'call.ring', conversation: conv.id });
+  await bob.next((m) => m.type === 'call.incoming' && m.call === r2.call);
+  caller.send({ type: 'call.cancel', call: r2.call });
+  assert.equal((await bob.next((m) => m.type === 'call.ended' && m.call === r2.call)).reason, 'cancelled');
+  const history = await client(server, p.bob).ok('GET', `/conversations/${conv.id}/messages`);
+  assert.equal(history.messages.filter((m) => /Appel manqué/.test(m.body)).length, 2);
 });
 
 test('Janus killed: participants are told to leave, then to rejoin the same room', { skip }, async () => {
