@@ -5,13 +5,15 @@
  * - The caller opens the conversation's meeting and sends call.ring; every other member who may
  *   meet gets call.incoming on each of their sockets (a phone and a desktop both ring). A ring is
  *   memory on the node where it began (like the meeting itself), ephemeral frames only.
- * - call.accept: the caller is told (call.accepted), and everyone's ringing stops (call.ended,
- *   "answered"); the one who accepted joins the meeting like anyone (meeting.join). call.decline:
- *   the caller is told (call.declined) and that person's other sockets stop ringing; the others
- *   go on ringing. call.cancel (the caller hangs up first) and nobody answering within
- *   call_ring_seconds end the ring for all, and leave a missed call in the conversation: a
- *   message from the caller, through the hook main wires to messaging, so that it is in the
- *   history, the unread counts and search like any message.
+ * - call.accept: the caller is told (call.accepted) and that person's other sockets stop ringing
+ *   (call.ended, "answered"); they join the meeting like anyone (meeting.join). call.decline: the
+ *   caller is told (call.declined), that person's sockets stop ringing. In a group the others go
+ *   on ringing either way, until they answer or call_ring_seconds pass.
+ * - The end: the caller hangs up (call.cancel, or their page closes) or the time passes. If
+ *   nobody answered, it leaves a missed call in the conversation: a message from the caller,
+ *   through the hook main wires to messaging, so that it is in the history, the unread counts
+ *   and search like any message; the caller is told no_answer. If someone answered, the
+ *   remaining rings just stop.
  * - Every frame is checked as meeting frames are: the meetings permission and membership now. */
 #include "media/meeting_internal.h"
 
@@ -26,6 +28,7 @@ typedef struct ring {
     char caller[CC_ID_LEN + 1];
     char display[AUTH_DISPLAY_MAX + 1];
     net_ws_conn caller_conn;
+    bool answered;
     uv_timer_t timer;
 } ring;
 
@@ -75,13 +78,15 @@ static void ring__end(ring *r)
     uv_close((uv_handle_t *)&r->timer, ring__closed);
 }
 
-static void ring__missed(ring *r, const char *reason)
+/* The ring is over for everyone still ringing; unanswered, it is a missed call. */
+static void ring__finish(ring *r, const char *reason)
 {
     meeting *mt = r->mt;
     ring__tell_callees(r, r->caller,
                        json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
-                                 "conversation", r->conv, "reason", reason));
-    if (mt->missed)
+                                 "conversation", r->conv, "reason",
+                                 r->answered ? "over" : reason));
+    if (!r->answered && mt->missed)
         mt->missed(mt->missed_ud, r->conv, r->caller, r->display);
     ring__end(r);
 }
@@ -89,11 +94,23 @@ static void ring__missed(ring *r, const char *reason)
 static void ring__timeout(uv_timer_t *t)
 {
     ring *r = t->data;
-    meeting__send(r->mt, r->caller_conn,
-                  json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
-                            "conversation", r->conv, "reason", "no_answer"),
-                  NULL);
-    ring__missed(r, "missed");
+    if (!r->answered)
+        meeting__send(r->mt, r->caller_conn,
+                      json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
+                                "conversation", r->conv, "reason", "no_answer"),
+                      NULL);
+    ring__finish(r, "missed");
+}
+
+/* Only one person's sockets stop ringing (they answered or declined). */
+static void ring__stop_for(ring *r, const char *user, const char *reason)
+{
+    ring__one one = {user};
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
+                          "conversation", r->conv, "reason", reason);
+    if (o)
+        net_ws_send_matching(r->mt->srv, ring__is, &one, o);
+    json_decref(o);
 }
 
 static const char *ring__start(meeting *mt, net_ws_conn conn, const void *principal,
@@ -170,27 +187,17 @@ static const char *ring__on_frame(void *ud, net_ws_conn conn, const void *princi
                            account_user_display_name(mt->m->acct, user));
     if (strcmp(type, "call.cancel") == 0 && caller) {
         json_decref(by);
-        ring__missed(r, "cancelled");
-    } else if (strcmp(type, "call.accept") == 0 && !caller) {
+        ring__finish(r, "cancelled");
+    } else if ((strcmp(type, "call.accept") == 0 || strcmp(type, "call.decline") == 0) &&
+               !caller) {
+        bool accept = strcmp(type, "call.accept") == 0;
         meeting__send(mt, r->caller_conn,
-                      json_pack("{s:s,s:s,s:s,s:o}", "type", "call.accepted", "call", r->id,
+                      json_pack("{s:s,s:s,s:s,s:o}", "type",
+                                accept ? "call.accepted" : "call.declined", "call", r->id,
                                 "conversation", r->conv, "by", by),
                       NULL);
-        ring__tell_callees(r, NULL,
-                           json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
-                                     "conversation", r->conv, "reason", "answered"));
-        ring__end(r);
-    } else if (strcmp(type, "call.decline") == 0 && !caller) {
-        meeting__send(mt, r->caller_conn,
-                      json_pack("{s:s,s:s,s:s,s:o}", "type", "call.declined", "call", r->id,
-                                "conversation", r->conv, "by", by),
-                      NULL);
-        ring__one one = {user};
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
-                              "conversation", r->conv, "reason", "declined");
-        if (o)
-            net_ws_send_matching(mt->srv, ring__is, &one, o);
-        json_decref(o);
+        r->answered = r->answered || accept;
+        ring__stop_for(r, user, accept ? "answered" : "declined");
     } else {
         json_decref(by);
         *message = caller ? "the caller cancels; the others accept or decline"
@@ -237,7 +244,7 @@ void meeting__ring_conn_closed(meeting *mt, net_ws_conn conn)
         cc_map_sweep(mt->rings, ring__find_conn, &b);
         if (!b.found)
             return;
-        ring__missed(b.found, "cancelled");
+        ring__finish(b.found, "cancelled");
     }
 }
 

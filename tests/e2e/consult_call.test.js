@@ -5,86 +5,21 @@
 // video stops, sound goes on); they hang up by mistake and come back; the practitioner ends
 // with the report and both calls close.
 //
-// Janus never uses loopback for media (shared/notes/janus-coturn.md), so the file runs itself
-// again inside a network namespace it creates (unshare -n), as meeting_call.test.js does.
+// Janus never uses loopback for media: the file runs itself again in a network namespace
+// (lib/netns.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, PHONE, sleep } from './lib/web.js';
 import { loginReady, freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { sendHl7, siu, PRACTITIONER_IDENT } from '../integration/lib/hl7.js';
+import { netnsTest, mediaEnv } from './lib/netns.js';
+import { recordPeerConnections, received, growing } from './lib/rtc.js';
 
 const MEDIA_IP = '10.99.0.2';
-const inNetns = process.env.CARECOMM_E2E_NETNS === '1';
-const missing = ['/usr/bin/janus', '/usr/bin/turnserver', '/usr/bin/unshare'].filter((f) => !fs.existsSync(f));
-const skip = missing.length ? `missing ${missing.join(', ')} (scripts/install-deps)` : false;
-
-if (!inNetns) {
-  test('a teleconsultation call in a network namespace (runs this file inside `unshare -n`)', { skip, timeout: 300000 }, () => {
-    const self = fileURLToPath(import.meta.url);
-    const setup = [
-      'set -e',
-      'ip link set lo up',
-      'ip link add v0 type veth peer name v1',
-      `ip addr add ${MEDIA_IP}/24 dev v0`,
-      'ip link set v0 up',
-      'ip link set v1 up',
-      `exec "${process.execPath}" --test --test-reporter=tap "${self}"`,
-    ].join('; ');
-    const args = process.getuid() === 0 ? ['-n'] : ['-rn'];
-    const env = { ...process.env, CARECOMM_E2E_NETNS: '1' };
-    delete env.NODE_TEST_CONTEXT;
-    const r = spawnSync('unshare', [...args, 'bash', '-c', setup], { env, encoding: 'utf8', timeout: 290000 });
-    const out = `${r.stdout}\n${r.stderr}`;
-    assert.equal(r.status, 0, `the call inside the namespace failed:\n${out}`);
-    assert.match(r.stdout, /# pass 1\n/, out);
-    assert.match(r.stdout, /# fail 0/, out);
-  });
-}
-
-// Test instrumentation (not the product's): every RTCPeerConnection a page makes is kept in
-// window.__pcs, so that the test can read what arrives (getStats) as webrtc-internals would.
-function recordPeerConnections() {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-}
-
-// What a page receives: video frames decoded and audio packets, over all its connections.
-const received = (page) =>
-  page.evaluate(async () => {
-    const out = { frames: 0, audio: 0 };
-    for (const pc of window.__pcs) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((r) => {
-        if (r.type === 'inbound-rtp' && r.kind === 'video') out.frames += r.framesDecoded || 0;
-        if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audio += r.packetsReceived || 0;
-      });
-    }
-    return out;
-  });
-
-// Waits until what page receives grows (both video and audio, or only what is asked).
-async function growing(page, what, { video = true, audio = true } = {}) {
-  const first = await received(page);
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    await sleep(500);
-    const now = await received(page);
-    if ((!video || now.frames > first.frames) && (!audio || now.audio > first.audio)) return now;
-    if (Date.now() > deadline) throw new Error(`${what}: nothing grows (${JSON.stringify(first)} then ${JSON.stringify(now)})`);
-  }
-}
+const inNetns = netnsTest(import.meta.url, { title: 'a teleconsultation call in a network namespace', mediaIp: MEDIA_IP, inner: 1 });
 
 let server, browser, mllp;
 const doc = { name: 'dr.martin', display: 'Dr Paul Martin' };
@@ -106,17 +41,7 @@ async function linkOf(family) {
 if (inNetns) {
   before(async () => {
     mllp = await freePort();
-    const base = 20000 + crypto.randomInt(0, 400) * 100;
-    server = await startServer({
-      CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`,
-      CARECOMM_MEDIA_MODE: 'embedded',
-      CARECOMM_MEDIA_IP: MEDIA_IP,
-      CARECOMM_JANUS_API_PORT: String(await freePort()),
-      CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
-      CARECOMM_TURN_PORT: String(await freePort()),
-      CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
-      CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
-    });
+    server = await startServer({ CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`, ...(await mediaEnv(MEDIA_IP, freePort)) });
     await waitFor(async () => (await server.request('GET', '/readyz')).status === 200, { what: 'media ready', timeout: 30000 });
     const r = server.cli(['user', 'create', doc.name, '--role', 'practitioner', '--ident', PRACTITIONER_IDENT, '--display', doc.display], { input: `${PASSWORD}\n` });
     assert.equal(r.code, 0, r.stderr);

@@ -3,62 +3,23 @@
 // Janus and coturn that carecommd runs. Both browsers must decode the other's video (getStats():
 // inbound framesDecoded grows on both), directly and then forced through coturn with the TURN
 // credentials meeting.joined gave (the selected candidate pair is a relay). A third person, not
-// a member of the conversation, can neither join nor subscribe, even with the real room id.
+// a member of the conversation, can neither join nor subscribe, even with the real room id; the
+// host removes a participant and their video stops.
 //
-// Janus never uses loopback for media (shared/notes/janus-coturn.md), so the test runs itself
-// again inside a network namespace it creates (unshare -n), with a veth pair giving the address
-// 10.99.0.1 that belongs to this test alone; carecommd's media_ip is that address. No traffic
-// leaves the namespace. The page is the served app's origin (for the cookie and the origin
+// Janus never uses loopback for media: the file runs itself again in a network namespace
+// (lib/netns.js) where 10.99.0.1 is carecommd's media_ip. The page is the served app's origin (for the cookie and the origin
 // check); the meeting client is a small script injected with page.evaluate (the meeting UI is
 // not part of this test).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { startServer, launchBrowser, sleep } from './lib/web.js';
 import { createUser, loginReady, freePort } from '../integration/lib/harness.js';
 import { client, createConversation } from '../integration/lib/msg.js';
 import { pageClient } from './lib/meeting-page.js';
+import { netnsTest, mediaEnv } from './lib/netns.js';
 
 const MEDIA_IP = '10.99.0.1';
-const inNetns = process.env.CARECOMM_E2E_NETNS === '1';
-const missing = ['/usr/bin/janus', '/usr/bin/turnserver', '/usr/bin/unshare', '/usr/sbin/ip'].filter((f) => !fs.existsSync(f) && !(f === '/usr/sbin/ip' && fs.existsSync('/usr/bin/ip')));
-const skip = missing.length ? `missing ${missing.join(', ')} (scripts/install-deps)` : false;
-
-// ---- outside: run this file again inside a fresh network namespace ---------------------------
-
-if (!inNetns) {
-  test('a 1:1 call in a network namespace (runs this file inside `unshare -n`)', { skip, timeout: 240000 }, () => {
-    const self = fileURLToPath(import.meta.url);
-    const setup = [
-      'set -e',
-      'ip link set lo up',
-      'ip link add v0 type veth peer name v1',
-      `ip addr add ${MEDIA_IP}/24 dev v0`,
-      'ip link set v0 up',
-      'ip link set v1 up',
-      `exec "${process.execPath}" --test --test-reporter=tap "${self}"`,
-    ].join('; ');
-    // root: a network namespace of its own; otherwise a user namespace where we are root too.
-    const args = process.getuid() === 0 ? ['-n'] : ['-rn'];
-    const env = { ...process.env, CARECOMM_E2E_NETNS: '1' };
-    delete env.NODE_TEST_CONTEXT; // else the inner node --test believes it is nested and skips
-    const r = spawnSync('unshare', [...args, 'bash', '-c', setup], {
-      env,
-      encoding: 'utf8',
-      timeout: 230000,
-    });
-    const out = `${r.stdout}\n${r.stderr}`;
-    assert.equal(r.status, 0, `the call inside the namespace failed:\n${out}`);
-    assert.match(r.stdout, /# pass 4\n/, out); // every test of the inner run, none skipped
-    assert.match(r.stdout, /# fail 0/, out);
-    assert.match(r.stdout, /# skipped 0/, out);
-  });
-}
-
-// ---- inside the namespace ---------------------------------------------------------------------
+const inNetns = netnsTest(import.meta.url, { title: 'a 1:1 call in a network namespace', mediaIp: MEDIA_IP, inner: 4, timeout: 240000 });
 
 let server;
 let browser;
@@ -67,16 +28,7 @@ let conv;
 
 if (inNetns) {
   before(async () => {
-    const base = 20000 + crypto.randomInt(0, 400) * 100;
-    server = await startServer({
-      CARECOMM_MEDIA_MODE: 'embedded',
-      CARECOMM_MEDIA_IP: MEDIA_IP,
-      CARECOMM_JANUS_API_PORT: String(await freePort()),
-      CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
-      CARECOMM_TURN_PORT: String(await freePort()),
-      CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
-      CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
-    });
+    server = await startServer(await mediaEnv(MEDIA_IP, freePort));
     const deadline = Date.now() + 30000;
     while ((await server.request('GET', '/readyz')).status !== 200) {
       if (Date.now() > deadline) throw new Error(`media not ready:\n${server.logs}`);

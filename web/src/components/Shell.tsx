@@ -9,6 +9,7 @@ import { Icon } from './icons';
 import { LangSwitch, Link } from './ui';
 import { Logo } from './Logo';
 import { ConnectionStatus } from './ConnectionStatus';
+import { CallDock } from './call/CallDock';
 
 function isCurrent(href: string, path: string): boolean {
   return href === '/' ? path === '/' : path === href || path.startsWith(href + '/');
@@ -97,6 +98,7 @@ export function Shell(props: { children?: ComponentChildren }) {
       <main id="main" class="content" tabIndex={-1}>
         {props.children}
       </main>
+      {me.permissions.includes('meetings') && <CallDock />}
     </div>
   );
 }

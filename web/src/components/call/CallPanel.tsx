@@ -78,6 +78,13 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
           </button>
         </div>
       )}
+      {(s.status === 'left' || s.status === 'failed') && props.onLeave && (
+        <p>
+          <button type="button" class="btn" onClick={props.onLeave}>
+            {t('common.close')}
+          </button>
+        </p>
+      )}
       {s.status !== 'left' && (
         <div class="call-controls" role="group" aria-label={t('call.controls')}>
           {toggle('call.microphone', s.microphone, () => call.setMicrophone(!s.microphone))}

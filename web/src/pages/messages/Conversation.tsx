@@ -25,6 +25,8 @@ import {
 import { Body, PresenceDot, convName, directPeer, personName, presenceLabel, when } from './bits';
 import { Composer } from './Composer';
 import { DetailsDialog } from './Details';
+import { app } from '../../lib/app';
+import { startCall } from '../../lib/calls';
 
 const EMOJIS = ['👍', '✅', '👀', '🙏', '❤️'];
 
@@ -492,6 +494,11 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
           </p>
         </div>
         <div class="conv-head-actions">
+          {isMember && !conv.archived && app.get().me?.permissions.includes('meetings') && (
+            <button type="button" class="btn btn-small btn-primary conv-call-btn" onClick={() => startCall(conv.id, name, true)}>
+              {t('call.start')}
+            </button>
+          )}
           {isMember && (
             <button type="button" class="btn btn-small" aria-expanded={showPins ? 'true' : 'false'} onClick={() => setShowPins(!showPins)}>
               {t('msg.pins.button', { n: open.pins?.length ?? 0 })}
