@@ -1,6 +1,6 @@
 // Calls, anywhere in the staff app: a prompt when someone calls me (answer, decline; a soft ring
 // while it lasts), and the call I am in, docked at the bottom of the screen while I move around.
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useStore } from '../../lib/store';
 import { calls, answer, decline, hangUp, type Incoming } from '../../lib/calls';
 import { navigate } from '../../lib/app';
@@ -73,10 +73,11 @@ function IncomingPrompt(props: { inc: Incoming }) {
 
 export function CallDock() {
   const s = useStore(calls);
+  const [small, setSmall] = useState(false); // folded: the page underneath stays usable
   useRingTone(s.incoming.length > 0);
   if (!s.active && !s.incoming.length) return null;
   return (
-    <aside class="call-dock" aria-label={t('call.title')}>
+    <aside class={`call-dock${small ? ' call-dock-small' : ''}`} aria-label={t('call.title')}>
       {s.incoming.map((inc) => (
         <IncomingPrompt key={inc.call} inc={inc} />
       ))}
@@ -94,6 +95,9 @@ export function CallDock() {
             </a>
             {s.active.ring && <span class="call-dock-ringing"> · {t('call.ringing')}</span>}
             {s.note && <span class="call-dock-note"> · {t(`call.note.${s.note.key}` as Key, { name: s.note.name ?? '' })}</span>}
+            <button type="button" class="btn btn-small call-dock-fold" aria-expanded={small ? 'false' : 'true'} onClick={() => setSmall(!small)}>
+              {t(small ? 'call.unfold' : 'call.fold')}
+            </button>
           </p>
           <CallPanel call={s.active.call} onLeave={hangUp} />
         </div>
