@@ -247,6 +247,12 @@ void meeting__teardown(mconn *c)
     meeting__host_on_leave(c);
     meeting_conn_list_remove(&c->room->waiting, c->conn);
     c->room->members--;
+    if (c->room->members == 0 && !mt->restarting) {
+        /* The meeting is over: the next one in this conversation starts anew. */
+        c->room->host = 0;
+        c->room->host_user[0] = '\0';
+        c->room->locked = false;
+    }
     meeting__room_release(mt, c->room);
     meeting__conn_unref(c);
 }
@@ -416,8 +422,11 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
             rc = CC_ERR_NOMEM;
             break;
         }
-        rc = janus_message(c->pub, json_pack("{s:s}", "request", "publish"), q->jsep,
-                           meeting__published, r);
+        /* The first offer publishes; a later one (a screen shared, a track stopped)
+         * renegotiates the same publisher. */
+        rc = janus_message(c->pub,
+                           json_pack("{s:s}", "request", c->published ? "configure" : "publish"),
+                           q->jsep, meeting__published, r);
         q->jsep = NULL; /* taken, whatever happened */
         break;
     case MEETING_SUBSCRIBE:
@@ -449,6 +458,9 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
         q->candidate = NULL;
         break;
     }
+    case MEETING_HAND:
+        meeting__hand(c, q);
+        break;
     case MEETING_REMOVE:
     case MEETING_MUTE:
     case MEETING_LOCK:
@@ -650,7 +662,9 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
     janus_detach(mt->ctl);
     mt->ctl = NULL;
     mt->ctl_ready = false;
+    mt->restarting = true;
     meeting__leave_all(mt, NULL, NULL, "media_restarting", true);
+    mt->restarting = false;
     meeting_rooms_each(mt->rooms, meeting__forget_room, NULL);
 }
 
@@ -658,7 +672,8 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 
 static const char *const meeting__frames[] = {
     "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer", "meeting.trickle",
-    "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end"};
+    "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end",
+    "meeting.hand"};
 
 static double meeting__participants(void *ud)
 {

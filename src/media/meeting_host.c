@@ -64,9 +64,12 @@ void meeting__host_on_join(mconn *c)
     meeting_room *r = c->room;
     if (c->guest)
         return;
-    /* A consultation's practitioner takes the host's place; elsewhere the first comer keeps it. */
-    if (!r->host || r->consult)
+    /* A consultation's practitioner takes the host's place; elsewhere the first comer keeps it,
+     * and takes it back when they come back (a reload, a media-server restart). */
+    if (r->consult || !r->host_user[0] || strcmp(r->host_user, c->user_id) == 0) {
         r->host = c->conn;
+        snprintf(r->host_user, sizeof(r->host_user), "%s", c->user_id);
+    }
 }
 
 bool meeting__host_may_enter(const mconn *c)
@@ -82,6 +85,8 @@ void meeting__host_on_leave(mconn *c)
     if (r->host != c->conn)
         return;
     r->host = 0;
+    if (mt->restarting)
+        return; /* everyone comes back: so does the host, and takes the place back */
     host__list l;
     host__in_room(mt, r, &l);
     const mconn *next = NULL;
@@ -89,6 +94,7 @@ void meeting__host_on_leave(mconn *c)
         if (l.v[i] != c && !l.v[i]->guest && (!next || l.v[i]->since < next->since))
             next = l.v[i];
     r->host = next ? next->conn : 0;
+    snprintf(r->host_user, sizeof(r->host_user), "%s", next ? next->user_id : "");
     cc_free(&l.v);
     if (!r->host)
         r->locked = false; /* nobody left to unlock it: the next meeting starts open */
@@ -119,6 +125,14 @@ static mconn *host__find_feed(meeting *mt, const meeting_room *r, const char *fe
             found = l.v[i];
     cc_free(&l.v);
     return found;
+}
+
+void meeting__hand(mconn *c, const meeting_req *q)
+{
+    /* Ephemeral like everything in a meeting: whoever joins later sees hands raised from then. */
+    host__tell_room(c->mt, c->room,
+                    json_pack("{s:s,s:s,s:s,s:b,s:s}", "type", "meeting.hand", "room", c->room->id,
+                              "feed", c->feed, "raised", q->locked, "display", c->display));
 }
 
 const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message)

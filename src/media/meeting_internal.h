@@ -28,6 +28,8 @@ typedef enum {
     MEETING_MUTE,   /* ask a participant's client to mute its microphone */
     MEETING_LOCK,   /* no new joins (locked: true), or again (false) */
     MEETING_END,    /* everyone out, the room destroyed */
+    /* anyone's */
+    MEETING_HAND,   /* raise (raised: true) or lower one's hand */
 } meeting_req_type;
 
 typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting_target;
@@ -46,7 +48,7 @@ typedef struct {
     json_t *candidate;                  /* trickle: {candidate,sdpMid,sdpMLineIndex}; NULL = end */
     json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL) */
     char feed[MEETING_FEED_MAX + 1];    /* remove, mute: the participant */
-    bool locked;                        /* lock */
+    bool locked;                        /* lock: locked; hand: raised */
 } meeting_req;
 
 /* Checks obj, a message of the event WebSocket whose "type" starts with "meeting.". On success
@@ -80,6 +82,7 @@ typedef struct meeting_room {
     meeting_conn_list waiting; /* joins waiting for the room to be READY */
     meeting_conn_list rejoin;  /* connections to tell "rejoin" once it is READY again */
     net_ws_conn host;          /* its host's connection, 0 when none (meeting_host.c) */
+    char host_user[CC_ID_LEN + 1]; /* who hosts: their connection takes it back on rejoining */
     bool locked;               /* no new joins */
 } meeting_room;
 
@@ -129,6 +132,7 @@ typedef struct mconn {
     char sub_id[MEETING_REQ_ID_MAX + 1];
     char feed[MEETING_FEED_MAX + 1]; /* our publisher's participant id */
     json_int_t private_id;
+    bool published; /* a first offer was answered: later ones renegotiate (configure) */
 } mconn;
 
 struct meeting {
@@ -145,6 +149,7 @@ struct meeting {
     void *consult_ud;
     int publishers, bitrate;
     uint64_t arrivals; /* joins so far: mconn.since */
+    bool restarting;   /* everyone is leaving because Janus went: hosts are kept */
     cc_map *rings;     /* ring.c: call id -> ring */
     int64_t ring_ms;   /* call_ring_seconds */
     media_missed_fn missed;
@@ -191,6 +196,8 @@ void meeting__host_on_leave(mconn *c);    /* before it is taken out of the room 
 /* A host frame of c (joined): NULL when done (meeting.done answered), or an error code with
  * *message. c may be gone afterwards (meeting.end). */
 const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message);
+/* meeting.hand: everyone in the room is told (meeting.hand with the feed). */
+void meeting__hand(mconn *c, const meeting_req *q);
 
 /* meeting_peer.c */
 /* The room is ready: attach the publisher handle, then join (meeting.joined follows). */

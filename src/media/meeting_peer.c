@@ -167,6 +167,7 @@ void meeting__published(void *ud, int err, const janus_result *res)
                        meeting__janus_code(err, res), "the media server refused the offer");
         goto out;
     }
+    c->published = true;
     meeting__send(c->mt, c->conn,
                   json_pack("{s:s,s:s,s:s,s:O}", "type", "meeting.answer", "room", c->room->id,
                             "target", "publisher", "jsep", res->jsep),

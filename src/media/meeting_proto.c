@@ -14,6 +14,7 @@ static const struct {
     {"meeting.trickle", MEETING_TRICKLE},     {"meeting.leave", MEETING_LEAVE},
     {"meeting.remove", MEETING_REMOVE},       {"meeting.mute", MEETING_MUTE},
     {"meeting.lock", MEETING_LOCK},           {"meeting.end", MEETING_END},
+    {"meeting.hand", MEETING_HAND},
 };
 
 static bool meeting__digits(const char *s, size_t max)
@@ -162,6 +163,7 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         [MEETING_MUTE] = {"type", "id", "room", "feed"},
         [MEETING_LOCK] = {"type", "id", "room", "locked"},
         [MEETING_END] = {"type", "id", "room"},
+        [MEETING_HAND] = {"type", "id", "room", "raised"},
     };
     int rc = CC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
@@ -266,13 +268,16 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         break;
     }
     case MEETING_LOCK:
-        if (!json_is_boolean(json_object_get(obj, "locked"))) {
-            cc_say(why, whylen, "field 'locked' must be true or false");
+    case MEETING_HAND: {
+        const char *f = out->type == MEETING_LOCK ? "locked" : "raised";
+        if (!json_is_boolean(json_object_get(obj, f))) {
+            cc_say(why, whylen, "field '%s' must be true or false", f);
             break;
         }
-        out->locked = json_is_true(json_object_get(obj, "locked"));
+        out->locked = json_is_true(json_object_get(obj, f));
         rc = CC_OK;
         break;
+    }
     default:
         rc = CC_OK;
         break;

@@ -96,6 +96,23 @@ if (inNetns) {
     await everyoneSeesTheOthers('both others decoded again after Janus restarted');
     for (const who of [alice, bruno, chloe]) assert.equal(await who.page.locator('.call-dock .call').getAttribute('data-status'), 'joined');
 
+    // The host's list: Chloé raises her hand, Alice sees it and asks Bruno to mute.
+    await chloe.page.locator('.call-dock button', { hasText: 'Lever la main' }).click();
+    await alice.page.locator('.call-dock button', { hasText: 'Participants (3)' }).click();
+    const list = alice.page.locator('.call-people');
+    await list.locator('li', { hasText: 'Chloé Roux' }).locator('[aria-label="main levée"]').waitFor();
+    await list.locator('li', { hasText: 'Bruno Petit' }).locator('button', { hasText: 'Couper son micro' }).click();
+    await bruno.page.locator('.call-muted-note').waitFor();
+    assert.equal(await bruno.page.locator('.call-dock button', { hasText: 'Micro' }).getAttribute('aria-pressed'), 'false');
+    assert.equal(await chloe.page.locator('.call-dock button', { hasText: 'Participants (3)' }).count(), 1);
+    assert.equal(await chloe.page.locator('.call-people button', { hasText: 'Retirer' }).count(), 0, 'only the host has these');
+    // The speaker view and the devices.
+    await alice.page.locator('.call-dock button', { hasText: 'Vue orateur' }).click();
+    await alice.page.locator('.call-layout-speaker').waitFor();
+    await alice.page.locator('.call-dock button', { hasText: 'Appareils' }).click();
+    assert.ok((await alice.page.locator('.call-devices select').count()) === 2);
+    await capture(alice.page, 'call-host');
+
     for (const who of [alice, bruno, chloe]) {
       await who.page.locator('.call-hangup').click();
       await who.page.locator('.call-dock').waitFor({ state: 'detached' });

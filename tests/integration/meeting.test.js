@@ -227,6 +227,11 @@ test('the host removes, mutes, locks and ends; nobody else may', { skip }, async
   await call(bob, { type: 'meeting.lock', room: jb.room, locked: false });
   r = await call(eve, { type: 'meeting.join', conversation: group.id });
   assert.equal(r.type, 'meeting.joined', JSON.stringify(r));
+  // Anyone raises a hand; everyone in the meeting sees whose.
+  alice2.send({ type: 'meeting.hand', room: ja.room, raised: true });
+  const hand = await eve.next((m) => m.type === 'meeting.hand');
+  assert.equal(hand.feed, ja.feed);
+  assert.equal(hand.raised, true);
   // The host leaves: the one there longest hosts now.
   await call(bob, { type: 'meeting.leave', room: jb.room });
   const next = await alice2.next((m) => m.type === 'meeting.host' && m.feed === ja.feed);

@@ -9,7 +9,7 @@ export interface CallTransport {
   onFrame(fn: (frame: Record<string, any>) => void): () => void;
 }
 
-const MEETING_FRAMES = ['joined', 'answer', 'offer', 'participants', 'trickle', 'left', 'rejoin', 'error', 'host', 'locked', 'muted', 'done'].map((x) => `meeting.${x}`);
+const MEETING_FRAMES = ['joined', 'answer', 'offer', 'participants', 'trickle', 'left', 'rejoin', 'error', 'host', 'locked', 'muted', 'done', 'hand'].map((x) => `meeting.${x}`);
 
 // The staff's event WebSocket (lib/socket.ts) as a call's transport.
 export function eventTransport(ev: {
@@ -32,8 +32,9 @@ export type CallQuality = 'unknown' | 'good' | 'fair' | 'poor';
 export interface CallPeer {
   feed: string;
   display: string;
-  stream: MediaStream;
-  video: boolean; // a video track is being received from them
+  stream: MediaStream; // their camera and microphone
+  video: boolean; // a camera track is being received from them
+  screen: MediaStream | null; // their shared screen (a second video stream)
 }
 
 export interface CallState {
@@ -46,6 +47,13 @@ export interface CallState {
   audioOnly: boolean; // neither sending nor receiving video (a weak connection)
   quality: CallQuality;
   host: boolean;
+  hostFeed: string | null;
+  locked: boolean;
+  speaker: string | null; // the feed heard loudest just now
+  hands: string[]; // feeds with a raised hand (mine too, as 'me')
+  sharing: boolean; // I share my screen
+  devices: { camera: string; microphone: string }; // device ids in use ('' = default)
+  mutedByHost: boolean; // the host asked: my microphone was turned off (I may turn it on)
 }
 
 type Frame = Record<string, any>;
@@ -55,7 +63,23 @@ const STATS_EVERY = 3000;
 let counter = 0;
 
 export class Call {
-  state: CallState = { status: 'joining', local: null, peers: [], microphone: true, camera: true, audioOnly: false, quality: 'unknown', host: false };
+  state: CallState = {
+    status: 'joining',
+    local: null,
+    peers: [],
+    microphone: true,
+    camera: true,
+    audioOnly: false,
+    quality: 'unknown',
+    host: false,
+    hostFeed: null,
+    locked: false,
+    speaker: null,
+    hands: [],
+    sharing: false,
+    devices: { camera: '', microphone: '' },
+    mutedByHost: false,
+  };
   private listeners = new Set<(s: CallState) => void>();
   private waiters: Waiter[] = [];
   private off: () => void;
@@ -67,8 +91,10 @@ export class Call {
   private sub: RTCPeerConnection | null = null;
   private pending: Record<'publisher' | 'subscriber', RTCIceCandidateInit[]> = { publisher: [], subscriber: [] };
   private publishers = new Map<string, { display: string; mids: { mid: string; type: string }[] }>();
-  private subscribed = new Set<string>(); // feed ids the receiving connection carries
-  private midToFeed = new Map<string, string>();
+  private subscribed = new Set<string>(); // "feed/mid" the receiving connection carries
+  private midToFeed = new Map<string, { feed: string; video: number }>(); // video: its rank
+  private screen: { stream: MediaStream; sender: RTCRtpSender } | null = null;
+  private speakerTimer: ReturnType<typeof setInterval> | undefined;
   private subscribing = false;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private lastLoss = { lost: 0, received: 0 };
@@ -89,6 +115,7 @@ export class Call {
       if (!this.state.local) this.set({ local: await this.media() });
       await this.enter();
       this.statsTimer = setInterval(() => void this.measure(), STATS_EVERY);
+      this.speakerTimer = setInterval(() => void this.listen(), 500);
     } catch (e) {
       this.fail(e instanceof Error ? e.message : String(e));
     }
@@ -103,11 +130,12 @@ export class Call {
     this.set({ status: 'left', reason: this.state.reason ?? 'left' });
     this.off();
     clearInterval(this.statsTimer);
+    clearInterval(this.speakerTimer);
   }
 
   setMicrophone(on: boolean): void {
     this.state.local?.getAudioTracks().forEach((t) => (t.enabled = on));
-    this.set({ microphone: on });
+    this.set({ microphone: on, mutedByHost: false });
   }
 
   setCamera(on: boolean): void {
@@ -137,6 +165,67 @@ export class Call {
   // ---- the host's actions (the server refuses them to others) ----
   remove(feed: string) {
     return this.request({ type: 'meeting.remove', room: this.room, feed });
+  }
+  mute(feed: string) {
+    return this.request({ type: 'meeting.mute', room: this.room, feed });
+  }
+  lock(locked: boolean) {
+    return this.request({ type: 'meeting.lock', room: this.room, locked });
+  }
+  endForAll() {
+    return this.request({ type: 'meeting.end', room: this.room });
+  }
+
+  raiseHand(raised: boolean): void {
+    if (this.room) this.transport.send({ type: 'meeting.hand', room: this.room, raised });
+  }
+
+  // Another camera or microphone, without leaving the call: the new track replaces the old one
+  // on the sending connection.
+  async useDevice(kind: 'camera' | 'microphone', deviceId: string): Promise<void> {
+    const audio = kind === 'microphone';
+    const got = await navigator.mediaDevices.getUserMedia(audio ? { audio: { deviceId: { exact: deviceId } } } : { video: { deviceId: { exact: deviceId } } });
+    const track = (audio ? got.getAudioTracks() : got.getVideoTracks())[0];
+    const local = this.state.local;
+    if (!track || !local) return;
+    const old = audio ? local.getAudioTracks()[0] : local.getVideoTracks()[0];
+    const sender = this.pub?.getSenders().find((x) => x.track === old || (!audio && x === this.videoSender));
+    if (sender) await sender.replaceTrack(audio || !this.state.audioOnly ? track : null);
+    if (!audio) this.videoSender = sender ?? this.videoSender;
+    if (old) {
+      local.removeTrack(old);
+      old.stop();
+    }
+    local.addTrack(track);
+    track.enabled = audio ? this.state.microphone : this.state.camera;
+    this.set({ local: new MediaStream(local.getTracks()), devices: { ...this.state.devices, [kind]: deviceId } });
+  }
+
+  // The screen as a second video stream of my publisher (renegotiated; the others subscribe to it).
+  async shareScreen(on: boolean): Promise<void> {
+    if (!this.pub || on === !!this.screen) return;
+    if (on) {
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      const track = stream.getVideoTracks()[0];
+      if (!track) return;
+      track.onended = () => void this.shareScreen(false); // stopped from the browser's own bar
+      this.screen = { stream, sender: this.pub.addTrack(track, stream) };
+    } else {
+      const sc = this.screen!;
+      this.screen = null;
+      sc.stream.getTracks().forEach((t) => t.stop());
+      this.pub.removeTrack(sc.sender);
+    }
+    await this.renegotiate();
+    this.set({ sharing: on });
+  }
+
+  private async renegotiate(): Promise<void> {
+    if (!this.pub) return;
+    const offer = await this.pub.createOffer();
+    await this.pub.setLocalDescription(offer);
+    const answer = await this.request({ type: 'meeting.publish', room: this.room, jsep: { type: 'offer', sdp: offer.sdp } });
+    if (answer.type === 'meeting.answer') await this.pub.setRemoteDescription(answer.jsep);
   }
 
   private set(p: Partial<CallState>) {
@@ -189,7 +278,7 @@ export class Call {
     this.room = joined.room;
     this.feed = String(joined.feed);
     this.ice = joined.ice_servers ?? [];
-    this.set({ host: !!joined.host });
+    this.set({ host: !!joined.host, hostFeed: joined.host_feed ? String(joined.host_feed) : joined.host ? String(joined.feed) : null, locked: !!joined.locked, hands: [] });
     this.pub = new RTCPeerConnection({ iceServers: this.ice });
     this.trickle(this.pub, 'publisher');
     this.pub.onconnectionstatechange = () => {
@@ -219,7 +308,11 @@ export class Call {
     this.publishers.clear();
     this.subscribing = false;
     this.room = '';
-    this.set({ peers: [] });
+    if (this.screen) {
+      this.screen.stream.getTracks().forEach((t) => t.stop());
+      this.screen = null;
+    }
+    this.set({ peers: [], speaker: null, sharing: false });
   }
 
   private trickle(pc: RTCPeerConnection, target: 'publisher' | 'subscriber') {
@@ -245,16 +338,14 @@ export class Call {
   // server answers "busy" to a second one before the first's offer is answered).
   private async syncSubscriptions() {
     if (this.subscribing || !this.room) return;
-    const add = [...this.publishers.keys()].filter((f) => !this.subscribed.has(f));
-    if (!add.length) return;
+    const streams = [...this.publishers].flatMap(([feed, p]) =>
+      p.mids.filter((m) => !(this.state.audioOnly && m.type === 'video') && !this.subscribed.has(`${feed}/${m.mid}`)).map((m) => ({ feed, mid: m.mid })),
+    );
+    if (!streams.length) return;
     this.subscribing = true;
-    const streams = add.flatMap((feed) => {
-      const mids = this.publishers.get(feed)!.mids.filter((m) => !(this.state.audioOnly && m.type === 'video'));
-      return mids.length ? mids.map((m) => ({ feed, mid: m.mid })) : [{ feed }];
-    });
     const offer = await this.request({ type: 'meeting.subscribe', room: this.room, streams });
     if (offer.type === 'meeting.offer') {
-      add.forEach((f) => this.subscribed.add(f));
+      streams.forEach((x) => this.subscribed.add(`${x.feed}/${x.mid}`));
       await this.answerOffer(offer);
     }
     this.subscribing = false;
@@ -262,7 +353,14 @@ export class Call {
   }
 
   private async answerOffer(offer: Frame) {
-    for (const s of offer.streams ?? []) if (s.mid && s.feed_id) this.midToFeed.set(String(s.mid), String(s.feed_id));
+    // Which feed each mid carries, and for video whether it is the feed's first (its camera) or
+    // a later one (its screen), in the publisher's own order.
+    for (const s of offer.streams ?? []) {
+      if (!s.mid || !s.feed_id) continue;
+      const pub = this.publishers.get(String(s.feed_id));
+      const videos = pub?.mids.filter((m) => m.type === 'video').map((m) => m.mid) ?? [];
+      this.midToFeed.set(String(s.mid), { feed: String(s.feed_id), video: s.type === 'video' ? Math.max(0, videos.indexOf(String(s.feed_mid))) : -1 });
+    }
     if (!this.sub) {
       this.sub = new RTCPeerConnection({ iceServers: this.ice });
       this.trickle(this.sub, 'subscriber');
@@ -276,24 +374,29 @@ export class Call {
   }
 
   private onTrack(e: RTCTrackEvent) {
-    const feed = this.midToFeed.get(e.transceiver.mid ?? '');
-    if (!feed) return;
+    const at = this.midToFeed.get(e.transceiver.mid ?? '');
+    if (!at) return;
+    const { feed } = at;
     const peers = [...this.state.peers];
     let peer = peers.find((p) => p.feed === feed);
     if (!peer) {
-      peer = { feed, display: this.publishers.get(feed)?.display ?? '', stream: new MediaStream(), video: false };
+      peer = { feed, display: this.publishers.get(feed)?.display ?? '', stream: new MediaStream(), video: false, screen: null };
       peers.push(peer);
     }
-    peer.stream.addTrack(e.track);
-    if (e.track.kind === 'video') peer.video = true;
-    e.track.onended = () => peer && peer.stream.removeTrack(e.track);
+    if (at.video > 0) {
+      peer.screen = new MediaStream([e.track]);
+      e.track.onmute = () => this.set({ peers: this.state.peers.map((p) => (p.feed === feed ? { ...p, screen: null } : p)) });
+    } else {
+      peer.stream.addTrack(e.track);
+      if (e.track.kind === 'video') peer.video = true;
+    }
     this.set({ peers: peers.map((p) => (p.feed === feed ? { ...peer! } : p)) });
   }
 
   private dropFeed(feed: string) {
     this.publishers.delete(feed);
-    this.subscribed.delete(feed);
-    this.set({ peers: this.state.peers.filter((p) => p.feed !== feed) });
+    for (const k of [...this.subscribed]) if (k.startsWith(`${feed}/`)) this.subscribed.delete(k);
+    this.set({ peers: this.state.peers.filter((p) => p.feed !== feed), hands: this.state.hands.filter((h) => h !== feed) });
   }
 
   private onFrame(f: Frame) {
@@ -324,10 +427,20 @@ export class Call {
         for (const k of ['unpublished', 'leaving']) if (f[k] !== undefined && f[k] !== 'ok') this.dropFeed(String(f[k]));
         break;
       case 'meeting.host':
-        this.set({ host: String(f.feed) === this.feed });
+        this.set({ host: String(f.feed) === this.feed, hostFeed: f.feed ? String(f.feed) : null });
         break;
+      case 'meeting.locked':
+        this.set({ locked: !!f.locked });
+        break;
+      case 'meeting.hand': {
+        const who = String(f.feed) === this.feed ? 'me' : String(f.feed);
+        const hands = this.state.hands.filter((h) => h !== who);
+        this.set({ hands: f.raised ? [...hands, who] : hands });
+        break;
+      }
       case 'meeting.muted':
         this.setMicrophone(false);
+        this.set({ mutedByHost: true });
         break;
       case 'meeting.left':
         if (f.reason === 'media_restarting') {
@@ -344,6 +457,22 @@ export class Call {
         void this.enter().catch((e) => this.fail(e instanceof Error ? e.message : String(e)));
         break;
     }
+  }
+
+  // Who speaks: the loudest incoming sound above a floor, every half second.
+  private async listen() {
+    if (!this.sub || this.state.status !== 'joined') return;
+    let best: string | null = null;
+    let level = 0.03;
+    (await this.sub.getStats()).forEach((r) => {
+      if (r.type !== 'inbound-rtp' || r.kind !== 'audio' || (r.audioLevel ?? 0) <= level) return;
+      const at = this.midToFeed.get(String(r.mid ?? ''));
+      if (at) {
+        best = at.feed;
+        level = r.audioLevel;
+      }
+    });
+    if (best && best !== this.state.speaker) this.set({ speaker: best });
   }
 
   // Connection quality from the receiving side (loss) and round trip (sending side).

@@ -99,7 +99,7 @@ export function CallDock() {
               {t(small ? 'call.unfold' : 'call.fold')}
             </button>
           </p>
-          <CallPanel call={s.active.call} onLeave={hangUp} />
+          <CallPanel call={s.active.call} onLeave={hangUp} full />
         </div>
       )}
     </aside>

@@ -6,6 +6,7 @@ import './call.css';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Call, CallPeer, CallState } from '../../lib/call';
 import { t, type Key } from '../../i18n';
+import { Participants, Devices } from './CallExtras';
 
 function Video(props: { stream: MediaStream; muted?: boolean; label: string; class?: string }) {
   const ref = useRef<HTMLVideoElement>(null);
@@ -23,10 +24,10 @@ const initials = (name: string) =>
     .map((w) => w[0]!.toUpperCase())
     .join('') || '?';
 
-function PeerTile(props: { peer: CallPeer }) {
+function PeerTile(props: { peer: CallPeer; speaking: boolean; hand: boolean }) {
   const { peer } = props;
   return (
-    <figure class="call-peer" data-feed={peer.feed}>
+    <figure class={`call-peer${props.speaking ? ' call-speaking' : ''}`} data-feed={peer.feed}>
       {peer.video ? (
         <Video stream={peer.stream} label={t('call.videoOf', { name: peer.display })} class="call-remote" />
       ) : (
@@ -35,15 +36,35 @@ function PeerTile(props: { peer: CallPeer }) {
           <Video stream={peer.stream} label={t('call.soundOf', { name: peer.display })} class="call-hidden" />
         </>
       )}
-      <figcaption>{peer.display}</figcaption>
+      <figcaption>
+        {peer.display}
+        {props.hand && <span aria-label={t('call.handRaised')}> ✋</span>}
+      </figcaption>
     </figure>
   );
 }
 
-export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: () => void; leaveLabel?: Key }) {
+function ScreenTile(props: { peer: CallPeer }) {
+  return (
+    <figure class="call-peer call-screen" data-feed={props.peer.feed}>
+      <Video stream={props.peer.screen!} label={t('call.screenOf', { name: props.peer.display })} class="call-remote" />
+      <figcaption>{t('call.screenOf', { name: props.peer.display })}</figcaption>
+    </figure>
+  );
+}
+
+// full: the staff's call (layouts, hand, screen, participants, devices); without it, the
+// patient's (microphone, camera, sound only, hang up).
+export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: () => void; leaveLabel?: Key; full?: boolean }) {
   const [s, setS] = useState<CallState>(props.call.state);
+  const [layout, setLayout] = useState<'grid' | 'speaker'>('grid');
+  const [panel, setPanel] = useState<'' | 'people' | 'devices'>('');
   useEffect(() => props.call.subscribe(setS), [props.call]);
-  const { call } = props;
+  const { call, full } = props;
+  // Speaker layout: whoever speaks (or shares a screen) large, the others in a strip.
+  const screens = s.peers.filter((p) => p.screen);
+  const main = layout === 'speaker' ? (s.peers.find((p) => p.feed === s.speaker) ?? s.peers[0]) : null;
+  const ordered = main ? [main, ...s.peers.filter((p) => p !== main)] : s.peers;
   const toggle = (label: Key, on: boolean, act: () => void) => (
     <button type="button" class={`btn call-btn ${on ? '' : 'call-off'}`} aria-pressed={on} onClick={act}>
       {t(label)}
@@ -57,9 +78,12 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
   else if (s.peers.length === 0) status = props.waitingFor ? t('call.waitingFor', { name: props.waitingFor }) : t('call.alone');
   return (
     <section class="call" aria-label={t('call.title')} data-status={s.status}>
-      <div class={`call-stage call-n${Math.min(s.peers.length, 4)}`}>
-        {s.peers.map((p) => (
-          <PeerTile key={p.feed} peer={p} />
+      <div class={`call-stage call-n${Math.min(s.peers.length + screens.length, 4)} call-layout-${layout}`}>
+        {screens.map((p) => (
+          <ScreenTile key={`screen-${p.feed}`} peer={p} />
+        ))}
+        {ordered.map((p) => (
+          <PeerTile key={p.feed} peer={p} speaking={s.speaker === p.feed && s.peers.length > 1} hand={s.hands.includes(p.feed)} />
         ))}
         {status && (
           <p class="call-status" role="status">
@@ -70,6 +94,11 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
           <Video stream={s.local} muted label={t('call.self')} class="call-self" />
         )}
       </div>
+      {s.mutedByHost && (
+        <p class="call-muted-note" role="status">
+          {t('call.mutedByHost')}
+        </p>
+      )}
       {s.quality === 'poor' && !s.audioOnly && s.status === 'joined' && (
         <div class="call-weak" role="alert">
           <p>{t('call.weak')}</p>
@@ -78,6 +107,8 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
           </button>
         </div>
       )}
+      {full && panel === 'people' && s.status === 'joined' && <Participants call={call} s={s} />}
+      {full && panel === 'devices' && s.status === 'joined' && <Devices call={call} s={s} />}
       {(s.status === 'left' || s.status === 'failed') && props.onLeave && (
         <p>
           <button type="button" class="btn" onClick={props.onLeave}>
@@ -92,6 +123,27 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
           <button type="button" class="btn call-btn" aria-pressed={s.audioOnly} onClick={() => void call.setAudioOnly(!s.audioOnly)}>
             {t(s.audioOnly ? 'call.videoBack' : 'call.soundOnly')}
           </button>
+          {full && (
+            <>
+              <button type="button" class="btn call-btn" aria-pressed={s.hands.includes('me')} onClick={() => call.raiseHand(!s.hands.includes('me'))}>
+                {t(s.hands.includes('me') ? 'call.lowerHand' : 'call.raiseHand')}
+              </button>
+              {'getDisplayMedia' in (navigator.mediaDevices ?? {}) && (
+                <button type="button" class="btn call-btn" aria-pressed={s.sharing} onClick={() => void call.shareScreen(!s.sharing).catch(() => {})}>
+                  {t(s.sharing ? 'call.stopSharing' : 'call.share')}
+                </button>
+              )}
+              <button type="button" class="btn call-btn" aria-pressed={layout === 'speaker'} onClick={() => setLayout(layout === 'grid' ? 'speaker' : 'grid')}>
+                {t(layout === 'grid' ? 'call.layoutSpeaker' : 'call.layoutGrid')}
+              </button>
+              <button type="button" class="btn call-btn" aria-expanded={panel === 'people'} onClick={() => setPanel(panel === 'people' ? '' : 'people')}>
+                {t('call.peopleButton', { n: s.peers.length + 1 })}
+              </button>
+              <button type="button" class="btn call-btn" aria-expanded={panel === 'devices'} onClick={() => setPanel(panel === 'devices' ? '' : 'devices')}>
+                {t('call.devices')}
+              </button>
+            </>
+          )}
           <span class={`call-quality call-quality-${s.quality}`}>{t(`call.quality.${s.quality}` as Key)}</span>
           <button
             type="button"

@@ -203,7 +203,7 @@ export function AgendaPage() {
       {call && (
         <section class="care-call" aria-labelledby="care-call-h">
           <h2 id="care-call-h">{t('care.call.with', { name: who(call.a) })}</h2>
-          <CallPanel call={call.call} waitingFor={who(call.a)} onLeave={() => setCall(null)} />
+          <CallPanel call={call.call} waitingFor={who(call.a)} onLeave={() => setCall(null)} full />
         </section>
       )}
       {!list ? (
