@@ -100,7 +100,7 @@ if (inNetns) {
     await chloe.page.locator('.call-dock button', { hasText: 'Lever la main' }).click();
     await alice.page.locator('.call-dock button', { hasText: 'Participants (3)' }).click();
     const list = alice.page.locator('.call-people');
-    await list.locator('li', { hasText: 'Chloé Roux' }).locator('[aria-label="main levée"]').waitFor();
+    await list.locator('li', { hasText: 'Chloé Roux' }).locator('.call-hand', { hasText: 'main levée' }).waitFor();
     await list.locator('li', { hasText: 'Bruno Petit' }).locator('button', { hasText: 'Couper son micro' }).click();
     await bruno.page.locator('.call-muted-note').waitFor();
     assert.equal(await bruno.page.locator('.call-dock button', { hasText: 'Micro' }).getAttribute('aria-pressed'), 'false');

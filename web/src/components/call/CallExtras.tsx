@@ -7,7 +7,7 @@ import { t } from '../../i18n';
 
 export function Participants(props: { call: Call; s: CallState }) {
   const { call, s } = props;
-  const hand = (feed: string) => (s.hands.includes(feed) ? <span aria-label={t('call.handRaised')}> ✋</span> : null);
+  const hand = (feed: string) => (s.hands.includes(feed) ? <span class="call-hand">{t('call.handRaised')}</span> : null);
   return (
     <section class="call-people" aria-label={t('call.people')}>
       <ul>

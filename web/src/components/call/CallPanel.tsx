@@ -38,7 +38,7 @@ function PeerTile(props: { peer: CallPeer; speaking: boolean; hand: boolean }) {
       )}
       <figcaption>
         {peer.display}
-        {props.hand && <span aria-label={t('call.handRaised')}> ✋</span>}
+        {props.hand && <span class="call-hand">{t('call.handRaised')}</span>}
       </figcaption>
     </figure>
   );
