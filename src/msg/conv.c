@@ -40,7 +40,7 @@ int msg__member_insert(store *st, const char *conv, const char *user, const char
                       p, 5, NULL);
 }
 
-static int conv__create_job(store *st, void *ctx)
+int msg__conv_create_job(store *st, void *ctx)
 {
     msg_ctx *c = ctx;
     const char *kind = json_string_value(json_object_get(c->in, "kind"));
@@ -194,7 +194,7 @@ static void conv__create(net_req *r)
         msg__ctx_free(c);
         return;
     }
-    msg__submit(c, conv__create_job);
+    msg__submit(c, msg__conv_create_job);
 }
 
 /* ---- list, discover, read ------------------------------------------------------------------- */

@@ -164,6 +164,11 @@ int msg__member_remove(store *st, msg_ctx *c, const char *conv, const char *user
                        const char *reason);
 
 /* ---- conv.c, members.c, message.c, extras.c, search.c, presence.c, directory.c: routes ------ */
+/* conv.c: creates the conversation c->in describes (kind, name, topic, visibility, members:
+ * checked and normalised already), with its event and audit; the new conversation in c->out. */
+int msg__conv_create_job(store *st, void *ctx);
+extern const net_route msg_meeting_routes[];
+extern const size_t msg_meeting_routes_count;
 extern const net_route msg_conv_routes[];
 extern const size_t msg_conv_routes_count;
 extern const net_route msg_member_routes[];

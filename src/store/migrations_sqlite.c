@@ -221,5 +221,18 @@ const store_migration store_sqlite_migrations[] = {
     /* A word from the practitioner or the secretariat to the patient in the waiting room. */
     {4, "ALTER TABLE care_appointments ADD COLUMN patient_notice TEXT;"
         "ALTER TABLE care_appointments ADD COLUMN patient_notice_at INTEGER;"},
+    /* Scheduled meetings, each held in a conversation's meeting. */
+    {5, "CREATE TABLE msg_meetings("
+        " id TEXT PRIMARY KEY,"
+        " conversation_id TEXT NOT NULL REFERENCES msg_conversations(id),"
+        " title TEXT NOT NULL,"
+        " agenda TEXT,"
+        " start_ms INTEGER NOT NULL,"
+        " end_ms INTEGER NOT NULL,"
+        " created_by TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " cancelled_at INTEGER);"
+        "CREATE INDEX msg_meetings_start ON msg_meetings(start_ms);"
+        "CREATE INDEX msg_meetings_conv ON msg_meetings(conversation_id);"},
     {0, NULL},
 };
