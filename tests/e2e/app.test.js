@@ -155,7 +155,7 @@ test('the first administrator logs in and enrols 2FA with the QR code page', asy
   assert.equal(await heading(page), 'Bonjour, admin');
 
   // An administrator administers, and does not treat: no patient spaces (but messages colleagues).
-  assert.deepEqual(await navTexts(page), ['Accueil', 'Messagerie', 'Appareils', 'Administration', 'Utilisateurs', 'Journal d’audit']);
+  assert.deepEqual(await navTexts(page), ['Accueil', 'Messagerie', 'Réunions', 'Appareils', 'Administration', 'Utilisateurs', 'Journal d’audit']);
   await waitConn(page, 'connected');
   assert.equal((await page.locator('.conn [role="status"]').innerText()).replace(/\s+/g, ' '), 'Connexion en direct : Connecté');
   await capture(page, 'home-admin');
@@ -474,7 +474,7 @@ test('English everywhere, dates in the hospital’s zone', async () => {
   await page.click('button[type=submit]');
   await page.waitForURL(`${server.url}/`);
   assert.equal(await heading(page), 'Hello, admin');
-  assert.deepEqual(await navTexts(page), ['Home', 'Messages', 'Devices', 'Administration', 'Users', 'Audit log']);
+  assert.deepEqual(await navTexts(page), ['Home', 'Messages', 'Meetings', 'Devices', 'Administration', 'Users', 'Audit log']);
   await waitConn(page, 'connected');
   assert.match(await page.locator('.conn').innerText(), /Connected/);
   await page.click('#main-nav a:has-text("Users")');

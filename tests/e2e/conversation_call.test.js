@@ -19,7 +19,7 @@ import { netnsTest, mediaEnv } from './lib/netns.js';
 import { recordPeerConnections, growing } from './lib/rtc.js';
 
 const MEDIA_IP = '10.99.0.3';
-const inNetns = netnsTest(import.meta.url, { title: 'a meeting of three from a conversation in a network namespace', mediaIp: MEDIA_IP, inner: 2 });
+const inNetns = netnsTest(import.meta.url, { title: 'a meeting of three from a conversation in a network namespace', mediaIp: MEDIA_IP, inner: 3 });
 
 let server, browser, conv;
 const people = {
@@ -134,5 +134,29 @@ if (inNetns) {
     // The missed call is in the conversation for everyone, like a message.
     await go(chloe.page, `/messages/${conv.id}`);
     await chloe.page.locator('.msg-list', { hasText: 'Appel manqué' }).waitFor();
+  });
+
+  test('a meeting planned from the Meetings page: the invitee sees it at once and joins it', { timeout: 90000 }, async () => {
+    const { alice, bruno } = people;
+    await go(alice.page, '/meetings');
+    await go(bruno.page, '/meetings');
+    await alice.page.click('button:has-text("Planifier une réunion")');
+    const form = alice.page.locator('form.meet-plan');
+    await form.locator('label:has-text("Titre") input').fill('Point sur les lits');
+    const soon = new Date(Date.now() + 15 * 60000);
+    await form.locator('input[type=date]').fill(soon.toLocaleDateString('en-CA', { timeZone: 'Europe/Paris' }));
+    await form.locator('input[type=time]').fill(soon.toLocaleTimeString('fr-FR', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' }));
+    await form.locator('input[type=search]').fill('Bruno');
+    await form.locator('button', { hasText: 'Ajouter Bruno Petit' }).click();
+    await form.locator('textarea').fill('1. Lits disponibles');
+    await form.locator('button[type=submit]').click();
+    const card = bruno.page.locator('.meet-card', { hasText: 'Point sur les lits' });
+    await card.waitFor(); // live, from the invitation event
+    assert.match(await card.innerText(), /1\. Lits disponibles/);
+    await capture(bruno.page, 'meetings', { sizes: [TABLET] });
+    await card.locator('button', { hasText: 'Rejoindre' }).click();
+    await alice.page.locator('.meet-card', { hasText: 'Point sur les lits' }).locator('button', { hasText: 'Rejoindre' }).click();
+    await growing(alice.page, 'alice in the planned meeting', { streams: 1 });
+    for (const who of [alice, bruno]) await who.page.locator('.call-hangup').click();
   });
 }

@@ -19,6 +19,7 @@ const UserPage = lazyPage(admin, (m) => m.UserPage);
 const AuditPage = lazyPage(admin, (m) => m.AuditPage);
 // Messaging is opened often but is the largest screen: it is fetched on first use as well.
 const MessagesPage = lazyPage(() => import('./pages/messages'), (m) => m.MessagesPage);
+const MeetingsPage = lazyPage(() => import('./pages/meetings'), (m) => m.MeetingsPage);
 const AgendaPage = lazyPage(() => import('./pages/consultations'), (m) => m.AgendaPage);
 
 type Allow = (perms: Permission[]) => boolean;
@@ -37,7 +38,7 @@ export const routes: Route[] = [
   { pattern: /^\/$/, allow: () => true, render: () => <HomePage /> },
   { pattern: /^\/messages$/, allow: has('messages'), render: () => <MessagesPage /> },
   { pattern: /^\/messages\/([0-9A-Z]{26})$/, allow: has('messages'), render: (p) => <MessagesPage conv={p[0]} /> },
-  { pattern: /^\/meetings$/, allow: has('patient.read'), render: () => <PlaceholderPage area="meetings" /> },
+  { pattern: /^\/meetings$/, allow: has('meetings'), render: () => <MeetingsPage /> },
   { pattern: /^\/consultations$/, allow: has('patient.read'), render: () => <AgendaPage /> },
   { pattern: /^\/expertise$/, allow: has('patient.read'), render: () => <PlaceholderPage area="expertise" /> },
   { pattern: /^\/devices$/, allow: has('users.read'), render: () => <PlaceholderPage area="devices" /> },
@@ -71,9 +72,9 @@ export function navItems(me: Me): NavItem[] {
   const perms = me.permissions;
   const items: NavItem[] = [{ href: '/', label: 'nav.home', icon: 'home' }];
   if (perms.includes('messages')) items.push({ href: '/messages', label: 'nav.messages', icon: 'messages' });
+  if (perms.includes('meetings')) items.push({ href: '/meetings', label: 'nav.meetings', icon: 'meetings' });
   if (perms.includes('patient.read')) {
     items.push(
-      { href: '/meetings', label: 'nav.meetings', icon: 'meetings' },
       { href: '/consultations', label: 'nav.consultations', icon: 'consultations' },
       { href: '/expertise', label: 'nav.expertise', icon: 'expertise' },
     );
