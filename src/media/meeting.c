@@ -373,6 +373,23 @@ fail:
     meeting__error(mt, conn, q->name, q->id, NULL, code, message);
 }
 
+static void meeting__layered(void *ud, int err, const janus_result *res)
+{
+    mreq *q = ud;
+    mconn *c = q->c;
+    if (!c->gone) {
+        if (err != CC_OK)
+            meeting__error(c->mt, c->conn, "meeting.layer", q->id, c->room->id,
+                           meeting__janus_code(err, res), "the media server refused the layer");
+        else
+            meeting__send(c->mt, c->conn,
+                          json_pack("{s:s,s:s,s:s}", "type", "meeting.done", "request",
+                                    "meeting.layer", "room", c->room->id),
+                          q->id);
+    }
+    meeting__req_free(q);
+}
+
 /* Every frame after the join: the connection's own room, still a member. */
 static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
                              meeting_req *q)
@@ -460,6 +477,22 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
     }
     case MEETING_HAND:
         meeting__hand(c, q);
+        break;
+    case MEETING_LAYER:
+        if (!c->sub_joined || !janus_handle_alive(c->sub)) {
+            code = "not_subscribed";
+            message = "no receiving connection yet";
+        } else if (!(r = meeting__req_new(c, q->type, q->id))) {
+            rc = CC_ERR_NOMEM;
+        } else {
+            /* Janus's simulcast: 0 is the lowest layer; it falls back by itself if the one
+             * asked for stops arriving. */
+            rc = janus_message(c->sub,
+                               json_pack("{s:s,s:o}", "request", "configure", "streams",
+                                         q->subscribe),
+                               NULL, meeting__layered, r);
+            q->subscribe = NULL;
+        }
         break;
     case MEETING_REMOVE:
     case MEETING_MUTE:
@@ -673,7 +706,7 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 static const char *const meeting__frames[] = {
     "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer", "meeting.trickle",
     "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end",
-    "meeting.hand"};
+    "meeting.hand",  "meeting.layer"};
 
 static double meeting__participants(void *ud)
 {

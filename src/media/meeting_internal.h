@@ -30,6 +30,7 @@ typedef enum {
     MEETING_END,    /* everyone out, the room destroyed */
     /* anyone's */
     MEETING_HAND,   /* raise (raised: true) or lower one's hand */
+    MEETING_LAYER,  /* which simulcast layer to receive of some streams (a weak link: lower) */
 } meeting_req_type;
 
 typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting_target;
@@ -46,7 +47,8 @@ typedef struct {
     json_t *jsep;                       /* publish: {type:"offer",sdp}; answer: "answer" */
     meeting_target target;              /* trickle */
     json_t *candidate;                  /* trickle: {candidate,sdpMid,sdpMLineIndex}; NULL = end */
-    json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL) */
+    json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL);
+                                           layer: [{mid, substream}] in subscribe */
     char feed[MEETING_FEED_MAX + 1];    /* remove, mute: the participant */
     bool locked;                        /* lock: locked; hand: raised */
 } meeting_req;

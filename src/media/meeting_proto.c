@@ -14,7 +14,7 @@ static const struct {
     {"meeting.trickle", MEETING_TRICKLE},     {"meeting.leave", MEETING_LEAVE},
     {"meeting.remove", MEETING_REMOVE},       {"meeting.mute", MEETING_MUTE},
     {"meeting.lock", MEETING_LOCK},           {"meeting.end", MEETING_END},
-    {"meeting.hand", MEETING_HAND},
+    {"meeting.hand", MEETING_HAND},           {"meeting.layer", MEETING_LAYER},
 };
 
 static bool meeting__digits(const char *s, size_t max)
@@ -108,6 +108,41 @@ nomem:
     return CC_ERR_NOMEM;
 }
 
+/* [{"mid":"1","substream":0..2}, ...] -> a new array with just those. */
+static int meeting__layers(const json_t *a, json_t **out, char *why, size_t whylen)
+{
+    static const cc_json_field fields[] = {
+        {"mid", CC_JSON_STRING, true, 1, 16},
+        {"substream", CC_JSON_INT, true, 0, 2},
+    };
+    *out = NULL;
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > MEETING_STREAMS_MAX) {
+        cc_say(why, whylen, "field 'streams' must be an array of 1 to %d {mid, substream}",
+               MEETING_STREAMS_MAX);
+        return CC_ERR_INVALID;
+    }
+    json_t *res = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_object(v) || cc_json_validate(v, fields, 2, why, whylen) != CC_OK ||
+            !meeting__token(json_string_value(json_object_get(v, "mid")), 16)) {
+            cc_say(why, whylen, "field 'streams[%zu]' must be {mid, substream: 0 to 2}", i);
+            json_decref(res);
+            return CC_ERR_INVALID;
+        }
+        json_t *s = json_pack("{s:s,s:I}", "mid", json_string_value(json_object_get(v, "mid")),
+                              "substream", json_integer_value(json_object_get(v, "substream")));
+        if (!res || !s || json_array_append_new(res, s) != 0) {
+            json_decref(res);
+            return CC_ERR_NOMEM;
+        }
+    }
+    *out = res;
+    return CC_OK;
+}
+
 /* [{"feed":"<id>","mid":"0"?}, ...] -> a new array with just those. */
 static int meeting__streams(const json_t *a, const char *field, bool required, json_t **out,
                             char *why, size_t whylen)
@@ -164,6 +199,7 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         [MEETING_LOCK] = {"type", "id", "room", "locked"},
         [MEETING_END] = {"type", "id", "room"},
         [MEETING_HAND] = {"type", "id", "room", "raised"},
+        [MEETING_LAYER] = {"type", "id", "room", "streams"},
     };
     int rc = CC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
@@ -256,6 +292,9 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         rc = meeting__candidate(json_object_get(obj, "candidate"), &out->candidate, why, whylen);
         break;
     }
+    case MEETING_LAYER:
+        rc = meeting__layers(json_object_get(obj, "streams"), &out->subscribe, why, whylen);
+        break;
     case MEETING_REMOVE:
     case MEETING_MUTE: {
         const char *feed = json_string_value(json_object_get(obj, "feed"));

@@ -11,7 +11,7 @@
 #define NET_MAX_GAUGES 32
 #define NET_MAX_READY_PARTS 8
 #define NET_MAX_ROUTE_TABLES 32
-#define NET_MAX_WS_HOOKS 16
+#define NET_MAX_WS_HOOKS 32
 #define NET_READ_BUF (32 * 1024) /* lws pt_serv_buf_size: more than a TLS record (16 KiB) */
 
 typedef struct net_ws net_ws;

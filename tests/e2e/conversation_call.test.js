@@ -16,7 +16,7 @@ import { loginReady, freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { client, createConversation } from '../integration/lib/msg.js';
 import { netnsTest, mediaEnv } from './lib/netns.js';
-import { recordPeerConnections, growing } from './lib/rtc.js';
+import { recordPeerConnections, growing, sentLayers } from './lib/rtc.js';
 
 const MEDIA_IP = '10.99.0.3';
 const inNetns = netnsTest(import.meta.url, { title: 'a meeting of three from a conversation in a network namespace', mediaIp: MEDIA_IP, inner: 3 });
@@ -88,6 +88,8 @@ if (inNetns) {
       assert.ok(!names.includes(who.display), `${who.name} is not among their own peers`);
     }
     await capture(alice.page, 'call-three');
+    // Each camera goes out in several simulcast layers, for the weak links to get a lower one.
+    assert.ok((await sentLayers(alice.page)).length >= 2, `alice sends layers ${await sentLayers(alice.page)}`);
 
     // Janus dies mid-call: the supervisor restarts it; every page rejoins without a click.
     const pid = Number(fs.readFileSync(path.join(server.dataDir, 'media/janus.pid'), 'utf8').trim());

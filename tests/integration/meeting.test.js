@@ -227,6 +227,11 @@ test('the host removes, mutes, locks and ends; nobody else may', { skip }, async
   await call(bob, { type: 'meeting.lock', room: jb.room, locked: false });
   r = await call(eve, { type: 'meeting.join', conversation: group.id });
   assert.equal(r.type, 'meeting.joined', JSON.stringify(r));
+  // A layer of simulcast needs a receiving connection first; a malformed one is refused.
+  let layer = await call(alice2, { type: 'meeting.layer', room: ja.room, streams: [{ mid: '1', substream: 0 }] });
+  assert.equal(layer.code, 'not_subscribed');
+  layer = await call(alice2, { type: 'meeting.layer', room: ja.room, streams: [{ mid: '1', substream: 3 }] });
+  assert.equal(layer.code, 'bad_message');
   // Anyone raises a hand; everyone in the meeting sees whose.
   alice2.send({ type: 'meeting.hand', room: ja.room, raised: true });
   const hand = await eve.next((m) => m.type === 'meeting.hand');

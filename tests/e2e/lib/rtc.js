@@ -46,3 +46,16 @@ export async function growing(page, what, { video = true, audio = true, streams 
     if (streams) first = now; // each stream must grow between two consecutive looks
   }
 }
+
+// The simulcast layers a page sends (outbound video streams with a rid that carried bytes).
+export const sentLayers = (page) =>
+  page.evaluate(async () => {
+    const rids = new Set();
+    for (const pc of window.__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid && r.bytesSent > 0) rids.add(r.rid);
+      });
+    }
+    return [...rids].sort();
+  });

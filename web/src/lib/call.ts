@@ -285,8 +285,20 @@ export class Call {
       if (this.pub?.connectionState === 'failed') this.set({ quality: 'poor' });
     };
     const local = this.state.local!;
-    for (const t of local.getTracks()) this.pub.addTrack(t, local);
-    this.videoSender = this.pub.getSenders().find((x) => x.track?.kind === 'video') ?? null;
+    for (const t of local.getAudioTracks()) this.pub.addTrack(t, local);
+    // The camera in three layers (simulcast): each receiver gets the one its link carries.
+    const cam = local.getVideoTracks()[0];
+    this.videoSender = cam
+      ? this.pub.addTransceiver(cam, {
+          direction: 'sendonly',
+          streams: [local],
+          sendEncodings: [
+            { rid: 'h', maxBitrate: 900000 },
+            { rid: 'm', maxBitrate: 300000, scaleResolutionDownBy: 2 },
+            { rid: 'l', maxBitrate: 100000, scaleResolutionDownBy: 4 },
+          ],
+        }).sender
+      : null;
     if (this.state.audioOnly) await this.videoSender?.replaceTrack(null);
     const offer = await this.pub.createOffer();
     await this.pub.setLocalDescription(offer);
@@ -459,6 +471,15 @@ export class Call {
     }
   }
 
+  // A weak link receives the others' lower simulcast layer; a good one the highest.
+  private layer = 2;
+  private chooseLayer(substream: number) {
+    if (substream === this.layer || !this.room || !this.sub) return;
+    const streams = [...this.midToFeed].filter(([, at]) => at.video === 0).map(([mid]) => ({ mid, substream }));
+    this.layer = substream;
+    if (streams.length) this.transport.send({ type: 'meeting.layer', room: this.room, streams });
+  }
+
   // Who speaks: the loudest incoming sound above a floor, every half second.
   private async listen() {
     if (!this.sub || this.state.status !== 'joined') return;
@@ -495,6 +516,9 @@ export class Call {
     this.lastLoss = { lost, received };
     const loss = dr + dl > 0 ? dl / (dr + dl) : 0;
     const quality: CallQuality = loss > 0.08 || rtt > 0.6 ? 'poor' : loss > 0.02 || rtt > 0.3 ? 'fair' : 'good';
-    if (quality !== this.state.quality) this.set({ quality });
+    if (quality !== this.state.quality) {
+      this.set({ quality });
+      this.chooseLayer(quality === 'poor' ? 0 : quality === 'fair' ? 1 : 2);
+    }
   }
 }
