@@ -64,6 +64,8 @@ const cc_cfg_key media_config_keys[] = {
      "turn_secret (external); embedded creates <data_dir>/media/secrets.json"},
     {"meeting_max_publishers", CC_CFG_INT, "16", 2, 100, false,
      "Participants who may send media at once in one meeting room (Janus publishers)"},
+    {"meeting_max_participants", CC_CFG_INT, "100", 2, 1000, false,
+     "People in one meeting at once (those who only watch included); the next gets meeting_full"},
     {"meeting_bitrate", CC_CFG_INT, "1024000", 64000, 8000000, false,
      "Cap on each publisher's video bitrate in a meeting, bits per second (below 1 Mbps the "
      "first keyframe comes late)"},

@@ -252,6 +252,7 @@ void meeting__teardown(mconn *c)
         c->room->host = 0;
         c->room->host_user[0] = '\0';
         c->room->locked = false;
+        c->room->classroom = false;
     }
     meeting__room_release(mt, c->room);
     meeting__conn_unref(c);
@@ -319,6 +320,9 @@ static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, 
     } else if (!janus_is_up(mt->j)) {
         code = "media_unavailable";
         message = "the media server is not reachable; try again shortly";
+    } else if (r && r->members >= (size_t)mt->participants) {
+        code = "meeting_full";
+        message = "this meeting has as many people as it may hold";
     } else if (!(r = meeting_rooms_get(mt->rooms, q->conversation, true)) ||
                !(c = cc_calloc(1, sizeof(*c)))) {
         code = "internal";
@@ -435,6 +439,11 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
     mreq *r = NULL;
     switch (q->type) {
     case MEETING_PUBLISH:
+        if (!meeting__may_publish(c)) {
+            code = "not_presenter";
+            message = "in a class only the host and the presenters send; raise your hand";
+            break;
+        }
         if (!(r = meeting__req_new(c, q->type, q->id))) {
             rc = CC_ERR_NOMEM;
             break;
@@ -498,6 +507,8 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
     case MEETING_MUTE:
     case MEETING_LOCK:
     case MEETING_END:
+    case MEETING_MODE:
+    case MEETING_PRESENTER:
         code = meeting__host_frame(c, q, &message);
         break;
     case MEETING_LEAVE:
@@ -706,7 +717,7 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 static const char *const meeting__frames[] = {
     "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer", "meeting.trickle",
     "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end",
-    "meeting.hand",  "meeting.layer"};
+    "meeting.hand",  "meeting.layer",   "meeting.mode",      "meeting.presenter"};
 
 static double meeting__participants(void *ud)
 {
@@ -726,6 +737,7 @@ int meeting_create(media *m, meeting **out)
     mt->publishers = (int)cc_config_int(m->cfg, "meeting_max_publishers");
     mt->bitrate = (int)cc_config_int(m->cfg, "meeting_bitrate");
     mt->ring_ms = cc_config_int(m->cfg, "call_ring_seconds") * 1000;
+    mt->participants = (int)cc_config_int(m->cfg, "meeting_max_participants");
     if (!(mt->rooms = meeting_rooms_new()) || !(mt->conns = cc_map_new()))
         goto fail;
     for (size_t i = 0; i < sizeof(meeting__frames) / sizeof(meeting__frames[0]); i++)

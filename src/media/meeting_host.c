@@ -127,6 +127,11 @@ static mconn *host__find_feed(meeting *mt, const meeting_room *r, const char *fe
     return found;
 }
 
+bool meeting__may_publish(const mconn *c)
+{
+    return !c->room->classroom || c->room->host == c->conn || c->presenter;
+}
+
 void meeting__hand(mconn *c, const meeting_req *q)
 {
     /* Ephemeral like everything in a meeting: whoever joins later sees hands raised from then. */
@@ -144,7 +149,7 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
         return "not_host";
     }
     mconn *t = NULL;
-    if (q->type == MEETING_REMOVE || q->type == MEETING_MUTE) {
+    if (q->type == MEETING_REMOVE || q->type == MEETING_MUTE || q->type == MEETING_PRESENTER) {
         t = host__find_feed(mt, r, q->feed);
         if (!t || t == c) {
             *message = "no such participant in this meeting";
@@ -183,6 +188,39 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
     case MEETING_END:
         cc_logf(CC_LOG_INFO, "meeting: ended by its host", "{s:s}", "room", r->id);
         meeting__end_room(mt, r, "ended");
+        break;
+    case MEETING_MODE:
+        /* A class: the others stop sending (their clients unpublish on meeting.mode) and may
+         * only watch, raise a hand, and present when the host lets them. */
+        r->classroom = q->locked;
+        host__tell_room(mt, r,
+                        json_pack("{s:s,s:s,s:s}", "type", "meeting.mode", "room", r->id, "mode",
+                                  r->classroom ? "class" : "meeting"));
+        if (r->classroom) {
+            host__list l;
+            host__in_room(mt, r, &l);
+            for (size_t i = 0; i < l.n; i++)
+                if (!meeting__may_publish(l.v[i]) && l.v[i]->published && l.v[i]->pub &&
+                    janus_handle_alive(l.v[i]->pub)) {
+                    janus_message(l.v[i]->pub, json_pack("{s:s}", "request", "unpublish"), NULL,
+                                  host__noop, NULL);
+                    l.v[i]->published = false; /* a later offer publishes anew */
+                }
+            cc_free(&l.v);
+        }
+        break;
+    case MEETING_PRESENTER:
+        t->presenter = q->locked;
+        meeting__send(mt, t->conn,
+                      json_pack("{s:s,s:s,s:b}", "type", "meeting.presenter", "room", r->id, "on",
+                                t->presenter),
+                      NULL);
+        if (!t->presenter && r->classroom && t->published && t->pub &&
+            janus_handle_alive(t->pub)) {
+            janus_message(t->pub, json_pack("{s:s}", "request", "unpublish"), NULL, host__noop,
+                          NULL);
+            t->published = false;
+        }
         break;
     default:
         break;

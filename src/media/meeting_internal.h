@@ -31,6 +31,9 @@ typedef enum {
     /* anyone's */
     MEETING_HAND,   /* raise (raised: true) or lower one's hand */
     MEETING_LAYER,  /* which simulcast layer to receive of some streams (a weak link: lower) */
+    /* the host's, for classes */
+    MEETING_MODE,      /* class (only presenters send) or meeting (everyone sends) */
+    MEETING_PRESENTER, /* a participant may present (on: true) or not */
 } meeting_req_type;
 
 typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting_target;
@@ -50,7 +53,7 @@ typedef struct {
     json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL);
                                            layer: [{mid, substream}] in subscribe */
     char feed[MEETING_FEED_MAX + 1];    /* remove, mute: the participant */
-    bool locked;                        /* lock: locked; hand: raised */
+    bool locked;                        /* lock: locked; hand: raised; mode: class; presenter: on */
 } meeting_req;
 
 /* Checks obj, a message of the event WebSocket whose "type" starts with "meeting.". On success
@@ -86,6 +89,7 @@ typedef struct meeting_room {
     net_ws_conn host;          /* its host's connection, 0 when none (meeting_host.c) */
     char host_user[CC_ID_LEN + 1]; /* who hosts: their connection takes it back on rejoining */
     bool locked;               /* no new joins */
+    bool classroom;            /* class mode: only the host and presenters publish */
 } meeting_room;
 
 typedef struct meeting_rooms meeting_rooms;
@@ -135,6 +139,7 @@ typedef struct mconn {
     char feed[MEETING_FEED_MAX + 1]; /* our publisher's participant id */
     json_int_t private_id;
     bool published; /* a first offer was answered: later ones renegotiate (configure) */
+    bool presenter; /* class mode: the host let them present */
 } mconn;
 
 struct meeting {
@@ -149,7 +154,7 @@ struct meeting {
     void *member_ud;
     media_consult_fn consult;
     void *consult_ud;
-    int publishers, bitrate;
+    int publishers, bitrate, participants;
     uint64_t arrivals; /* joins so far: mconn.since */
     bool restarting;   /* everyone is leaving because Janus went: hosts are kept */
     cc_map *rings;     /* ring.c: call id -> ring */
@@ -200,6 +205,8 @@ void meeting__host_on_leave(mconn *c);    /* before it is taken out of the room 
 const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message);
 /* meeting.hand: everyone in the room is told (meeting.hand with the feed). */
 void meeting__hand(mconn *c, const meeting_req *q);
+/* May c send media now? Not in a class unless host or presenter. */
+bool meeting__may_publish(const mconn *c);
 
 /* meeting_peer.c */
 /* The room is ready: attach the publisher handle, then join (meeting.joined follows). */

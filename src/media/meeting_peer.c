@@ -46,6 +46,8 @@ static void meeting__joined(void *ud, int err, const janus_result *res)
         if (h && h->feed[0])
             json_object_set_new(o, "host_feed", json_string(h->feed));
         json_object_set_new(o, "locked", json_boolean(c->room->locked));
+        json_object_set_new(o, "mode", json_string(c->room->classroom ? "class" : "meeting"));
+        json_object_set_new(o, "may_publish", json_boolean(meeting__may_publish(c)));
     }
     meeting__send(mt, c->conn, o, q->id);
     meeting__host_joined(c);

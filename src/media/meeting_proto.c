@@ -15,6 +15,7 @@ static const struct {
     {"meeting.remove", MEETING_REMOVE},       {"meeting.mute", MEETING_MUTE},
     {"meeting.lock", MEETING_LOCK},           {"meeting.end", MEETING_END},
     {"meeting.hand", MEETING_HAND},           {"meeting.layer", MEETING_LAYER},
+    {"meeting.mode", MEETING_MODE},           {"meeting.presenter", MEETING_PRESENTER},
 };
 
 static bool meeting__digits(const char *s, size_t max)
@@ -200,6 +201,8 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         [MEETING_END] = {"type", "id", "room"},
         [MEETING_HAND] = {"type", "id", "room", "raised"},
         [MEETING_LAYER] = {"type", "id", "room", "streams"},
+        [MEETING_MODE] = {"type", "id", "room", "mode"},
+        [MEETING_PRESENTER] = {"type", "id", "room", "feed", "on"},
     };
     int rc = CC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
@@ -295,6 +298,27 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
     case MEETING_LAYER:
         rc = meeting__layers(json_object_get(obj, "streams"), &out->subscribe, why, whylen);
         break;
+    case MEETING_MODE: {
+        const char *mode = json_string_value(json_object_get(obj, "mode"));
+        if (!mode || (strcmp(mode, "class") != 0 && strcmp(mode, "meeting") != 0)) {
+            cc_say(why, whylen, "field 'mode' must be \"class\" or \"meeting\"");
+            break;
+        }
+        out->locked = strcmp(mode, "class") == 0;
+        rc = CC_OK;
+        break;
+    }
+    case MEETING_PRESENTER: {
+        const char *feed = json_string_value(json_object_get(obj, "feed"));
+        if (!meeting__token(feed, MEETING_FEED_MAX) || !json_is_boolean(json_object_get(obj, "on"))) {
+            cc_say(why, whylen, "meeting.presenter needs feed and on (true or false)");
+            break;
+        }
+        snprintf(out->feed, sizeof(out->feed), "%s", feed);
+        out->locked = json_is_true(json_object_get(obj, "on"));
+        rc = CC_OK;
+        break;
+    }
     case MEETING_REMOVE:
     case MEETING_MUTE: {
         const char *feed = json_string_value(json_object_get(obj, "feed"));

@@ -84,7 +84,11 @@ if (inNetns) {
     await patient.locator('h2', { hasText: 'C’est à vous' }).waitFor({ timeout: 15000 });
 
     // Each sees the other: the other's name on their picture, and frames decoded keep coming.
-    await pro.locator('.call-peer figcaption', { hasText: 'Louise DURAND' }).waitFor({ timeout: 30000 });
+    await pro.locator('.call-peer figcaption', { hasText: 'Louise DURAND' }).waitFor({ timeout: 30000 }).catch(async (e) => {
+      const a = await pro.locator('.care-call').innerHTML().catch(() => 'none');
+      const b = await patient.locator('.call').innerHTML().catch(() => 'none');
+      throw new Error(`${e.message}\nPRO: ${a.slice(0, 1500)}\nPATIENT: ${b.slice(0, 1500)}\nLOGS: ${server.logs.split('\n').filter((l) => /meeting|consult|janus/i.test(l)).slice(-25).join('\n')}`);
+    });
     await patient.locator('.call-peer figcaption', { hasText: 'Dr Paul Martin' }).waitFor({ timeout: 30000 });
     await growing(pro, 'the practitioner receiving the patient');
     await growing(patient, 'the patient receiving the practitioner');

@@ -25,6 +25,10 @@ export function netnsTest(fileUrl, { title, mediaIp, inner, timeout = 300000 }) 
     const self = fileURLToPath(fileUrl);
     const setup = [
       'set -e',
+      // No IPv6 here: its link-local addresses arrive a moment after the links come up, and
+      // Chromium takes that for a network change that aborts whatever it is loading then.
+      'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6',
+      'echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6',
       'ip link set lo up',
       'ip link add v0 type veth peer name v1',
       `ip addr add ${mediaIp}/24 dev v0`,

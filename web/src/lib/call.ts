@@ -9,7 +9,7 @@ export interface CallTransport {
   onFrame(fn: (frame: Record<string, any>) => void): () => void;
 }
 
-const MEETING_FRAMES = ['joined', 'answer', 'offer', 'participants', 'trickle', 'left', 'rejoin', 'error', 'host', 'locked', 'muted', 'done', 'hand'].map((x) => `meeting.${x}`);
+const MEETING_FRAMES = ['joined', 'answer', 'offer', 'participants', 'trickle', 'left', 'rejoin', 'error', 'host', 'locked', 'muted', 'done', 'hand', 'mode', 'presenter'].map((x) => `meeting.${x}`);
 
 // The staff's event WebSocket (lib/socket.ts) as a call's transport.
 export function eventTransport(ev: {
@@ -54,6 +54,9 @@ export interface CallState {
   sharing: boolean; // I share my screen
   devices: { camera: string; microphone: string }; // device ids in use ('' = default)
   mutedByHost: boolean; // the host asked: my microphone was turned off (I may turn it on)
+  classroom: boolean; // class mode: only the host and the presenters send
+  presenting: boolean; // I send (always outside a class)
+  presenters: string[]; // the host's: whom they let present
 }
 
 type Frame = Record<string, any>;
@@ -79,6 +82,9 @@ export class Call {
     sharing: false,
     devices: { camera: '', microphone: '' },
     mutedByHost: false,
+    classroom: false,
+    presenting: true,
+    presenters: [],
   };
   private listeners = new Set<(s: CallState) => void>();
   private waiters: Waiter[] = [];
@@ -96,6 +102,7 @@ export class Call {
   private screen: { stream: MediaStream; sender: RTCRtpSender } | null = null;
   private speakerTimer: ReturnType<typeof setInterval> | undefined;
   private subscribing = false;
+  private subRetries = 0;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private lastLoss = { lost: 0, received: 0 };
   private closed = false;
@@ -278,7 +285,23 @@ export class Call {
     this.room = joined.room;
     this.feed = String(joined.feed);
     this.ice = joined.ice_servers ?? [];
-    this.set({ host: !!joined.host, hostFeed: joined.host_feed ? String(joined.host_feed) : joined.host ? String(joined.feed) : null, locked: !!joined.locked, hands: [] });
+    const classroom = joined.mode === 'class';
+    this.set({
+      host: !!joined.host,
+      hostFeed: joined.host_feed ? String(joined.host_feed) : joined.host ? String(joined.feed) : null,
+      locked: !!joined.locked,
+      hands: [],
+      classroom,
+      presenting: joined.may_publish !== false,
+    });
+    // In a class one joins to watch: nothing is sent until the host lets one present.
+    if (joined.may_publish !== false) await this.publish();
+    this.set({ status: 'joined' });
+    this.addPublishers(joined.publishers ?? []);
+  }
+
+  // My camera and microphone out: the sending connection, its offer, Janus's answer.
+  private async publish(): Promise<void> {
     this.pub = new RTCPeerConnection({ iceServers: this.ice });
     this.trickle(this.pub, 'publisher');
     this.pub.onconnectionstatechange = () => {
@@ -306,8 +329,23 @@ export class Call {
     if (answer.type !== 'meeting.answer') throw new Error(answer.code || 'publish_failed');
     await this.pub.setRemoteDescription(answer.jsep);
     this.flush('publisher');
-    this.set({ status: 'joined' });
-    this.addPublishers(joined.publishers ?? []);
+  }
+
+  private unpublish() {
+    this.pub?.close();
+    this.pub = null;
+    this.videoSender = null;
+    this.pending.publisher = [];
+  }
+
+  // ---- class mode (the host's) ----
+  setClassMode(on: boolean) {
+    return this.request({ type: 'meeting.mode', room: this.room, mode: on ? 'class' : 'meeting' });
+  }
+  async letPresent(feed: string, on: boolean) {
+    const r = await this.request({ type: 'meeting.presenter', room: this.room, feed, on });
+    if (r.type === 'meeting.done') this.set({ presenters: on ? [...this.state.presenters, feed] : this.state.presenters.filter((x) => x !== feed) });
+    return r;
   }
 
   private teardown() {
@@ -355,13 +393,27 @@ export class Call {
     );
     if (!streams.length) return;
     this.subscribing = true;
-    const offer = await this.request({ type: 'meeting.subscribe', room: this.room, streams });
-    if (offer.type === 'meeting.offer') {
-      streams.forEach((x) => this.subscribed.add(`${x.feed}/${x.mid}`));
-      await this.answerOffer(offer);
+    let offer: Frame = { type: 'meeting.error', code: 'failed' };
+    try {
+      offer = await this.request({ type: 'meeting.subscribe', room: this.room, streams });
+      if (offer.type === 'meeting.offer') {
+        streams.forEach((x) => this.subscribed.add(`${x.feed}/${x.mid}`));
+        await this.answerOffer(offer);
+      }
+    } catch {
+      offer = { type: 'meeting.error', code: 'failed' }; // a bad offer: ask again
+    } finally {
+      this.subscribing = false;
     }
-    this.subscribing = false;
-    if (offer.type === 'meeting.offer' || offer.code === 'busy') setTimeout(() => void this.syncSubscriptions(), offer.code === 'busy' ? 500 : 0);
+    // Done: see whether more came meanwhile. Refused (busy, a feed not ready yet, the media
+    // server slow): try again shortly, so that nobody stays unseen.
+    if (offer.type === 'meeting.offer') {
+      this.subRetries = 0;
+      setTimeout(() => void this.syncSubscriptions(), 0);
+    } else if (this.subRetries < 20) {
+      this.subRetries++;
+      setTimeout(() => void this.syncSubscriptions(), offer.code === 'busy' ? 300 : 1000);
+    }
   }
 
   private async answerOffer(offer: Frame) {
@@ -443,6 +495,19 @@ export class Call {
         break;
       case 'meeting.locked':
         this.set({ locked: !!f.locked });
+        break;
+      case 'meeting.mode': {
+        const classroom = f.mode === 'class';
+        const presenting = !classroom || this.state.host;
+        if (!presenting && this.pub) this.unpublish(); // the server has stopped my publisher
+        else if (presenting && !this.pub && this.room) void this.publish().catch(() => {});
+        this.set({ classroom, presenting });
+        break;
+      }
+      case 'meeting.presenter':
+        if (f.on && !this.pub && this.room) void this.publish().catch(() => {});
+        if (!f.on && this.state.classroom && !this.state.host) this.unpublish();
+        this.set({ presenting: !!f.on || !this.state.classroom || this.state.host });
         break;
       case 'meeting.hand': {
         const who = String(f.feed) === this.feed ? 'me' : String(f.feed);

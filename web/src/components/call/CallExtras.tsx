@@ -23,6 +23,11 @@ export function Participants(props: { call: Call; s: CallState }) {
             {hand(p.feed)}
             {s.host && (
               <span class="call-people-actions">
+                {s.classroom && (
+                  <button type="button" class="btn btn-small" onClick={() => void call.letPresent(p.feed, !s.presenters.includes(p.feed))}>
+                    {t(s.presenters.includes(p.feed) ? 'call.stopPresent' : 'call.letPresent')}
+                  </button>
+                )}
                 <button type="button" class="btn btn-small" onClick={() => void call.mute(p.feed)}>
                   {t('call.askMute')}
                 </button>
@@ -36,6 +41,9 @@ export function Participants(props: { call: Call; s: CallState }) {
       </ul>
       {s.host && (
         <p class="call-people-host">
+          <button type="button" class="btn btn-small" aria-pressed={s.classroom} onClick={() => void call.setClassMode(!s.classroom)}>
+            {t(s.classroom ? 'call.meetingMode' : 'call.classMode')}
+          </button>
           <button type="button" class="btn btn-small" aria-pressed={s.locked} onClick={() => void call.lock(!s.locked)}>
             {t(s.locked ? 'call.unlock' : 'call.lock')}
           </button>

@@ -94,6 +94,11 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
           <Video stream={s.local} muted label={t('call.self')} class="call-self" />
         )}
       </div>
+      {s.classroom && !s.presenting && s.status === 'joined' && (
+        <p class="call-class-note" role="status">
+          {t('call.watching')}
+        </p>
+      )}
       {s.mutedByHost && (
         <p class="call-muted-note" role="status">
           {t('call.mutedByHost')}
@@ -118,8 +123,8 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
       )}
       {s.status !== 'left' && (
         <div class="call-controls" role="group" aria-label={t('call.controls')}>
-          {toggle('call.microphone', s.microphone, () => call.setMicrophone(!s.microphone))}
-          {!s.audioOnly && toggle('call.camera', s.camera, () => call.setCamera(!s.camera))}
+          {s.presenting && toggle('call.microphone', s.microphone, () => call.setMicrophone(!s.microphone))}
+          {s.presenting && !s.audioOnly && toggle('call.camera', s.camera, () => call.setCamera(!s.camera))}
           <button type="button" class="btn call-btn" aria-pressed={s.audioOnly} onClick={() => void call.setAudioOnly(!s.audioOnly)}>
             {t(s.audioOnly ? 'call.videoBack' : 'call.soundOnly')}
           </button>

@@ -29,8 +29,10 @@ export class GuestSocket {
     return () => this.listeners.delete(fn);
   }
 
+  // fn hears the state now, then every change (a subscriber that came late misses nothing).
   onState(fn: (s: GuestState) => void): () => void {
     this.stateListeners.add(fn);
+    fn(this.state);
     return () => this.stateListeners.delete(fn);
   }
 
