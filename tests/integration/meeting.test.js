@@ -225,8 +225,8 @@ test('the host removes, mutes, locks and ends; nobody else may', { skip }, async
   r = await call(eve, { type: 'meeting.join', conversation: group.id });
   assert.equal(r.code, 'meeting_locked');
   await call(bob, { type: 'meeting.lock', room: jb.room, locked: false });
-  r = await call(eve, { type: 'meeting.join', conversation: group.id });
-  assert.equal(r.type, 'meeting.joined', JSON.stringify(r));
+  const je2 = await call(eve, { type: 'meeting.join', conversation: group.id });
+  assert.equal(je2.type, 'meeting.joined', JSON.stringify(je2));
   // A layer of simulcast needs a receiving connection first; a malformed one is refused.
   let layer = await call(alice2, { type: 'meeting.layer', room: ja.room, streams: [{ mid: '1', substream: 0 }] });
   assert.equal(layer.code, 'not_subscribed');
@@ -237,6 +237,21 @@ test('the host removes, mutes, locks and ends; nobody else may', { skip }, async
   const hand = await eve.next((m) => m.type === 'meeting.hand');
   assert.equal(hand.feed, ja.feed);
   assert.equal(hand.raised, true);
+  // Class mode: only the host and those they let present may send.
+  r = await call(alice2, { type: 'meeting.mode', room: ja.room, mode: 'class' });
+  assert.equal(r.code, 'not_host');
+  r = await call(bob, { type: 'meeting.mode', room: jb.room, mode: 'class' });
+  assert.equal(r.type, 'meeting.done');
+  assert.equal((await eve.next((m) => m.type === 'meeting.mode')).mode, 'class');
+  const offer = { type: 'offer', sdp: 'v=0\r\n' };
+  r = await call(eve, { type: 'meeting.publish', room: je.room, jsep: offer });
+  assert.equal(r.code, 'not_presenter');
+  r = await call(bob, { type: 'meeting.presenter', room: jb.room, feed: je2.feed, on: true });
+  assert.equal(r.type, 'meeting.done');
+  assert.equal((await eve.next((m) => m.type === 'meeting.presenter')).on, true);
+  r = await call(eve, { type: 'meeting.publish', room: je.room, jsep: offer });
+  assert.notEqual(r.code, 'not_presenter', 'a presenter may send (this offer is no real SDP: Janus refuses it)');
+  await call(bob, { type: 'meeting.mode', room: jb.room, mode: 'meeting' });
   // The host leaves: the one there longest hosts now.
   await call(bob, { type: 'meeting.leave', room: jb.room });
   const next = await alice2.next((m) => m.type === 'meeting.host' && m.feed === ja.feed);
