@@ -106,18 +106,7 @@ const char *net_ws_guest_ip(net_server *s, net_ws_conn conn)
 size_t net_ws_send_guests(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
                           const json_t *obj)
 {
-    size_t sent = 0;
-    net_frame *f = NULL;
-    for (net_ws *ws = s->hub ? s->hub->conns : NULL; ws; ws = ws->next) {
-        if (!ws->guest || !ws->principal || ws->closing || !match(ud, ws->principal))
-            continue;
-        if (!f && !(f = net__frame_json(json_incref((json_t *)obj))))
-            return sent;
-        if (ws->qlen < ws->qmax && net__ws_enqueue(ws, f))
-            sent++;
-    }
-    net__frame_unref(f);
-    return sent;
+    return net__ws_send_if(s, true, match, ud, obj);
 }
 
 void net_ws_guest_close_matching(net_server *s, bool (*match)(void *ud, const void *principal),

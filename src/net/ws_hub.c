@@ -465,13 +465,15 @@ void net__ws_close_all(net_server *s, int code, const char *reason)
         net__ws_start_close(ws, code, reason);
 }
 
-size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
-                            void *ud, const json_t *obj)
+size_t net__ws_send_if(net_server *s, bool guests, bool (*match)(void *ud, const void *principal),
+                       void *ud, const json_t *obj)
 {
     size_t sent = 0;
     net_frame *f = NULL;
     for (net_ws *ws = s->hub ? s->hub->conns : NULL; ws; ws = ws->next) {
-        if (ws->state == WS_AWAIT_HELLO || ws->guest || ws->closing || !match(ud, ws->principal))
+        /* Staff sockets once they said hello; guests once a module bound them. */
+        bool ready = guests ? ws->guest && ws->principal : !ws->guest && ws->state != WS_AWAIT_HELLO;
+        if (!ready || ws->closing || !match(ud, ws->principal))
             continue;
         if (!f && !(f = net__frame_json(json_incref((json_t *)obj))))
             return sent;
@@ -481,6 +483,12 @@ size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *p
     }
     net__frame_unref(f);
     return sent;
+}
+
+size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
+                            void *ud, const json_t *obj)
+{
+    return net__ws_send_if(s, false, match, ud, obj);
 }
 
 void net__ws_send_error(net_ws *ws, const json_t *request, const char *code, const char *message)

@@ -71,6 +71,10 @@ void net__ws_on_guest_message(net_ws *ws, const net_ws_msg *m);
 /* Counts a guest connection of ip (false: the address has too many open); and its end. */
 bool net__ws_guest_admit(net_server *s, const char *ip);
 void net__ws_guest_gone(net_server *s, const char *ip);
+/* obj to every staff socket that said hello (guests: every bound guest socket) whose principal
+ * matches; best effort (a full queue misses it). Returns how many it was queued to. */
+size_t net__ws_send_if(net_server *s, bool guests, bool (*match)(void *ud, const void *principal),
+                       void *ud, const json_t *obj);
 /* The established connection with this id, or NULL. */
 net_ws *net__ws_by_id(net_server *s, net_ws_conn conn);
 

@@ -6,29 +6,16 @@
 // checked by axe-core and photographed at the three sizes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, PHONE } from './lib/web.js';
 import { loginReady, freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
-import { sendHl7, siu, PRACTITIONER_IDENT } from '../integration/lib/hl7.js';
+import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from '../integration/lib/hl7.js';
 
 let server, browser, mllp;
 const doc = { name: 'dr.martin', display: 'Dr Paul Martin' };
 const soon = () => Math.ceil((Date.now() + 10 * 60000) / 60000) * 60000; // the waiting room is open
 
-async function linkOf(family) {
-  const dir = path.join(server.dataDir, 'outbox');
-  let url;
-  await waitFor(() => {
-    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-      const raw = fs.readFileSync(path.join(dir, f), 'utf8');
-      if (f.endsWith('-invite.eml') && raw.includes(family)) url = /^(https:\/\/\S+)\r?$/m.exec(raw)[1];
-    }
-    return !!url;
-  }, { what: `the invitation of ${family}` });
-  return new URL(url).pathname; // the test server's address is not public_url's
-}
+const linkOf = async (family) => `/visit/${await invitationToken(server, family)}`;
 
 before(async () => {
   mllp = await freePort();

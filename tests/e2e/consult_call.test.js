@@ -9,12 +9,10 @@
 // (lib/netns.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, PHONE, sleep } from './lib/web.js';
 import { loginReady, freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
-import { sendHl7, siu, PRACTITIONER_IDENT } from '../integration/lib/hl7.js';
+import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from '../integration/lib/hl7.js';
 import { netnsTest, mediaEnv } from './lib/netns.js';
 import { recordPeerConnections, received, growing } from './lib/rtc.js';
 
@@ -25,23 +23,12 @@ let server, browser, mllp;
 const doc = { name: 'dr.martin', display: 'Dr Paul Martin' };
 const soon = () => Math.ceil((Date.now() + 10 * 60000) / 60000) * 60000;
 
-async function linkOf(family) {
-  const dir = path.join(server.dataDir, 'outbox');
-  let url;
-  await waitFor(() => {
-    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-      const raw = fs.readFileSync(path.join(dir, f), 'utf8');
-      if (f.endsWith('-invite.eml') && raw.includes(family)) url = /^(https:\/\/\S+)\r?$/m.exec(raw)[1];
-    }
-    return !!url;
-  }, { what: `the invitation of ${family}` });
-  return new URL(url).pathname;
-}
+const linkOf = async (family) => `/visit/${await invitationToken(server, family)}`;
 
 if (inNetns) {
   before(async () => {
     mllp = await freePort();
-    server = await startServer({ CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`, ...(await mediaEnv(MEDIA_IP, freePort)) });
+    server = await startServer({ CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`, ...(await mediaEnv(MEDIA_IP)) });
     await waitFor(async () => (await server.request('GET', '/readyz')).status === 200, { what: 'media ready', timeout: 30000 });
     const r = server.cli(['user', 'create', doc.name, '--role', 'practitioner', '--ident', PRACTITIONER_IDENT, '--display', doc.display], { input: `${PASSWORD}\n` });
     assert.equal(r.code, 0, r.stderr);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, TABLET, PHONE } from './lib/web.js';
-import { loginReady, freePort } from '../integration/lib/harness.js';
+import { loginReady } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { client, createConversation } from '../integration/lib/msg.js';
 import { netnsTest, mediaEnv } from './lib/netns.js';
@@ -30,7 +30,7 @@ const people = {
 
 if (inNetns) {
   before(async () => {
-    server = await startServer({ ...(await mediaEnv(MEDIA_IP, freePort)), CARECOMM_CALL_RING_SECONDS: '8' });
+    server = await startServer({ ...(await mediaEnv(MEDIA_IP)), CARECOMM_CALL_RING_SECONDS: '8' });
     await waitFor(async () => (await server.request('GET', '/readyz')).status === 200, { what: 'media ready', timeout: 30000 });
     for (const [name, who] of Object.entries(people)) {
       const made = server.cli(['user', 'create', name, '--role', who.role, '--display', who.display], { input: `${PASSWORD}\n` });

@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, sleep } from './lib/web.js';
-import { createUser, loginReady, freePort } from '../integration/lib/harness.js';
+import { createUser, loginReady } from '../integration/lib/harness.js';
 import { client, createConversation } from '../integration/lib/msg.js';
 import { pageClient } from './lib/meeting-page.js';
 import { netnsTest, mediaEnv } from './lib/netns.js';
@@ -28,7 +28,7 @@ let conv;
 
 if (inNetns) {
   before(async () => {
-    server = await startServer(await mediaEnv(MEDIA_IP, freePort));
+    server = await startServer(await mediaEnv(MEDIA_IP));
     const deadline = Date.now() + 30000;
     while ((await server.request('GET', '/readyz')).status !== 200) {
       if (Date.now() > deadline) throw new Error(`media not ready:\n${server.logs}`);

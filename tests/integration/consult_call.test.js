@@ -7,13 +7,11 @@
 // refused, is audited; a guest connection never sees an event or a staff frame.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { Server, freePort, loginReady, PASSWORD } from './lib/harness.js';
+import { Server, freePort, loginReady, mediaEnv, PASSWORD } from './lib/harness.js';
 import { adminSession, waitFor } from './lib/accounts.js';
-import { client, openSocket, nextEvent, audit } from './lib/msg.js';
-import { sendHl7, siu, PRACTITIONER_IDENT } from './lib/hl7.js';
+import { client, openSocket, nextEvent, audit, request } from './lib/msg.js';
+import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from './lib/hl7.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
 const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
@@ -22,21 +20,7 @@ let server, mllp, doc, other, root;
 const sockets = [];
 const inTenMinutes = () => Math.ceil((Date.now() + 10 * 60000) / 60000) * 60000;
 
-async function linkFor(bookingId) {
-  const dir = path.join(server.dataDir, 'outbox');
-  let token;
-  await waitFor(() => {
-    if (!fs.existsSync(dir)) return false;
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('-invite.eml'))) {
-      const raw = fs.readFileSync(path.join(dir, f), 'utf8');
-      if (!raw.includes(bookingId)) continue;
-      token = /\/visit\/(\S+)\r?$/m.exec(raw)[1];
-      return true;
-    }
-    return false;
-  }, { what: `the invitation of ${bookingId}` });
-  return token;
-}
+const linkFor = (bookingId) => invitationToken(server, bookingId);
 
 // A booked teleconsultation whose patient has consented and waits: { token, id }.
 async function waitingPatient(bookingId) {
@@ -66,28 +50,12 @@ async function staffSocket(who) {
   return w;
 }
 
-async function call(w, frame, timeoutMs = 15000) {
-  const id = `r${crypto.randomBytes(4).toString('hex')}`;
-  w.send({ ...frame, id });
-  return w.next((m) => m.id === id, timeoutMs);
-}
+const call = request;
 
 before(async () => {
   if (skip) return;
   mllp = await freePort();
-  const base = 20000 + crypto.randomInt(0, 400) * 100;
-  server = await new Server({
-    env: {
-      CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`,
-      CARECOMM_MEDIA_MODE: 'embedded',
-      CARECOMM_MEDIA_IP: '127.0.0.1',
-      CARECOMM_JANUS_API_PORT: String(await freePort()),
-      CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
-      CARECOMM_TURN_PORT: String(await freePort()),
-      CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
-      CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
-    },
-  }).start();
+  server = await new Server({ env: { CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`, ...(await mediaEnv()) } }).start();
   for (const [name, ident] of [['dr.martin', PRACTITIONER_IDENT], ['dr.other', '20009999999']]) {
     const r = server.cli(['user', 'create', name, '--role', 'practitioner', '--ident', ident, '--display', name],
       { input: `${PASSWORD}\n` });

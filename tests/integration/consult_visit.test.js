@@ -10,27 +10,12 @@ import path from 'node:path';
 import { Server, freePort, loginReady, PASSWORD } from './lib/harness.js';
 import { adminSession, waitFor } from './lib/accounts.js';
 import { client, openSocket, nextEvent, audit, barrier } from './lib/msg.js';
-import { sendHl7, siu, PRACTITIONER_IDENT } from './lib/hl7.js';
+import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from './lib/hl7.js';
 
 let server, mllp, doc, other, sec, root;
 const inTenMinutes = () => Math.ceil((Date.now() + 10 * 60000) / 60000) * 60000;
 
-// The link of the invitation the outbox folder holds for a booking (no SMTP relay here).
-async function linkFor(bookingId) {
-  const dir = path.join(server.dataDir, 'outbox');
-  let token;
-  await waitFor(() => {
-    if (!fs.existsSync(dir)) return false;
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('-invite.eml'))) {
-      const raw = fs.readFileSync(path.join(dir, f), 'utf8');
-      if (!raw.includes(bookingId)) continue;
-      token = /\/visit\/(\S+)\r?$/m.exec(raw)[1];
-      return true;
-    }
-    return false;
-  }, { what: `the invitation of ${bookingId}` });
-  return token;
-}
+const linkFor = (bookingId) => invitationToken(server, bookingId);
 
 // The patient's browser: no token, no cookie.
 const visit = (token, method = 'GET', p = '', body) =>

@@ -9,26 +9,13 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Server, createUser, loginReady, freePort, sleep, PASSWORD, daemonPath } from './lib/harness.js';
+import { Server, createUser, loginReady, freePort, sleep, PASSWORD, daemonPath, mediaEnv } from './lib/harness.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
 const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
 
-async function mediaEnv() {
-  // Two ports per range are plenty for allocations and a few Janus handles; random bases keep
-  // parallel checkouts on this machine apart (they are only bound when used).
-  const base = 20000 + crypto.randomInt(0, 400) * 100;
-  return {
-    CARECOMM_MEDIA_MODE: 'embedded',
-    CARECOMM_MEDIA_IP: '127.0.0.1',
-    CARECOMM_JANUS_API_PORT: String(await freePort()),
-    CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
-    CARECOMM_TURN_PORT: String(await freePort()),
-    CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
-    CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
-    CARECOMM_TURN_CREDENTIAL_TTL_SECONDS: '600',
-  };
-}
+// Short TURN credentials so that their expiry can be seen.
+const mediaEnvHere = async () => ({ ...(await mediaEnv()), CARECOMM_TURN_CREDENTIAL_TTL_SECONDS: '600' });
 
 // Alive and not a zombie.
 function alive(pid) {
@@ -67,7 +54,7 @@ let server;
 let env;
 before(async () => {
   if (skip) return;
-  env = await mediaEnv();
+  env = await mediaEnvHere();
   server = await new Server({ env }).start();
 });
 after(async () => {
@@ -231,7 +218,7 @@ test('a restart on the same data folder reuses the secrets', { skip }, async () 
 });
 
 test('children left by a carecommd killed with SIGKILL are replaced at the next start', { skip }, async () => {
-  const s = await new Server({ env: await mediaEnv() }).start();
+  const s = await new Server({ env: await mediaEnvHere() }).start();
   const old = [readPid(s, 'janus'), readPid(s, 'turnserver')];
   try {
     await s.stop('SIGKILL');
@@ -254,7 +241,7 @@ test('children left by a carecommd killed with SIGKILL are replaced at the next 
 test('configuration errors stop start-up with the key and the reason', { skip }, async () => {
   const cases = [
     [{ CARECOMM_MEDIA_MODE: 'embedded' }, /media_ip: required when media_mode = embedded/],
-    [{ ...(await mediaEnv()), CARECOMM_JANUS_BINARY: '/nonexistent/janus' }, /janus_binary: \/nonexistent\/janus is not an executable file/],
+    [{ ...(await mediaEnvHere()), CARECOMM_JANUS_BINARY: '/nonexistent/janus' }, /janus_binary: \/nonexistent\/janus is not an executable file/],
     [{ CARECOMM_MEDIA_MODE: 'external' }, /janus_url: required when media_mode = external/],
     [{ CARECOMM_MEDIA_MODE: 'sometimes' }, /media_mode: must be off, embedded or external/],
   ];

@@ -6,11 +6,10 @@
 // participants are told to leave, then to rejoin the same room once Janus is back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Server, freePort, sleep } from './lib/harness.js';
-import { staff, client, createConversation, openSocket, audit, barrier } from './lib/msg.js';
+import { Server, sleep, mediaEnv } from './lib/harness.js';
+import { staff, client, createConversation, openSocket, audit, barrier, request } from './lib/msg.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
 const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
@@ -38,27 +37,11 @@ async function socket(who) {
 }
 
 // Sends a meeting frame with a fresh id and waits for the answer carrying that id.
-async function call(w, frame, timeoutMs = 15000) {
-  const id = `r${crypto.randomBytes(4).toString('hex')}`;
-  w.send({ ...frame, id });
-  return w.next((m) => m.id === id && /^(meeting|call)\.|^error$/.test(m.type), timeoutMs);
-}
+const call = request;
 
 before(async () => {
   if (skip) return;
-  const base = 20000 + crypto.randomInt(0, 400) * 100;
-  server = await new Server({
-    env: {
-      CARECOMM_MEDIA_MODE: 'embedded',
-      CARECOMM_MEDIA_IP: '127.0.0.1',
-      CARECOMM_JANUS_API_PORT: String(await freePort()),
-      CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
-      CARECOMM_TURN_PORT: String(await freePort()),
-      CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
-      CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
-      CARECOMM_CALL_RING_SECONDS: '5',
-    },
-  }).start();
+  server = await new Server({ env: { ...(await mediaEnv()), CARECOMM_CALL_RING_SECONDS: '5' } }).start();
   await until('media ready', async () => (await server.request('GET', '/readyz')).status === 200);
   p = await staff(server, { alice: 'practitioner', bob: 'nurse', eve: 'nurse', root: 'admin' });
   conv = await createConversation(client(server, p.alice), { kind: 'group', members: [p.bob.userId] });

@@ -50,16 +50,5 @@ export function netnsTest(fileUrl, { title, mediaIp, inner, timeout = 300000 }) 
   return false;
 }
 
-// The media settings of a carecommd in embedded mode on mediaIp, with free ports.
-export async function mediaEnv(mediaIp, freePort) {
-  const base = 20000 + Math.floor(Math.random() * 400) * 100;
-  return {
-    CARECOMM_MEDIA_MODE: 'embedded',
-    CARECOMM_MEDIA_IP: mediaIp,
-    CARECOMM_JANUS_API_PORT: String(await freePort()),
-    CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
-    CARECOMM_TURN_PORT: String(await freePort()),
-    CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
-    CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
-  };
-}
+// The media settings of a carecommd in embedded mode on mediaIp (the harness's).
+export { mediaEnv } from '../../integration/lib/harness.js';

@@ -303,3 +303,20 @@ export async function loginReady(server, name, password = PASSWORD) {
   }
   return { token, secret, sessionId, userId, recovery };
 }
+
+// The media settings of a carecommd that runs its own Janus and coturn (embedded mode) on
+// mediaIp, with free ports. Random port bases keep parallel checkouts on this machine apart
+// (the ranges are only bound when used). Media does not flow over loopback: tests that need it
+// run in a network namespace (tests/e2e/lib/netns.js) with a veth address.
+export async function mediaEnv(mediaIp = '127.0.0.1') {
+  const base = 20000 + crypto.randomInt(0, 400) * 100;
+  return {
+    CARECOMM_MEDIA_MODE: 'embedded',
+    CARECOMM_MEDIA_IP: mediaIp,
+    CARECOMM_JANUS_API_PORT: String(await freePort()),
+    CARECOMM_JANUS_ADMIN_PORT: String(await freePort()),
+    CARECOMM_TURN_PORT: String(await freePort()),
+    CARECOMM_RTP_PORT_RANGE: `${base}-${base + 49}`,
+    CARECOMM_TURN_RELAY_PORT_RANGE: `${base + 50}-${base + 99}`,
+  };
+}

@@ -1,6 +1,9 @@
 // HL7 v2 as a booking system sends it, shared by the hl7, consult_invite and consult_visit tests:
 // SIU messages (v2.5, French profile), MLLP framing, and a raw-socket sender that returns MSA-1.
 import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { waitFor } from './accounts.js';
 
 // A French NIR with its right key (97 - NIR mod 97).
 export function nirWithKey(nir13) {
@@ -59,4 +62,19 @@ export async function sendHl7(port, texts) {
   } finally {
     sock.destroy();
   }
+}
+
+// The token of the patient link in the invitation the server wrote to its outbox folder (no
+// SMTP relay configured) for the booking whose text contains `text` (its id, a family name).
+export async function invitationToken(server, text) {
+  const dir = path.join(server.dataDir, 'outbox');
+  let token;
+  await waitFor(() => {
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir).filter((x) => x.endsWith('-invite.eml')) : []) {
+      const raw = fs.readFileSync(path.join(dir, f), 'utf8');
+      if (raw.includes(text)) token = /\/visit\/(\S+)\r?$/m.exec(raw)[1];
+    }
+    return !!token;
+  }, { what: `the invitation of ${text}` });
+  return token;
 }

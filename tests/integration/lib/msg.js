@@ -71,3 +71,11 @@ export async function barrier(w) {
 export async function audit(server, adminToken, query) {
   return (await auditQuery(server, adminToken, query)).records;
 }
+
+// Sends frame on w with a fresh request id and waits for the answer carrying that id (a
+// meeting.*, call.*, visit.* answer or an error).
+export async function request(w, frame, timeoutMs = 15000) {
+  const id = `r${Math.random().toString(36).slice(2, 10)}`;
+  w.send({ ...frame, id });
+  return w.next((m) => m.id === id, timeoutMs);
+}
