@@ -6,8 +6,8 @@
 // checked by axe-core and photographed at the three sizes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, PHONE } from './lib/web.js';
-import { loginReady, freePort } from '../integration/lib/harness.js';
+import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, personForBrowser, PASSWORD, PHONE } from './lib/web.js';
+import { freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from '../integration/lib/hl7.js';
 
@@ -20,11 +20,7 @@ const linkOf = async (family) => `/visit/${await invitationToken(server, family)
 before(async () => {
   mllp = await freePort();
   server = await startServer({ CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}` });
-  const r = server.cli(['user', 'create', doc.name, '--role', 'practitioner', '--ident', PRACTITIONER_IDENT, '--display', doc.display], { input: `${PASSWORD}\n` });
-  assert.equal(r.code, 0, r.stderr);
-  const ready = await loginReady(server, doc.name);
-  doc.auth = new Authenticator(ready.secret);
-  doc.auth.lastStep = Math.floor(Date.now() / 30000);
+  await personForBrowser(server, doc, 'practitioner', ['--ident', PRACTITIONER_IDENT]);
   browser = await launchBrowser();
 });
 
@@ -118,13 +114,9 @@ test('the secretariat sees the invitations that could not go, and why', async ()
   const deadRelay = await freePort(); // nothing listens there
   const s = await startServer({ CARECOMM_MLLP_LISTEN: `127.0.0.1:${port}`, CARECOMM_SMTP_URL: `smtp://127.0.0.1:${deadRelay}`, CARECOMM_OUTBOX_RETRY_SECONDS: '600' });
   try {
-    for (const [name, role, extra] of [['dr.martin', 'practitioner', ['--ident', PRACTITIONER_IDENT]], ['sec.dubois', 'secretary', []]]) {
-      const r = s.cli(['user', 'create', name, '--role', role, ...extra], { input: `${PASSWORD}\n` });
-      assert.equal(r.code, 0, r.stderr);
-    }
-    const ready = await loginReady(s, 'sec.dubois');
-    const sec = { name: 'sec.dubois', auth: new Authenticator(ready.secret) };
-    sec.auth.lastStep = Math.floor(Date.now() / 30000);
+    const made = s.cli(['user', 'create', 'dr.martin', '--role', 'practitioner', '--ident', PRACTITIONER_IDENT], { input: `${PASSWORD}\n` });
+    assert.equal(made.code, 0, made.stderr);
+    const sec = await personForBrowser(s, { name: 'sec.dubois' }, 'secretary');
     assert.deepEqual(await sendHl7(port, [siu({ id: 'RDV-U1', control: 'U1', start: soon(), family: 'LEBLANC', given: 'Rose' })]), ['AA']);
     await waitFor(() => /patient notification not sent/.test(s.logs), { what: 'a failed send' });
     const page = await openPage(browser, s);

@@ -9,8 +9,8 @@
 // (lib/netns.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, PHONE, sleep } from './lib/web.js';
-import { loginReady, freePort } from '../integration/lib/harness.js';
+import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, personForBrowser, PHONE, sleep } from './lib/web.js';
+import { freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from '../integration/lib/hl7.js';
 import { netnsTest, mediaEnv } from './lib/netns.js';
@@ -30,11 +30,7 @@ if (inNetns) {
     mllp = await freePort();
     server = await startServer({ CARECOMM_MLLP_LISTEN: `127.0.0.1:${mllp}`, ...(await mediaEnv(MEDIA_IP)) });
     await waitFor(async () => (await server.request('GET', '/readyz')).status === 200, { what: 'media ready', timeout: 30000 });
-    const r = server.cli(['user', 'create', doc.name, '--role', 'practitioner', '--ident', PRACTITIONER_IDENT, '--display', doc.display], { input: `${PASSWORD}\n` });
-    assert.equal(r.code, 0, r.stderr);
-    const ready = await loginReady(server, doc.name);
-    doc.auth = new Authenticator(ready.secret);
-    doc.auth.lastStep = Math.floor(Date.now() / 30000);
+    await personForBrowser(server, doc, 'practitioner', ['--ident', PRACTITIONER_IDENT]);
     browser = await launchBrowser();
   });
 

@@ -11,8 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, Authenticator, PASSWORD, TABLET, PHONE } from './lib/web.js';
-import { loginReady } from '../integration/lib/harness.js';
+import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, personForBrowser, TABLET, PHONE } from './lib/web.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { client, createConversation } from '../integration/lib/msg.js';
 import { netnsTest, mediaEnv } from './lib/netns.js';
@@ -32,14 +31,7 @@ if (inNetns) {
   before(async () => {
     server = await startServer({ ...(await mediaEnv(MEDIA_IP)), CARECOMM_CALL_RING_SECONDS: '8' });
     await waitFor(async () => (await server.request('GET', '/readyz')).status === 200, { what: 'media ready', timeout: 30000 });
-    for (const [name, who] of Object.entries(people)) {
-      const made = server.cli(['user', 'create', name, '--role', who.role, '--display', who.display], { input: `${PASSWORD}\n` });
-      assert.equal(made.code, 0, made.stderr);
-      const ready = await loginReady(server, name);
-      Object.assign(who, ready, { name });
-      who.auth = new Authenticator(ready.secret);
-      who.auth.lastStep = Math.floor(Date.now() / 30000);
-    }
+    for (const [name, who] of Object.entries(people)) await personForBrowser(server, Object.assign(who, { name }), who.role);
     conv = await createConversation(client(server, people.alice), {
       kind: 'group',
       name: 'Staff de cardiologie',

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { Server, createUser, root, totp, sleep, PASSWORD } from '../../integration/lib/harness.js';
+import { Server, createUser, loginReady, root, totp, sleep, PASSWORD } from '../../integration/lib/harness.js';
 
 export { createUser, totp, sleep, PASSWORD, root };
 
@@ -189,4 +189,18 @@ export async function loginInBrowser(page, who) {
   await page.fill('#login-code', await who.auth.code());
   await page.click('button[type=submit]');
   await page.waitForURL(`${page.base}/`);
+}
+
+// A person for browser tests: the account made with the CLI (role, display name, extra
+// arguments such as --ident), 2FA enrolled through the API, and an Authenticator whose codes the
+// server has not seen yet. Returns who, filled in (name, token, userId, auth...).
+export async function personForBrowser(server, who, role, extra = []) {
+  const args = ['user', 'create', who.name, '--role', role, ...(who.display ? ['--display', who.display] : []), ...extra];
+  const r = server.cli(args, { input: `${PASSWORD}\n` });
+  if (r.code !== 0) throw new Error(`user create ${who.name}: ${r.stderr}`);
+  const ready = await loginReady(server, who.name);
+  Object.assign(who, ready);
+  who.auth = new Authenticator(ready.secret);
+  who.auth.lastStep = Math.floor(Date.now() / 30000);
+  return who;
 }
