@@ -113,6 +113,29 @@ static void ring__stop_for(ring *r, const char *user, const char *reason)
     json_decref(o);
 }
 
+/* The rings a caller has going, and one of them in conv if any: ringing is not to be used to
+ * flood a conversation with calls (each unanswered one leaves a message). */
+typedef struct {
+    const char *caller, *conv;
+    int count;
+    ring *same;
+} ring__mine;
+
+static bool ring__count_mine(void *ud, const char *key, void *value)
+{
+    (void)key;
+    ring__mine *m = ud;
+    ring *r = value;
+    if (strcmp(r->caller, m->caller) == 0) {
+        m->count++;
+        if (strcmp(r->conv, m->conv) == 0)
+            m->same = r;
+    }
+    return false;
+}
+
+#define RING_PER_CALLER 3
+
 static const char *ring__start(meeting *mt, net_ws_conn conn, const void *principal,
                                const char *conv, const char *req, const char **message)
 {
@@ -121,6 +144,19 @@ static const char *ring__start(meeting *mt, net_ws_conn conn, const void *princi
         !mt->member(mt->member_ud, conv, user)) {
         *message = "no such conversation";
         return "conversation_not_found";
+    }
+    ring__mine mine = {user, conv, 0, NULL};
+    cc_map_sweep(mt->rings, ring__count_mine, &mine);
+    if (mine.same) { /* it rings already: the same call */
+        meeting__send(mt, conn,
+                      json_pack("{s:s,s:s,s:s}", "type", "call.ringing", "call", mine.same->id,
+                                "conversation", conv),
+                      req);
+        return NULL;
+    }
+    if (mine.count >= RING_PER_CALLER) {
+        *message = "too many calls ringing at once; wait for an answer";
+        return "too_many_calls";
     }
     ring *r = cc_calloc(1, sizeof(*r));
     if (!r) {

@@ -252,6 +252,8 @@ test('a call rings the others of the conversation; accepted, it stops ringing ev
   const [bobPhone, bobDesk, eve] = [await socket(p.bob), await socket(p.bob), await socket(p.eve)];
   const r = await call(caller, { type: 'call.ring', conversation: conv.id });
   assert.equal(r.type, 'call.ringing', JSON.stringify(r));
+  // Ringing again is the same call (no flood of calls, nor of missed-call messages).
+  assert.equal((await call(caller, { type: 'call.ring', conversation: conv.id })).call, r.call);
   const [i1, i2] = await Promise.all([bobPhone, bobDesk].map((w) => w.next((m) => m.type === 'call.incoming')));
   assert.equal(i1.call, r.call);
   assert.equal(i2.conversation, conv.id);
