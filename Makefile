@@ -118,7 +118,12 @@ $(BUILD)/bench/fanout_gen: $(FANOUT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs openssl jansson 2>/dev/null)
 
-bench: deps all $(BUILD)/bench/append_bench $(BUILD)/bench/fanout_gen
+# The lws-on-libuv floor that bench/run-all measures beside carecommd (bench/lws_floor.c).
+$(BUILD)/bench/lws_floor: bench/lws_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(shell pkg-config --libs libwebsockets libuv 2>/dev/null)
+
+bench: deps all $(BUILD)/bench/append_bench $(BUILD)/bench/fanout_gen $(BUILD)/bench/lws_floor
 	bench/run-all
 
 # Fan-out only (bench/fanout/run; FANOUT_QUICK=1 for a short run).

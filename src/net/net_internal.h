@@ -224,6 +224,8 @@ void net__watchdog_stop(net_server *s);
 /* tls.c */
 int net__tls_ensure_dev_cert(const char *data_dir, char **cert_path, char **key_path, char *why,
                              size_t whylen);
+/* Whether OpenSSL accepts list as TLS 1.3 cipher suites (lws would only log a refusal). */
+bool net__tls_ciphersuites_valid(const char *list);
 
 /* ws.c */
 int net__hub_create(net_server *s);

@@ -13,6 +13,9 @@ const cc_cfg_key net_config_keys[] = {
     {"tls_cert", CC_CFG_STRING, NULL, 0, 0, false,
      "PEM certificate chain; empty: a self-signed development certificate in <data_dir>/tls/"},
     {"tls_key", CC_CFG_STRING, NULL, 0, 0, true, "PEM private key of tls_cert"},
+    {"tls_ciphersuites", CC_CFG_STRING,
+     "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384", 0, 0, false,
+     "TLS 1.3 cipher suites, the server's choice first (the first costs least memory per connection)"},
     {"plain_http", CC_CFG_BOOL, "false", 0, 0, false,
      "Serve plain HTTP instead of HTTPS; refused unless listen is a loopback address"},
     {"public_url", CC_CFG_STRING, NULL, 0, 0, false,
@@ -58,7 +61,7 @@ static const struct lws_protocols net__protocols[] = {
      * ones arrive in pieces that ws.c assembles up to max_ws_message_bytes. tx_packet_size must be
      * set apart: when 0, lws caps every send() at rx_buffer_size, so a response went out in
      * 276-byte pieces, one loop iteration each (and a drain could end with them still buffered). */
-    {"carecomm", net__callback, sizeof(net_pss), 256, 0, NULL, 65536},
+    {"carecomm", net__callback, sizeof(net_pss), 64, 0, NULL, 65536},
     /* Outgoing WebSockets (ws_client.c): no per-session data, clients are found by wsi. Replies
      * of a peer such as Janus (SDP) are larger than our clients' messages. */
     {NET_WS_CLIENT_PROTOCOL, net__ws_client_callback, 0, 4096, 0, NULL, 65536},
@@ -221,6 +224,10 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
                  host);
         goto fail;
     }
+    if (s->tls && !net__tls_ciphersuites_valid(cc_config_str(cfg, "tls_ciphersuites"))) {
+        snprintf(why, whylen, "tls_ciphersuites: not a list of TLS 1.3 cipher suites OpenSSL knows");
+        goto fail;
+    }
     if (s->tls) {
         const char *c = cc_config_str(cfg, "tls_cert"), *k = cc_config_str(cfg, "tls_key");
         if (c && *c) {
@@ -292,6 +299,11 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
         vinfo.ssl_private_key_filepath = key;
         vinfo.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
                                 SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE;
+        /* The server picks: OpenSSL's own order puts AES-256-GCM first, whose state per
+         * connection is about 1 KiB larger than ChaCha20-Poly1305's (bench/RESULTS.md); at
+         * thousands of idle WebSockets that is what matters, not the cipher's speed on small
+         * messages. */
+        vinfo.tls1_3_plus_cipher_list = cc_config_str(cfg, "tls_ciphersuites");
     }
     s->vhost = lws_create_vhost(s->ctx, &vinfo);
     if (!s->vhost) {

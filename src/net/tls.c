@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -110,4 +111,12 @@ fail:
     cc_free(cert_path);
     cc_free(key_path);
     return rc;
+}
+
+bool net__tls_ciphersuites_valid(const char *list)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    bool ok = ctx && list && *list && SSL_CTX_set_ciphersuites(ctx, list) == 1;
+    SSL_CTX_free(ctx);
+    return ok;
 }

@@ -251,7 +251,7 @@ bool net__ws_write_now(net_ws *ws, net_frame *f)
 static int net__ws_writeable(net_ws *ws)
 {
     if (ws->closing) {
-        net__ws_write_close(ws->wsi, ws->close_code, ws->close_reason);
+        net__ws_write_close(ws->wsi, ws->close_code, ws->close_reason ? ws->close_reason : "");
         return -1;
     }
     do {

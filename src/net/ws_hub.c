@@ -105,6 +105,7 @@ void net__ws_unref(net_ws *ws)
     cc_free(&ws->q);
     cc_buf_free(&ws->rx);
     cc_free(&ws->guest_ip);
+    cc_free(&ws->close_reason);
     if (ws->principal && ws->principal_free)
         ws->principal_free(ws->principal);
     cc_free_ptr(ws);
@@ -161,7 +162,7 @@ void net__ws_start_close(net_ws *ws, int code, const char *reason)
     ws->closing = true;
     ws->srv->hub->nclosing++;
     ws->close_code = code;
-    snprintf(ws->close_reason, sizeof(ws->close_reason), "%s", reason);
+    ws->close_reason = cc_strndup(reason, 100); /* NULL (out of memory): a close without reason */
     lws_callback_on_writable(ws->wsi);
 }
 

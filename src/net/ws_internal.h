@@ -39,7 +39,7 @@ struct net_ws {
     bool guest;  /* on the guest path: principal is a module's (or NULL), never any event */
     char *guest_ip;
     int close_code;
-    char close_reason[100];
+    char *close_reason; /* set when closing: idle sockets carry no room for it */
 };
 
 struct net_hub {

@@ -482,6 +482,32 @@ test('a body sent a byte at a time does not hold the connection beyond request_t
   assert.equal((await server.request('GET', '/healthz')).status, 200);
 });
 
+// ---- TLS ------------------------------------------------------------------------------------------
+
+// Negotiates TLS with options; resolves {cipher, protocol} or {error}.
+function handshake(options) {
+  return new Promise((resolve) => {
+    const sock = tls.connect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: server.ca(), ...options }, () => {
+      const r = { cipher: sock.getCipher().standardName, protocol: sock.getProtocol() };
+      sock.end();
+      resolve(r);
+    });
+    sock.on('error', (e) => resolve({ error: e.code || e.message }));
+  });
+}
+
+test('TLS: the server picks the cipher suite (ChaCha20 first), and refuses TLS 1.1', async () => {
+  // A client that would rather have AES-256 still gets the server's first choice: its state per
+  // connection is the smallest, which matters at thousands of idle WebSockets.
+  const aesFirst = await handshake({ ciphers: 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256' });
+  assert.deepEqual(aesFirst, { cipher: 'TLS_CHACHA20_POLY1305_SHA256', protocol: 'TLSv1.3' });
+  // A client that offers only AES still connects.
+  const aesOnly = await handshake({ ciphers: 'TLS_AES_128_GCM_SHA256' });
+  assert.deepEqual(aesOnly, { cipher: 'TLS_AES_128_GCM_SHA256', protocol: 'TLSv1.3' });
+  const old = await handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+  assert.ok(old.error, `TLS 1.1 was accepted: ${JSON.stringify(old)}`);
+});
+
 // ---- configuration refused at start-up ---------------------------------------------------------
 
 // Runs carecommd expecting it to exit; returns {code, output}.
@@ -528,6 +554,18 @@ test('plain_http is refused on a non-loopback address, with a clear message', as
       proc.kill('SIGTERM');
       assert.equal(await exited, 0);
     }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an unknown TLS cipher suite stops start-up, naming the key', () => {
+  const dir = tempDir();
+  try {
+    const r = runDaemon({ CARECOMM_TLS_CIPHERSUITES: 'TLS_RC4_WHATEVER', CARECOMM_LISTEN: '127.0.0.1:0' }, dir);
+    assert.equal(r.signal, null);
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /tls_ciphersuites/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
