@@ -181,6 +181,12 @@ static bool app_may_join_call(void *ud, const char *consultation_id, const char 
     return care_call_allowed(ud, consultation_id, user_id, guest, ip, join, display, n);
 }
 
+static bool app_guest_may_join(void *ud, const char *conversation_id, const void *principal,
+                               char *display, size_t n, char *link, size_t ln)
+{
+    return msg_guest_allowed(ud, conversation_id, principal, display, n, link, ln);
+}
+
 static void app_hint_first_admin(account *acct, store *st)
 {
     (void)acct;
@@ -241,6 +247,7 @@ int main(int argc, char **argv)
     }
     media_set_member_check(a.media, app_is_member, a.msg);
     media_set_missed_call(a.media, app_missed_call, &a);
+    media_set_guest_check(a.media, app_guest_may_join, a.msg);
     if ((rc = interop_start(&a.loop, a.cfg, &a.keys, a.srv, &a.interop, why, sizeof(why))) !=
         CC_OK) {
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "HL7", "error", why);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 typedef struct {
+    net_guest_kind kind; /* NET_GUEST_PATIENT_LINK */
     char appointment_id[CC_ID_LEN + 1];
     char link_id[AUTH_LINK_ID_LEN + 1];
     char role[16];
@@ -53,7 +54,8 @@ int care_load_calls(care *c, store *st)
 
 static bool call_guest_of(void *ud, const void *principal)
 {
-    return strcmp(((const care_guest *)principal)->appointment_id, ud) == 0;
+    return net_guest_kind_of(principal) == NET_GUEST_PATIENT_LINK &&
+           strcmp(((const care_guest *)principal)->appointment_id, ud) == 0;
 }
 
 void care_on_events(care *c, const store_event *evs, size_t n)
@@ -144,6 +146,8 @@ bool care_call_allowed(care *c, const char *appointment_id, const char *user_id,
                        const void *guest, const char *ip, bool join, char *display, size_t n)
 {
     const care_guest *g = guest;
+    if (g && net_guest_kind_of(g) != NET_GUEST_PATIENT_LINK)
+        return false; /* another module's guest (a meeting's): never in a consultation */
     const char *practitioner = cc_map_get(c->in_call, appointment_id);
     bool ok = false;
     if (practitioner && g)
@@ -194,6 +198,7 @@ static int call_hello_job(store *st, void *ctx)
     }
     if (!(h->guest = cc_calloc(1, sizeof *h->guest)))
         return CC_ERR_NOMEM;
+    h->guest->kind = NET_GUEST_PATIENT_LINK;
     snprintf(h->guest->appointment_id, sizeof h->guest->appointment_id, "%s",
              h->link.appointment_id);
     snprintf(h->guest->link_id, sizeof h->guest->link_id, "%s", h->link.link_id);

@@ -612,6 +612,12 @@ void media_set_consult_check(media *m, media_consult_fn fn, void *ud)
         meeting_set_consult_check(m->meeting, fn, ud);
 }
 
+void media_set_guest_check(media *m, media_guest_fn fn, void *ud)
+{
+    if (m)
+        meeting_set_guest_check(m->meeting, fn, ud);
+}
+
 void media_set_missed_call(media *m, media_missed_fn fn, void *ud)
 {
     if (m)

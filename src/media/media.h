@@ -68,6 +68,15 @@ typedef bool (*media_consult_fn)(void *ud, const char *consultation_id, const ch
                                  size_t n);
 void media_set_consult_check(media *m, media_consult_fn fn, void *ud);
 
+/* Who may wait in the lobby of a conversation's meeting (and be in it once the host lets them
+ * in): a guest from outside, bound by messaging on the guest WebSocket with an invitation link.
+ * main wires it to messaging. true when principal is such a guest, invited to conversation_id,
+ * whose invitation still works; display gets its name and link its link id (both may be NULL).
+ * Until it is set every guest is refused. */
+typedef bool (*media_guest_fn)(void *ud, const char *conversation_id, const void *principal,
+                               char *display, size_t n, char *link, size_t ln);
+void media_set_guest_check(media *m, media_guest_fn fn, void *ud);
+
 /* A call rang in conversation_id and nobody answered (or the caller hung up first): main wires it
  * to messaging, which writes the missed call into the conversation as a message from the caller
  * (display: the caller's name, for the text). On the loop. */

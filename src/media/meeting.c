@@ -36,12 +36,11 @@ typedef struct {
     uint64_t gen;
 } mroom_req;
 
-static void meeting__room_ensure(meeting *mt, meeting_room *r);
 static const janus_handle_cbs meeting__ctl_cbs;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void meeting__key(net_ws_conn conn, char key[24])
+void meeting__key(net_ws_conn conn, char key[24])
 {
     snprintf(key, 24, "%" PRIu64, (uint64_t)conn);
 }
@@ -176,7 +175,7 @@ static void meeting__room_destroyed(void *ud, int err, const janus_result *res)
         meeting__room_ensure(mt, r); /* someone joined while it was going */
 }
 
-static void meeting__room_ensure(meeting *mt, meeting_room *r)
+void meeting__room_ensure(meeting *mt, meeting_room *r)
 {
     uint64_t gen = janus_generation(mt->j);
     if (mt->stopped)
@@ -282,100 +281,6 @@ static void meeting__room_ready(meeting *mt, meeting_room *r)
 }
 
 /* ---- frames from clients ------------------------------------------------------------------- */
-
-/* May this connection be in the meeting of target (a conversation, or with consult a
- * consultation)? A guest (principal is care's) only ever in a consultation's. With join, the
- * answer is audited by care (consultations); display gets a guest's name. */
-static bool meeting__allowed(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
-                             bool consult, const char *target, bool join, char *display,
-                             size_t n)
-{
-    if (consult)
-        return mt->consult &&
-               mt->consult(mt->consult_ud, target,
-                           guest ? NULL : account_principal_user_id(principal),
-                           guest ? principal : NULL, net_ws_guest_ip(mt->srv, conn), join,
-                           display, n);
-    return !guest && mt->member &&
-           mt->member(mt->member_ud, target, account_principal_user_id(principal));
-}
-
-static void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
-                          meeting_req *q)
-{
-    const char *user = guest ? "" : account_principal_user_id(principal);
-    const char *code = NULL, *message = NULL;
-    char display[AUTH_DISPLAY_MAX + 1] = "";
-    mconn *c = NULL;
-    meeting_room *r = meeting_rooms_get(mt->rooms, q->conversation, false);
-    char key[24];
-    if (meeting__conn(mt, conn)) {
-        code = "already_joined";
-        message = "this connection is already in a meeting: meeting.leave first";
-    } else if ((r && r->consult != q->consultation) ||
-               !meeting__allowed(mt, conn, principal, guest, q->consultation, q->conversation,
-                                 true, display, sizeof(display))) {
-        code = q->consultation ? "consultation_not_found" : "conversation_not_found";
-        message = q->consultation ? "no such consultation in call" : "no such conversation";
-    } else if (!janus_is_up(mt->j)) {
-        code = "media_unavailable";
-        message = "the media server is not reachable; try again shortly";
-    } else if (r && r->members >= (size_t)mt->participants) {
-        code = "meeting_full";
-        message = "this meeting has as many people as it may hold";
-    } else if (!(r = meeting_rooms_get(mt->rooms, q->conversation, true)) ||
-               !(c = cc_calloc(1, sizeof(*c)))) {
-        code = "internal";
-        message = "out of memory";
-    }
-    if (code)
-        goto fail;
-    r->consult = q->consultation; /* a new room takes its kind; an existing one has it */
-    c->refs = 1;
-    c->mt = mt;
-    c->conn = conn;
-    c->guest = guest;
-    c->room = r;
-    c->state = MC_WAIT_ROOM;
-    snprintf(c->user_id, sizeof(c->user_id), "%s", user);
-    if (!guest) {
-        const char *name = account_user_display_name(mt->m->acct, user);
-        snprintf(display, sizeof(display), "%s",
-                 name && *name ? name : account_principal_username(principal));
-    }
-    snprintf(c->display, sizeof(c->display), "%s", display);
-    snprintf(c->join_id, sizeof(c->join_id), "%s", q->id);
-    if (!meeting__host_may_enter(c)) {
-        cc_free(&c);
-        code = "meeting_locked";
-        message = "the host has locked this meeting";
-        goto fail;
-    }
-    meeting__key(conn, key);
-    if (cc_map_put(mt->conns, key, c, NULL) != CC_OK ||
-        meeting_conn_list_add(&r->waiting, conn) != CC_OK) {
-        cc_map_remove(mt->conns, key);
-        cc_free(&c);
-        code = "internal";
-        message = "out of memory";
-        goto fail;
-    }
-    r->members++;
-    c->since = ++mt->arrivals;
-    meeting__host_on_join(c);
-    meeting__room_ensure(mt, r);
-    return;
-fail:
-    /* Consultations: care audits every join, refused ones included. */
-    cc_logf(CC_LOG_WARN, "meeting join refused", "{s:s,s:s,s:s}", "user_id",
-            guest ? "(patient link)" : user, "target", q->conversation, "code", code);
-    if (strcmp(code, "conversation_not_found") == 0) {
-        char object[64];
-        snprintf(object, sizeof(object), "meeting:%s", q->conversation);
-        account_audit_denied(mt->m->acct, principal, object, code);
-    }
-    meeting__error(mt, conn, q->name, q->id, NULL, code, message);
-}
 
 static void meeting__layered(void *ud, int err, const janus_result *res)
 {
@@ -511,6 +416,10 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
     case MEETING_PRESENTER:
         code = meeting__host_frame(c, q, &message);
         break;
+    case MEETING_ADMIT:
+    case MEETING_DENY:
+        code = meeting__lobby_decide(c, q, &message);
+        break;
     case MEETING_LEAVE:
         meeting__teardown(c);
         meeting__send(
@@ -543,10 +452,12 @@ static void meeting__frame(meeting *mt, net_ws_conn conn, const void *principal,
     if (mt->stopped || !mt->j) {
         meeting__error(mt, conn, q.name, q.id, NULL, "media_unavailable", "the server is stopping");
     } else if (guest && !principal) {
-        meeting__error(mt, conn, q.name, q.id, NULL, "not_allowed", "send visit.hello first");
-    } else if (guest && q.type == MEETING_JOIN && !q.consultation) {
-        meeting__error(mt, conn, q.name, q.id, NULL, "conversation_not_found",
-                       "no such conversation");
+        meeting__error(mt, conn, q.name, q.id, NULL, "not_allowed", "send your link's hello first");
+    } else if (guest && q.type == MEETING_LEAVE && meeting__lobby_leave(mt, conn, NULL)) {
+        meeting__send(
+            mt, conn,
+            json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", q.room, "reason", "left"),
+            q.id);
     } else if (guest) {
         if (q.type == MEETING_JOIN)
             meeting__join(mt, conn, principal, true, &q);
@@ -590,6 +501,7 @@ static void meeting__on_close(void *ud, net_ws_conn conn, const void *principal)
     mconn *c = meeting__conn(mt, conn);
     if (c)
         meeting__teardown(c);
+    meeting__lobby_leave(mt, conn, NULL);
     meeting__ring_conn_closed(mt, conn);
 }
 
@@ -717,7 +629,8 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 static const char *const meeting__frames[] = {
     "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer", "meeting.trickle",
     "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end",
-    "meeting.hand",  "meeting.layer",   "meeting.mode",      "meeting.presenter"};
+    "meeting.hand",  "meeting.layer",   "meeting.mode",      "meeting.presenter", "meeting.admit",
+    "meeting.deny"};
 
 static double meeting__participants(void *ud)
 {
@@ -770,10 +683,15 @@ void meeting_on_events(meeting *mt, const store_event *evs, size_t n)
     for (size_t i = 0; mt && !mt->stopped && i < n; i++) {
         bool left = strcmp(evs[i].type, "member.left") == 0;
         bool appt = strcmp(evs[i].type, "appointment.updated") == 0;
-        if ((!left && !appt) || !evs[i].payload)
+        bool revoked = strcmp(evs[i].type, "guest_link.revoked") == 0;
+        if ((!left && !appt && !revoked) || !evs[i].payload)
             continue;
         json_t *p = json_loads(evs[i].payload, 0, NULL);
-        if (left) {
+        if (revoked) {
+            const char *link = json_string_value(json_object_get(p, "id"));
+            if (link)
+                meeting__lobby_revoked(mt, link);
+        } else if (left) {
             const char *conv = json_string_value(json_object_get(p, "conversation_id"));
             const char *user = json_string_value(json_object_get(p, "user_id"));
             if (conv && user)
@@ -805,6 +723,14 @@ void meeting_set_consult_check(meeting *mt, media_consult_fn fn, void *ud)
         return;
     mt->consult = fn;
     mt->consult_ud = ud;
+}
+
+void meeting_set_guest_check(meeting *mt, media_guest_fn fn, void *ud)
+{
+    if (!mt)
+        return;
+    mt->guest = fn;
+    mt->guest_ud = ud;
 }
 
 void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud)

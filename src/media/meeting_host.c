@@ -38,13 +38,12 @@ static void host__in_room(meeting *mt, const meeting_room *r, host__list *l)
         l->cap = 0;
 }
 
-/* Sends o (stolen) to every connection in room r that has joined. */
-static void host__tell_room(meeting *mt, const meeting_room *r, json_t *o)
+void meeting__tell_room(meeting *mt, const meeting_room *r, json_t *o, bool staff_only)
 {
     host__list l;
     host__in_room(mt, r, &l);
     for (size_t i = 0; o && i < l.n; i++)
-        if (l.v[i]->state == MC_JOINED)
+        if (l.v[i]->state == MC_JOINED && !(staff_only && l.v[i]->guest))
             net_ws_send_to(mt->srv, l.v[i]->conn, o);
     cc_free(&l.v);
     json_decref(o);
@@ -53,10 +52,11 @@ static void host__tell_room(meeting *mt, const meeting_room *r, json_t *o)
 static void host__announce(meeting *mt, meeting_room *r)
 {
     mconn *h = r->host ? meeting__conn(mt, r->host) : NULL;
-    host__tell_room(mt, r,
+    meeting__tell_room(mt, r,
                     json_pack("{s:s,s:s,s:s?,s:s?}", "type", "meeting.host", "room", r->id, "feed",
                               h && h->feed[0] ? h->feed : NULL, "display",
-                              h ? h->display : NULL));
+                              h ? h->display : NULL),
+                       false);
 }
 
 void meeting__host_on_join(mconn *c)
@@ -75,7 +75,7 @@ void meeting__host_on_join(mconn *c)
 bool meeting__host_may_enter(const mconn *c)
 {
     /* A locked call still lets its practitioner back in (a dropped connection). */
-    return !c->room->locked || (c->room->consult && !c->guest);
+    return !c->room->locked || (c->room->consult && !c->guest) || c->admitted;
 }
 
 void meeting__host_on_leave(mconn *c)
@@ -106,6 +106,7 @@ void meeting__host_joined(mconn *c)
     /* Now that the host has a feed id, everyone can be told whose it is. */
     if (c->room->host == c->conn)
         host__announce(c->mt, c->room);
+    meeting__lobby_show(c);
 }
 
 static void host__noop(void *ud, int err, const janus_result *res)
@@ -135,9 +136,10 @@ bool meeting__may_publish(const mconn *c)
 void meeting__hand(mconn *c, const meeting_req *q)
 {
     /* Ephemeral like everything in a meeting: whoever joins later sees hands raised from then. */
-    host__tell_room(c->mt, c->room,
+    meeting__tell_room(c->mt, c->room,
                     json_pack("{s:s,s:s,s:s,s:b,s:s}", "type", "meeting.hand", "room", c->room->id,
-                              "feed", c->feed, "raised", q->locked, "display", c->display));
+                              "feed", c->feed, "raised", q->locked, "display", c->display),
+                       false);
 }
 
 const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message)
@@ -181,9 +183,10 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
         break;
     case MEETING_LOCK:
         r->locked = q->locked;
-        host__tell_room(mt, r,
+        meeting__tell_room(mt, r,
                         json_pack("{s:s,s:s,s:b}", "type", "meeting.locked", "room", r->id,
-                                  "locked", r->locked));
+                                  "locked", r->locked),
+                           false);
         break;
     case MEETING_END:
         cc_logf(CC_LOG_INFO, "meeting: ended by its host", "{s:s}", "room", r->id);
@@ -193,9 +196,10 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
         /* A class: the others stop sending (their clients unpublish on meeting.mode) and may
          * only watch, raise a hand, and present when the host lets them. */
         r->classroom = q->locked;
-        host__tell_room(mt, r,
+        meeting__tell_room(mt, r,
                         json_pack("{s:s,s:s,s:s}", "type", "meeting.mode", "room", r->id, "mode",
-                                  r->classroom ? "class" : "meeting"));
+                                  r->classroom ? "class" : "meeting"),
+                           false);
         if (r->classroom) {
             host__list l;
             host__in_room(mt, r, &l);

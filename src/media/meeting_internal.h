@@ -15,6 +15,8 @@
 #define MEETING_SDP_MAX (48 * 1024)
 #define MEETING_CANDIDATE_MAX 1024
 #define MEETING_STREAMS_MAX 32
+#define MEETING_LOBBY_ID_LEN 16 /* a waiting guest's id: random, [A-Za-z0-9_-] */
+#define MEETING_LOBBY_MAX 20    /* guests waiting at once in one room's lobby */
 
 typedef enum {
     MEETING_JOIN = 1,
@@ -34,6 +36,9 @@ typedef enum {
     /* the host's, for classes */
     MEETING_MODE,      /* class (only presenters send) or meeting (everyone sends) */
     MEETING_PRESENTER, /* a participant may present (on: true) or not */
+    /* the host's, for guests from outside waiting in the lobby */
+    MEETING_ADMIT, /* let a waiting guest in */
+    MEETING_DENY,  /* turn a waiting guest away */
 } meeting_req_type;
 
 typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting_target;
@@ -53,6 +58,7 @@ typedef struct {
     json_t *subscribe, *unsubscribe;    /* subscribe: [{feed, mid?}] (unsubscribe may be NULL);
                                            layer: [{mid, substream}] in subscribe */
     char feed[MEETING_FEED_MAX + 1];    /* remove, mute: the participant */
+    char guest[MEETING_LOBBY_ID_LEN + 1]; /* admit, deny: the waiting guest */
     bool locked;                        /* lock: locked; hand: raised; mode: class; presenter: on */
 } meeting_req;
 
@@ -76,6 +82,21 @@ typedef struct {
     size_t n, cap;
 } meeting_conn_list;
 
+/* A guest from outside waiting to be let in (meeting_lobby.c). */
+typedef struct {
+    char id[MEETING_LOBBY_ID_LEN + 1];
+    net_ws_conn conn;
+    char display[AUTH_DISPLAY_MAX + 1];
+    char link[AUTH_LINK_ID_LEN + 1]; /* the invitation it came with (revoking it sends it away) */
+    char join_id[MEETING_REQ_ID_MAX + 1];
+    int64_t since; /* Unix ms */
+} meeting_guest_wait;
+
+typedef struct {
+    meeting_guest_wait *v;
+    size_t n, cap;
+} meeting_lobby;
+
 typedef struct meeting_room {
     char conv[CC_ID_LEN + 1]; /* the conversation, or the consultation when consult */
     bool consult;
@@ -90,6 +111,7 @@ typedef struct meeting_room {
     char host_user[CC_ID_LEN + 1]; /* who hosts: their connection takes it back on rejoining */
     bool locked;               /* no new joins */
     bool classroom;            /* class mode: only the host and presenters publish */
+    meeting_lobby lobby;       /* guests from outside waiting for the host */
 } meeting_room;
 
 typedef struct meeting_rooms meeting_rooms;
@@ -124,7 +146,9 @@ typedef struct mconn {
     bool gone;
     meeting *mt;
     net_ws_conn conn;
-    bool guest;                  /* on the guest WebSocket (a patient's link): no user */
+    bool guest;                  /* on the guest WebSocket (a patient's or a guest's link) */
+    bool admitted;               /* a guest from outside the host let in: the lock does not apply */
+    char link[AUTH_LINK_ID_LEN + 1]; /* a guest from outside: its invitation */
     uint64_t since;              /* order of arrival (meeting_host.c: who hosts next) */
     char user_id[CC_ID_LEN + 1]; /* "" for a guest */
     char display[AUTH_DISPLAY_MAX + 1];
@@ -154,6 +178,8 @@ struct meeting {
     void *member_ud;
     media_consult_fn consult;
     void *consult_ud;
+    media_guest_fn guest;
+    void *guest_ud;
     int publishers, bitrate, participants;
     uint64_t arrivals; /* joins so far: mconn.since */
     bool restarting;   /* everyone is leaving because Janus went: hosts are kept */
@@ -172,7 +198,10 @@ typedef struct {
 } mreq;
 
 /* meeting.c */
+void meeting__key(net_ws_conn conn, char key[24]); /* of mt->conns */
 mconn *meeting__conn(meeting *mt, net_ws_conn conn);
+/* Creates r in Janus when it is not there (for this generation), else lets its waiting in. */
+void meeting__room_ensure(meeting *mt, meeting_room *r);
 void meeting__conn_unref(mconn *c);
 /* Sends o (stolen) to conn, with the request id id when not empty. */
 void meeting__send(meeting *mt, net_ws_conn conn, json_t *o, const char *id);
@@ -188,12 +217,45 @@ void meeting__teardown(mconn *c);
 
 /* Everyone in room r leaves, told reason (meeting.left). */
 void meeting__end_room(meeting *mt, meeting_room *r, const char *reason);
+/* meeting_join.c */
+/* May this connection be in the meeting of target (a conversation, or with consult a
+ * consultation)? With join, care audits the answer (consultations); display gets a guest's
+ * name. */
+bool meeting__allowed(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
+                      bool consult, const char *target, bool join, char *display, size_t n);
+/* meeting.join: staff and a consultation's people enter; a guest from outside waits. */
+void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
+                   meeting_req *q);
+/* conn enters room target (a conversation, or with consult a consultation) once authorised:
+ * NULL, or an error code with *message. */
+const char *meeting__enter(meeting *mt, net_ws_conn conn, const char *target, bool consult,
+                           const mconn *who, const char **message);
+/* (who: guest, user_id, display, join_id, link and admitted are taken from it.) */
 
 /* ring.c: call.ring / accept / decline / cancel (registered with the meeting frames). */
 int meeting__ring_register(meeting *mt);
 void meeting__ring_conn_closed(meeting *mt, net_ws_conn conn); /* the caller's socket ended */
 void meeting__ring_stop(meeting *mt);                           /* timers closed */
 void meeting__ring_free(meeting *mt);
+
+/* meeting_lobby.c: guests from outside wait in the lobby of a conversation's meeting until its
+ * host lets them in. */
+/* conn (a guest authorised for r, display and link from its invitation) waits:
+ * meeting.lobby_wait to it, meeting.lobby to the room. NULL or an error code with *message. */
+const char *meeting__lobby_enter(meeting *mt, meeting_room *r, net_ws_conn conn,
+                                 const char *display, const char *link, const char *join_id,
+                                 const char **message);
+/* conn stops waiting (it left, or its socket closed); told meeting.left with reason unless NULL.
+ * false when it was not waiting. */
+bool meeting__lobby_leave(meeting *mt, net_ws_conn conn, const char *reason);
+/* meeting.admit / meeting.deny of host c: NULL (done) or an error code with *message. */
+const char *meeting__lobby_decide(mconn *c, const meeting_req *q, const char **message);
+/* c has just joined: it is told who waits, when someone does. */
+void meeting__lobby_show(mconn *c);
+/* The invitation link was revoked: its guests leave the lobby and the meeting (removed). */
+void meeting__lobby_revoked(meeting *mt, const char *link);
+/* Sends o (stolen) to every connection in room r that has joined (staff only: no guests). */
+void meeting__tell_room(meeting *mt, const meeting_room *r, json_t *o, bool staff_only);
 
 /* meeting_host.c: who hosts, and the host's frames (remove, mute, lock, end). */
 void meeting__host_on_join(mconn *c);     /* a connection enters (before it is joined) */
@@ -221,6 +283,7 @@ void meeting__started(void *ud, int err, const janus_result *res);
 int meeting_create(media *m, meeting **out);
 void meeting_set_member_check(meeting *mt, media_member_fn fn, void *ud);
 void meeting_set_consult_check(meeting *mt, media_consult_fn fn, void *ud);
+void meeting_set_guest_check(meeting *mt, media_guest_fn fn, void *ud);
 void meeting_set_missed_call(meeting *mt, media_missed_fn fn, void *ud);
 /* member.left: that person's connections leave the conversation's meeting at once. */
 void meeting_on_events(meeting *mt, const store_event *evs, size_t n);

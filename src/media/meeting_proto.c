@@ -16,6 +16,7 @@ static const struct {
     {"meeting.lock", MEETING_LOCK},           {"meeting.end", MEETING_END},
     {"meeting.hand", MEETING_HAND},           {"meeting.layer", MEETING_LAYER},
     {"meeting.mode", MEETING_MODE},           {"meeting.presenter", MEETING_PRESENTER},
+    {"meeting.admit", MEETING_ADMIT},         {"meeting.deny", MEETING_DENY},
 };
 
 static bool meeting__digits(const char *s, size_t max)
@@ -203,6 +204,8 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         [MEETING_LAYER] = {"type", "id", "room", "streams"},
         [MEETING_MODE] = {"type", "id", "room", "mode"},
         [MEETING_PRESENTER] = {"type", "id", "room", "feed", "on"},
+        [MEETING_ADMIT] = {"type", "id", "room", "guest"},
+        [MEETING_DENY] = {"type", "id", "room", "guest"},
     };
     int rc = CC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
@@ -316,6 +319,17 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         }
         snprintf(out->feed, sizeof(out->feed), "%s", feed);
         out->locked = json_is_true(json_object_get(obj, "on"));
+        rc = CC_OK;
+        break;
+    }
+    case MEETING_ADMIT:
+    case MEETING_DENY: {
+        const char *guest = json_string_value(json_object_get(obj, "guest"));
+        if (!meeting__token(guest, MEETING_LOBBY_ID_LEN)) {
+            cc_say(why, whylen, "field 'guest' must be the id meeting.lobby gave");
+            break;
+        }
+        snprintf(out->guest, sizeof(out->guest), "%s", guest);
         rc = CC_OK;
         break;
     }

@@ -22,6 +22,7 @@ static void meeting__room_free(void *v)
     cc_free(&r->pin);
     cc_free(&r->waiting.v);
     cc_free(&r->rejoin.v);
+    cc_free(&r->lobby.v);
     cc_free_ptr(r);
 }
 

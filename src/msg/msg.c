@@ -221,16 +221,19 @@ void msg_on_events(msg *m, const store_event *evs, size_t n)
         const char *t = evs[i].type;
         bool conv = strncmp(t, "conversation.", 13) == 0, member = strncmp(t, "member.", 7) == 0;
         bool presence = strcmp(t, "presence.updated") == 0;
+        bool revoked = strcmp(t, "guest_link.revoked") == 0;
         bool urgent =
             strcmp(t, "message.created") == 0 && strstr(evs[i].payload, "\"urgent\":true");
         bool redacts = (strcmp(t, "message.updated") == 0 || strcmp(t, "message.deleted") == 0) &&
                        strstr(evs[i].payload, "\"redacts\":[");
-        if (!conv && !member && !presence && !urgent && !redacts)
+        if (!conv && !member && !presence && !urgent && !redacts && !revoked)
             continue;
         json_t *o = json_loads(evs[i].payload, 0, NULL);
         if (!o)
             continue;
-        if (conv)
+        if (revoked)
+            msg__guests_on_revoked(m, o);
+        else if (conv)
             msg__on_conv(m, o, strcmp(t, "conversation.created") == 0);
         else if (member)
             msg__on_member(m, t, o);
@@ -298,7 +301,8 @@ static void msg__tick(uv_timer_t *t)
 
 static const net_route *const msg__tables[] = {
     msg_conv_routes,   msg_member_routes,   msg_message_routes,  msg_extra_routes,
-    msg_search_routes, msg_presence_routes, msg_directory_routes, msg_meeting_routes};
+    msg_search_routes, msg_presence_routes, msg_directory_routes, msg_meeting_routes,
+    msg_guest_routes};
 
 int msg_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, store *st,
                net_server *srv, account *acct, msg **out)
@@ -307,7 +311,8 @@ int msg_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, sto
     const size_t counts[] = {msg_conv_routes_count,     msg_member_routes_count,
                              msg_message_routes_count,  msg_extra_routes_count,
                              msg_search_routes_count,   msg_presence_routes_count,
-                             msg_directory_routes_count, msg_meeting_routes_count};
+                             msg_directory_routes_count, msg_meeting_routes_count,
+                             msg_guest_routes_count};
     msg *m = cc_calloc(1, sizeof(*m));
     *out = NULL;
     if (!m)
@@ -322,7 +327,8 @@ int msg_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, sto
     m->retention_ms = cc_config_int(cfg, "msg_retention_days") * 86400000LL;
     m->next_remind = INT64_MAX;
     if (!(m->convs = cc_map_new()) || !(m->presence = cc_map_new()) ||
-        !(m->typing = cc_map_new()) || !(m->user_convs = cc_map_new()))
+        !(m->typing = cc_map_new()) || !(m->user_convs = cc_map_new()) ||
+        !(m->guest_guesses = cc_map_new()))
         goto fail;
     if ((rc = msg__load(m, st)) != CC_OK)
         goto fail;
@@ -333,7 +339,8 @@ int msg_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, sto
         (rc = account_add_scope(acct, "presence:", PERM_MESSAGES, msg__presence_scope, m)) !=
             CC_OK ||
         (rc = net_server_add_ws_message(srv, "typing", msg__typing, m)) != CC_OK ||
-        (rc = net_server_add_ws_observer(srv, msg__ws_open, msg__ws_close, m)) != CC_OK)
+        (rc = net_server_add_ws_observer(srv, msg__ws_open, msg__ws_close, m)) != CC_OK ||
+        (rc = msg__guests_register(m)) != CC_OK)
         goto fail;
     *out = m;
     return CC_OK;
@@ -377,5 +384,6 @@ void msg_free(msg *m)
     cc_map_free(m->contacts, NULL);
     cc_map_free(m->presence, msg__free_value);
     cc_map_free(m->typing, msg__free_value);
+    cc_map_free(m->guest_guesses, msg__free_value);
     cc_free_ptr(m);
 }

@@ -35,6 +35,11 @@ void msg_on_events(msg *m, const store_event *evs, size_t n);
 /* Whether user_id is a member of conversation conv_id now (the in-memory index, kept current
  * from the event log; loop thread). For other modules' per-conversation checks (meetings). */
 bool msg_is_member(msg *m, const char *conv_id, const char *user_id);
+/* Whether principal (bound on the guest WebSocket) is a guest from outside invited to conv_id's
+ * meeting, whose link has not ended; display gets its name and link its link id (each may be
+ * NULL). The media_guest_fn main wires. Memory only. */
+bool msg_guest_allowed(msg *m, const char *conv_id, const void *principal, char *display,
+                       size_t n, char *link, size_t ln);
 /* Stops the timers (shutdown, before the worker stops). */
 void msg_stop(msg *m);
 /* After the server (whose WebSockets it observes) has been freed. NULL is a no-op. */

@@ -57,6 +57,7 @@ struct msg {
     uint64_t contacts_gen;
     cc_map *presence; /* user id -> msg_presence */
     cc_map *typing;   /* "<conv>/<user>" -> int64_t * (monotonic ms of the last frame sent) */
+    cc_map *guest_guesses; /* address -> wrong guest-link tokens lately (guests.c) */
     uv_timer_t timer;
     bool timer_init;
     int64_t remind_ms, away_ms, retention_ms;
@@ -169,6 +170,14 @@ int msg__member_remove(store *st, msg_ctx *c, const char *conv, const char *user
 int msg__conv_create_job(store *st, void *ctx);
 extern const net_route msg_meeting_routes[];
 extern const size_t msg_meeting_routes_count;
+
+/* ---- guests.c: links for guests from outside to a conversation's meeting ---------------------- */
+extern const net_route msg_guest_routes[];
+extern const size_t msg_guest_routes_count;
+/* Registers meeting.guest_hello on the guest WebSocket. */
+int msg__guests_register(msg *m);
+/* guest_link.revoked: the link's guests' connections are closed. */
+void msg__guests_on_revoked(msg *m, const json_t *payload);
 extern const net_route msg_conv_routes[];
 extern const size_t msg_conv_routes_count;
 extern const net_route msg_member_routes[];

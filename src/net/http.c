@@ -449,6 +449,12 @@ int net__req_write(net_req *r)
 
     if (r->is_h2 && r->headers_sent)
         return net__req_write_h2_data(r);
+    if (r->status == 204 || r->status == 304) {
+        /* No body, whatever the handler gave: a client reads the next response where a body
+         * would have been (Node's parser failed on the connection's next answer). */
+        r->resp_body.len = 0;
+        body_len = 0;
+    }
 
     size_t hdr_room = 4096;
     for (int i = 0; i < r->nheaders_out; i++)
@@ -469,7 +475,9 @@ int net__req_write(net_req *r)
                                      (const unsigned char *)r->resp_type,
                                      (int)strlen(r->resp_type), &p, end))
         goto out;
-    if (r->is_h2) {
+    if (r->status == 204) {
+        /* no Content-Length on a 204 (RFC 9110, 8.6) */
+    } else if (r->is_h2) {
         if (lws_add_http_header_content_length(wsi, body_len, &p, end))
             goto out;
     } else if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,

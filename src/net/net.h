@@ -70,6 +70,9 @@ int net_server_add_ready_component(net_server *s, const char *name, net_ready_fn
 void net_server_set_events_perm(net_server *s, int perm);
 /* Port actually bound (useful with port 0). */
 int net_server_port(const net_server *s);
+/* Where users reach this server, for links in messages: public_url without a trailing slash, or
+ * https://localhost:<port> (http:// with plain_http) when it is not configured. Borrowed. */
+const char *net_server_public_url(const net_server *s);
 
 /* Graceful shutdown, step 1: stop accepting (listen sockets closed), keep answering requests on
  * open connections (HTTP/1.1 ones then close), close every WebSocket with 1001. done is called
@@ -197,7 +200,8 @@ size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *p
                             void *ud, const json_t *obj);
 
 /* ---- the guest WebSocket ---------------------------------------------------------------------
- * A second WebSocket path for people without an account (a patient with a consultation link).
+ * A second WebSocket path for people without an account (a patient with a consultation link, a
+ * guest from outside invited to a meeting).
  * Its upgrade needs no session (the origin check still applies). The connection has no principal
  * until the module that checks the client's credential binds one (net_ws_guest_bind); unbound
  * after NET_WS_GUEST_BIND_S it is closed. A guest connection never receives events (hello gets
@@ -213,8 +217,17 @@ int net_server_set_ws_guest_path(net_server *s, const char *path);
 /* As net_server_add_ws_conn_message, for guest connections (the two tables are separate). */
 int net_server_add_ws_guest_message(net_server *s, const char *type, net_ws_conn_msg_fn fn,
                                     void *ud);
+/* Several modules bind guests (a patient's link, a meeting guest's link) and every handler of
+ * the guest table sees every bound principal: each principal starts with its kind, so that a
+ * module acts only on its own. */
+typedef enum { NET_GUEST_PATIENT_LINK = 1, NET_GUEST_MEETING_LINK } net_guest_kind;
+static inline net_guest_kind net_guest_kind_of(const void *principal)
+{
+    return principal ? *(const net_guest_kind *)principal : (net_guest_kind)0;
+}
 /* Gives guest connection conn its principal (taken: freed with free_fn when the connection ends
- * or another is bound). CC_ERR_NOT_FOUND (principal freed) when conn is not an open guest. */
+ * or another is bound), a struct whose first member is its net_guest_kind. CC_ERR_NOT_FOUND
+ * (principal freed) when conn is not an open guest. */
 int net_ws_guest_bind(net_server *s, net_ws_conn conn, void *principal, void (*free_fn)(void *));
 /* The source address of guest connection conn ("" when it is not one). Borrowed. */
 const char *net_ws_guest_ip(net_server *s, net_ws_conn conn);

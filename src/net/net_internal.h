@@ -150,6 +150,7 @@ struct net_server {
     size_t nws_observers;
     /* the guest WebSocket (ws_guest.c): a path without sessions, its own message handlers */
     char *guest_path;
+    char *public_url; /* net_server_public_url */
     cc_map *guests_by_ip; /* source address -> open guest connections (int *), for the cap */
     struct {
         const char *type;

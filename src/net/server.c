@@ -173,6 +173,18 @@ static int net__setup_origins(net_server *s, int port)
     const char *pub = cc_config_str(s->cfg, "public_url");
     if (pub && *pub && (rc = net__add_origin(s, pub, strlen(pub))) != CC_OK)
         return rc;
+    cc_buf url = {0};
+    if (pub && *pub)
+        rc = cc_buf_appendf(&url, "%s", pub);
+    else
+        rc = cc_buf_appendf(&url, "%s://localhost:%d", scheme, port);
+    while (rc == CC_OK && url.len && url.data[url.len - 1] == '/')
+        url.data[--url.len] = '\0';
+    if (rc != CC_OK || !url.data) {
+        cc_buf_free(&url);
+        return CC_ERR_NOMEM;
+    }
+    s->public_url = url.data;
     const char *locals[] = {"localhost", "127.0.0.1", "[::1]"};
     for (size_t i = 0; i < 3; i++) {
         int n = snprintf(buf, sizeof(buf), "%s://%s:%d", scheme, locals[i], port);
@@ -424,6 +436,11 @@ void net_server_set_events_perm(net_server *s, int perm)
     s->events_perm = perm;
 }
 
+const char *net_server_public_url(const net_server *s)
+{
+    return s->public_url;
+}
+
 int net_server_port(const net_server *s)
 {
     return s->port;
@@ -560,6 +577,7 @@ void net_server_free(net_server *s)
     cc_free(&s->origins);
     cc_free(&s->static_dir);
     cc_free(&s->guest_path);
+    cc_free(&s->public_url);
     if (s->guests_by_ip)
         cc_map_free(s->guests_by_ip, cc_free_ptr);
     cc_free_ptr(s);

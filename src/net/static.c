@@ -78,10 +78,12 @@ int net__static_serve(net_req *r)
     const net_static_file *f = net__load(r->srv, dir, path);
     bool is_index = f && strcmp(path, "/index.html") == 0;
     if (!f) {
-        /* An app route (no extension) gets the app; a missing asset is a real 404. A patient
-         * link (/visit/<id>.<mac>) is an app route whatever its dot. */
+        /* An app route (no extension) gets the app; a missing asset is a real 404. A link's
+         * page (/visit/<id>.<mac>, a patient's; /join/<id>.<mac>, a meeting guest's) is an app
+         * route whatever its dot. */
         const char *last = strrchr(path, '/');
-        if (strchr(last, '.') && strncmp(path, "/visit/", 7) != 0)
+        if (strchr(last, '.') && strncmp(path, "/visit/", 7) != 0 &&
+            strncmp(path, "/join/", 6) != 0)
             return 0;
         f = net__load(r->srv, dir, "/index.html");
         is_index = true;

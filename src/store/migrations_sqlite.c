@@ -234,5 +234,16 @@ const store_migration store_sqlite_migrations[] = {
         " cancelled_at INTEGER);"
         "CREATE INDEX msg_meetings_start ON msg_meetings(start_ms);"
         "CREATE INDEX msg_meetings_conv ON msg_meetings(conversation_id);"},
+    /* Links for guests from outside to a conversation's meeting. The id is the token's first
+     * half; the token is derived from it with the server's link key and never stored. */
+    {6, "CREATE TABLE msg_guest_links("
+        " id TEXT PRIMARY KEY,"
+        " conversation_id TEXT NOT NULL REFERENCES msg_conversations(id),"
+        " name TEXT NOT NULL,"
+        " created_by TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL,"
+        " revoked_at INTEGER);"
+        "CREATE INDEX msg_guest_links_conv ON msg_guest_links(conversation_id);"},
     {0, NULL},
 };

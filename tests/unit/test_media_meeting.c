@@ -103,6 +103,18 @@ static void test_frames_accepted(void **state)
     assert_int_equal(parse("{\"type\":\"meeting.leave\",\"room\":\"7\"}", &q, why), CC_OK);
     assert_int_equal(q.type, MEETING_LEAVE);
     meeting_req_clear(&q);
+
+    /* the host's answer to a guest waiting in the lobby */
+    assert_int_equal(parse("{\"type\":\"meeting.admit\",\"room\":\"7\",\"guest\":\"Ab-_0123456789xy\"}",
+                           &q, why),
+                     CC_OK);
+    assert_int_equal(q.type, MEETING_ADMIT);
+    assert_string_equal(q.guest, "Ab-_0123456789xy");
+    meeting_req_clear(&q);
+    assert_int_equal(parse("{\"type\":\"meeting.deny\",\"room\":\"7\",\"guest\":\"g1\"}", &q, why),
+                     CC_OK);
+    assert_int_equal(q.type, MEETING_DENY);
+    meeting_req_clear(&q);
 }
 
 static void test_frames_refused(void **state)
@@ -149,6 +161,11 @@ static void test_frames_refused(void **state)
         "{\"type\":\"meeting.trickle\",\"room\":\"1\",\"target\":\"publisher\"}",
         "{\"type\":\"meeting.trickle\",\"room\":\"1\",\"target\":\"other\",\"candidate\":null}",
         "{\"type\":\"meeting.trickle\",\"room\":\"1\",\"target\":\"publisher\",\"candidate\":5}",
+        "{\"type\":\"meeting.admit\",\"room\":\"1\"}",
+        "{\"type\":\"meeting.admit\",\"room\":\"1\",\"guest\":\"Ab-_0123456789xyz\"}",
+        "{\"type\":\"meeting.deny\",\"room\":\"1\",\"guest\":\"a b\"}",
+        "{\"type\":\"meeting.deny\",\"guest\":\"g1\"}",
+        "{\"type\":\"meeting.admit\",\"room\":\"1\",\"guest\":\"g1\",\"display\":\"x\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         meeting_req q;
