@@ -65,6 +65,7 @@ static size_t route_tables(route_table out[MAX_TABLES])
     out[n++] =
         (route_table){"msg_directory_routes", msg_directory_routes, msg_directory_routes_count};
     out[n++] = (route_table){"msg_meeting_routes", msg_meeting_routes, msg_meeting_routes_count};
+    out[n++] = (route_table){"msg_guest_routes", msg_guest_routes, msg_guest_routes_count};
     out[n++] = (route_table){"media_routes", media_routes, media_routes_count};
     out[n++] = (route_table){"care_routes", care_routes, care_routes_count};
     out[n++] = (route_table){"care_visit_routes", care_visit_routes, care_visit_routes_count};
