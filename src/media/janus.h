@@ -130,6 +130,10 @@ int janus_vr_destroy(janus_handle *h, const char *room, const char *secret, janu
                      void *ud);
 /* Completes with res->data {"room":..., "exists": true|false}. */
 int janus_vr_exists(janus_handle *h, const char *room, janus_done_fn done, void *ud);
+/* Changes the room's bitrate cap (for publishers that join from now on; each one already
+ * sending takes it with a "configure" of its own handle). */
+int janus_vr_edit_bitrate(janus_handle *h, const char *room, const char *secret, int bitrate,
+                          janus_done_fn done, void *ud);
 /* Completes with res->data {"participants":[{"id","display","publisher",...}]}; 426 if none. */
 int janus_vr_list_participants(janus_handle *h, const char *room, janus_done_fn done, void *ud);
 /* action "add" or "remove" tokens (array of strings, stolen) in the room's allowed list. */

@@ -42,6 +42,18 @@ int janus_vr_destroy(janus_handle *h, const char *room, const char *secret, janu
     return janus_message(h, body, NULL, done, ud);
 }
 
+int janus_vr_edit_bitrate(janus_handle *h, const char *room, const char *secret, int bitrate,
+                          janus_done_fn done, void *ud)
+{
+    json_t *body = json_pack("{s:s,s:s,s:i,s:b}", "request", "edit", "room", room, "new_bitrate",
+                             bitrate, "permanent", 0);
+    if (!body || janus__vr_opt(body, "secret", secret)) {
+        json_decref(body);
+        return CC_ERR_NOMEM;
+    }
+    return janus_message(h, body, NULL, done, ud);
+}
+
 int janus_vr_exists(janus_handle *h, const char *room, janus_done_fn done, void *ud)
 {
     json_t *body = json_pack("{s:s,s:s}", "request", "exists", "room", room);

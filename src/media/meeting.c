@@ -198,7 +198,7 @@ void meeting__room_ensure(meeting *mt, meeting_room *r)
                         .admin_key = media_videoroom_admin_key(mt->m),
                         .description = "carecomm meeting",
                         .publishers = mt->publishers,
-                        .bitrate = mt->bitrate};
+                        .bitrate = meeting__room_bitrate(mt, r)};
     int rc = CC_ERR_NOMEM;
     if (q) {
         *q = (mroom_req){mt, r, gen};
@@ -252,6 +252,7 @@ void meeting__teardown(mconn *c)
         c->room->host_user[0] = '\0';
         c->room->locked = false;
         c->room->classroom = false;
+        c->room->max_participants = c->room->bitrate = 0;
     }
     meeting__room_release(mt, c->room);
     meeting__conn_unref(c);
@@ -414,6 +415,7 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
     case MEETING_END:
     case MEETING_MODE:
     case MEETING_PRESENTER:
+    case MEETING_LIMITS:
         code = meeting__host_frame(c, q, &message);
         break;
     case MEETING_ADMIT:
@@ -630,7 +632,7 @@ static const char *const meeting__frames[] = {
     "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer", "meeting.trickle",
     "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end",
     "meeting.hand",  "meeting.layer",   "meeting.mode",      "meeting.presenter", "meeting.admit",
-    "meeting.deny"};
+    "meeting.deny",  "meeting.limits"};
 
 static double meeting__participants(void *ud)
 {

@@ -142,6 +142,42 @@ void meeting__hand(mconn *c, const meeting_req *q)
                        false);
 }
 
+int meeting__room_max_participants(const meeting *mt, const meeting_room *r)
+{
+    return r->max_participants ? r->max_participants : mt->participants;
+}
+
+int meeting__room_bitrate(const meeting *mt, const meeting_room *r)
+{
+    return r->bitrate ? r->bitrate : mt->bitrate;
+}
+
+/* meeting.limits: a lower cap on people applies to the next joins (nobody is sent away); a
+ * bitrate applies to the room (later publishers) and to each publisher already sending. */
+static void host__limits(meeting *mt, meeting_room *r, const meeting_req *q)
+{
+    if (q->max_participants)
+        r->max_participants = q->max_participants;
+    if (q->bitrate) {
+        r->bitrate = q->bitrate;
+        if (mt->ctl && janus_handle_alive(mt->ctl))
+            janus_vr_edit_bitrate(mt->ctl, r->id, r->secret, r->bitrate, host__noop, NULL);
+        host__list l;
+        host__in_room(mt, r, &l);
+        for (size_t i = 0; i < l.n; i++)
+            if (l.v[i]->published && l.v[i]->pub && janus_handle_alive(l.v[i]->pub))
+                janus_message(l.v[i]->pub,
+                              json_pack("{s:s,s:i}", "request", "configure", "bitrate", r->bitrate),
+                              NULL, host__noop, NULL);
+        cc_free(&l.v);
+    }
+    meeting__tell_room(mt, r,
+                       json_pack("{s:s,s:s,s:i,s:i}", "type", "meeting.limits", "room", r->id,
+                                 "max_participants", meeting__room_max_participants(mt, r),
+                                 "bitrate", meeting__room_bitrate(mt, r)),
+                       false);
+}
+
 const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message)
 {
     meeting *mt = c->mt;
@@ -149,6 +185,10 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
     if (r->host != c->conn) {
         *message = "only the meeting's host may do this";
         return "not_host";
+    }
+    if (q->type == MEETING_LIMITS && q->max_participants > mt->participants) {
+        *message = "above this server's limit (meeting_max_participants)";
+        return "invalid_limits";
     }
     mconn *t = NULL;
     if (q->type == MEETING_REMOVE || q->type == MEETING_MUTE || q->type == MEETING_PRESENTER) {
@@ -212,6 +252,9 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
                 }
             cc_free(&l.v);
         }
+        break;
+    case MEETING_LIMITS:
+        host__limits(mt, r, q);
         break;
     case MEETING_PRESENTER:
         t->presenter = q->locked;

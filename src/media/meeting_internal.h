@@ -39,6 +39,7 @@ typedef enum {
     /* the host's, for guests from outside waiting in the lobby */
     MEETING_ADMIT, /* let a waiting guest in */
     MEETING_DENY,  /* turn a waiting guest away */
+    MEETING_LIMITS, /* the host's caps for this room: people, bitrate */
 } meeting_req_type;
 
 typedef enum { MEETING_TARGET_PUBLISHER = 1, MEETING_TARGET_SUBSCRIBER } meeting_target;
@@ -60,6 +61,7 @@ typedef struct {
     char feed[MEETING_FEED_MAX + 1];    /* remove, mute: the participant */
     char guest[MEETING_LOBBY_ID_LEN + 1]; /* admit, deny: the waiting guest */
     bool locked;                        /* lock: locked; hand: raised; mode: class; presenter: on */
+    int max_participants, bitrate;      /* limits: 0 = unchanged */
 } meeting_req;
 
 /* Checks obj, a message of the event WebSocket whose "type" starts with "meeting.". On success
@@ -112,6 +114,8 @@ typedef struct meeting_room {
     bool locked;               /* no new joins */
     bool classroom;            /* class mode: only the host and presenters publish */
     meeting_lobby lobby;       /* guests from outside waiting for the host */
+    int max_participants;      /* the host's caps (meeting.limits); 0: the node's */
+    int bitrate;
 } meeting_room;
 
 typedef struct meeting_rooms meeting_rooms;
@@ -267,6 +271,9 @@ void meeting__host_on_leave(mconn *c);    /* before it is taken out of the room 
 const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message);
 /* meeting.hand: everyone in the room is told (meeting.hand with the feed). */
 void meeting__hand(mconn *c, const meeting_req *q);
+/* The caps of room r now: the host's, else the node's configuration. */
+int meeting__room_max_participants(const meeting *mt, const meeting_room *r);
+int meeting__room_bitrate(const meeting *mt, const meeting_room *r);
 /* May c send media now? Not in a class unless host or presenter. */
 bool meeting__may_publish(const mconn *c);
 

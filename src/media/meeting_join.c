@@ -33,7 +33,7 @@ const char *meeting__enter(meeting *mt, net_ws_conn conn, const char *target, bo
         *message = "the media server is not reachable; try again shortly";
         return "media_unavailable";
     }
-    if (r && r->members >= (size_t)mt->participants) {
+    if (r && r->members >= (size_t)meeting__room_max_participants(mt, r)) {
         *message = "this meeting has as many people as it may hold";
         return "meeting_full";
     }

@@ -48,6 +48,9 @@ static void meeting__joined(void *ud, int err, const janus_result *res)
         json_object_set_new(o, "locked", json_boolean(c->room->locked));
         json_object_set_new(o, "mode", json_string(c->room->classroom ? "class" : "meeting"));
         json_object_set_new(o, "may_publish", json_boolean(meeting__may_publish(c)));
+        json_object_set_new(o, "max_participants",
+                            json_integer(meeting__room_max_participants(mt, c->room)));
+        json_object_set_new(o, "bitrate", json_integer(meeting__room_bitrate(mt, c->room)));
     }
     meeting__send(mt, c->conn, o, q->id);
     meeting__host_joined(c);

@@ -17,6 +17,7 @@ static const struct {
     {"meeting.hand", MEETING_HAND},           {"meeting.layer", MEETING_LAYER},
     {"meeting.mode", MEETING_MODE},           {"meeting.presenter", MEETING_PRESENTER},
     {"meeting.admit", MEETING_ADMIT},         {"meeting.deny", MEETING_DENY},
+    {"meeting.limits", MEETING_LIMITS},
 };
 
 static bool meeting__digits(const char *s, size_t max)
@@ -206,6 +207,7 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         [MEETING_PRESENTER] = {"type", "id", "room", "feed", "on"},
         [MEETING_ADMIT] = {"type", "id", "room", "guest"},
         [MEETING_DENY] = {"type", "id", "room", "guest"},
+        [MEETING_LIMITS] = {"type", "id", "room", "max_participants", "bitrate"},
     };
     int rc = CC_ERR_INVALID;
     memset(out, 0, sizeof(*out));
@@ -319,6 +321,23 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
         }
         snprintf(out->feed, sizeof(out->feed), "%s", feed);
         out->locked = json_is_true(json_object_get(obj, "on"));
+        rc = CC_OK;
+        break;
+    }
+    case MEETING_LIMITS: {
+        const json_t *n = json_object_get(obj, "max_participants");
+        const json_t *b = json_object_get(obj, "bitrate");
+        if ((!n && !b) || (n && (!json_is_integer(n) || json_integer_value(n) < 2 ||
+                                 json_integer_value(n) > 1000)) ||
+            (b && (!json_is_integer(b) || json_integer_value(b) < 64000 ||
+                   json_integer_value(b) > 8000000))) {
+            cc_say(why, whylen,
+                   "meeting.limits needs max_participants (2 to 1000) and/or bitrate (64000 to "
+                   "8000000 bits/s)");
+            break;
+        }
+        out->max_participants = n ? (int)json_integer_value(n) : 0;
+        out->bitrate = b ? (int)json_integer_value(b) : 0;
         rc = CC_OK;
         break;
     }

@@ -3,7 +3,8 @@
 // page of the app, and Chloé are rung anywhere (the prompt), answer, and land in the call; every
 // one of them decodes both others' video. Janus is then killed mid-call: carecommd restarts it
 // and the three are back in the call by themselves, each decoding both others again. Alice
-// hangs up; a call that nobody answers leaves a missed call in the conversation.
+// shares her screen and both others see it beside the cameras; she hangs up; a call that nobody
+// answers leaves a missed call in the conversation.
 //
 // Janus never uses loopback for media: the file runs itself again in a network namespace
 // (lib/netns.js).
@@ -106,6 +107,18 @@ if (inNetns) {
     await alice.page.locator('.call-dock button', { hasText: 'Appareils' }).click();
     assert.ok((await alice.page.locator('.call-devices select').count()) === 2);
     await capture(alice.page, 'call-host');
+
+    // Alice shares her screen (Chromium's fake screen): a second video stream of hers that the
+    // others receive beside her camera and decode, shown as "Écran de Alice Martin".
+    await alice.page.locator('.call-dock button', { hasText: 'Partager l’écran' }).click();
+    await alice.page.locator('.call-dock button', { hasText: 'Arrêter le partage' }).waitFor();
+    for (const who of [bruno, chloe]) {
+      await who.page.locator('.call-dock .call-screen figcaption', { hasText: 'Écran de Alice Martin' }).waitFor({ timeout: 20000 });
+      await growing(who.page, `${who.name}: Alice's screen beside the two cameras`, { audio: false, streams: 3, timeout: 30000 });
+    }
+    await capture(bruno.page, 'call-screen', { sizes: [TABLET] });
+    await alice.page.locator('.call-dock button', { hasText: 'Arrêter le partage' }).click();
+    await bruno.page.locator('.call-dock .call-screen').waitFor({ state: 'detached', timeout: 20000 });
 
     for (const who of [alice, bruno, chloe]) {
       await who.page.locator('.call-hangup').click();

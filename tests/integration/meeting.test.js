@@ -247,6 +247,41 @@ test('the host removes, mutes, locks and ends; nobody else may', { skip }, async
   assert.equal((await alice2.next((m) => m.type === 'meeting.left' && m.reason === 'ended')).room, ja.room);
 });
 
+test('the host caps this room: people (the next join is refused) and bitrate (told to everyone)', { skip }, async () => {
+  const group = await createConversation(client(server, p.bob), { kind: 'group', members: [p.alice.userId, p.eve.userId] });
+  const [bob, alice2, eve] = [await socket(p.bob), await socket(p.alice), await socket(p.eve)];
+  const jb = await call(bob, { type: 'meeting.join', conversation: group.id });
+  // The node's defaults until the host says otherwise.
+  assert.equal(jb.max_participants, 100);
+  assert.equal(jb.bitrate, 1024000);
+  const ja = await call(alice2, { type: 'meeting.join', conversation: group.id });
+  let r = await call(alice2, { type: 'meeting.limits', room: ja.room, max_participants: 2 });
+  assert.equal(r.code, 'not_host');
+  r = await call(bob, { type: 'meeting.limits', room: jb.room, max_participants: 1 });
+  assert.equal(r.code, 'bad_message');
+  r = await call(bob, { type: 'meeting.limits', room: jb.room });
+  assert.equal(r.code, 'bad_message');
+  r = await call(bob, { type: 'meeting.limits', room: jb.room, max_participants: 101 });
+  assert.equal(r.code, 'invalid_limits', 'never above the server\'s own limit');
+  r = await call(bob, { type: 'meeting.limits', room: jb.room, max_participants: 2, bitrate: 256000 });
+  assert.equal(r.type, 'meeting.done', JSON.stringify(r));
+  const told = await alice2.next((m) => m.type === 'meeting.limits');
+  assert.deepEqual({ n: told.max_participants, b: told.bitrate }, { n: 2, b: 256000 });
+  // Two are in: the third is refused, and nobody already in is sent away.
+  r = await call(eve, { type: 'meeting.join', conversation: group.id });
+  assert.equal(r.code, 'meeting_full');
+  // Raised again, the third comes in and is told the room's caps.
+  await call(bob, { type: 'meeting.limits', room: jb.room, max_participants: 3 });
+  const je = await call(eve, { type: 'meeting.join', conversation: group.id });
+  assert.equal(je.type, 'meeting.joined', JSON.stringify(je));
+  assert.deepEqual({ n: je.max_participants, b: je.bitrate }, { n: 3, b: 256000 });
+  // The caps end with the meeting: the next one in this conversation has the defaults.
+  for (const [w, j] of [[bob, jb], [alice2, ja], [eve, je]]) await call(w, { type: 'meeting.leave', room: j.room });
+  const again = await call(bob, { type: 'meeting.join', conversation: group.id });
+  assert.deepEqual({ n: again.max_participants, b: again.bitrate }, { n: 100, b: 1024000 });
+  await call(bob, { type: 'meeting.leave', room: again.room });
+});
+
 test('a call rings the others of the conversation; accepted, it stops ringing everywhere', { skip }, async () => {
   const caller = await socket(p.alice);
   const [bobPhone, bobDesk, eve] = [await socket(p.bob), await socket(p.bob), await socket(p.eve)];

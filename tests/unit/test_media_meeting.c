@@ -115,6 +115,13 @@ static void test_frames_accepted(void **state)
                      CC_OK);
     assert_int_equal(q.type, MEETING_DENY);
     meeting_req_clear(&q);
+    assert_int_equal(parse("{\"type\":\"meeting.limits\",\"room\":\"7\",\"max_participants\":12,"
+                           "\"bitrate\":256000}",
+                           &q, why),
+                     CC_OK);
+    assert_int_equal(q.max_participants, 12);
+    assert_int_equal(q.bitrate, 256000);
+    meeting_req_clear(&q);
 }
 
 static void test_frames_refused(void **state)
@@ -166,6 +173,11 @@ static void test_frames_refused(void **state)
         "{\"type\":\"meeting.deny\",\"room\":\"1\",\"guest\":\"a b\"}",
         "{\"type\":\"meeting.deny\",\"guest\":\"g1\"}",
         "{\"type\":\"meeting.admit\",\"room\":\"1\",\"guest\":\"g1\",\"display\":\"x\"}",
+        "{\"type\":\"meeting.limits\",\"room\":\"1\"}",
+        "{\"type\":\"meeting.limits\",\"room\":\"1\",\"max_participants\":1}",
+        "{\"type\":\"meeting.limits\",\"room\":\"1\",\"max_participants\":\"5\"}",
+        "{\"type\":\"meeting.limits\",\"room\":\"1\",\"bitrate\":1000}",
+        "{\"type\":\"meeting.limits\",\"room\":\"1\",\"bitrate\":9000000}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         meeting_req q;

@@ -378,8 +378,15 @@ export class Call {
 
   private addPublishers(list: { id: string; display?: string; streams?: { type: string; mid: string; disabled?: boolean }[] }[]) {
     for (const p of list) {
+      const feed = String(p.id);
       const mids = (p.streams ?? []).filter((s) => !s.disabled).map((s) => ({ mid: s.mid, type: s.type }));
-      this.publishers.set(String(p.id), { display: p.display ?? '', mids });
+      this.publishers.set(feed, { display: p.display ?? '', mids });
+      // A stream it stopped (a screen no longer shared) is no longer shown; shared again, it is
+      // subscribed to anew.
+      const live = new Set(mids.map((m) => m.mid));
+      for (const k of [...this.subscribed]) if (k.startsWith(`${feed}/`) && !live.has(k.slice(feed.length + 1))) this.subscribed.delete(k);
+      if (mids.filter((m) => m.type === 'video').length < 2 && this.state.peers.some((x) => x.feed === feed && x.screen))
+        this.set({ peers: this.state.peers.map((x) => (x.feed === feed ? { ...x, screen: null } : x)) });
     }
     void this.syncSubscriptions();
   }
