@@ -195,7 +195,9 @@ net_req *net__req_new(net_server *s, struct lws *wsi);
 int net__req_write(net_req *r); /* WRITEABLE: 0 keep, -1 close */
 void net__req_detach(net_req *r);
 uint64_t net__req_age_us(const net_req *r); /* since its headers arrived */
-int net__security_headers(net_server *s, struct lws *wsi, unsigned char **p, unsigned char *end);
+/* Adds the security headers for a response of content_type (may be NULL). */
+int net__security_headers(net_server *s, struct lws *wsi, const char *content_type,
+                          unsigned char **p, unsigned char *end);
 
 /* router.c */
 /* Finds the route for method+path, filling path params. *method_mismatch is set when the path

@@ -27,6 +27,8 @@ test('every response carries the security headers', async () => {
   assert.equal(r.body.error.code, 'not_found');
   assert.match(r.headers['strict-transport-security'], /max-age=\d+/);
   assert.match(r.headers['content-security-policy'], /frame-ancestors 'none'/);
+  // An API answer is never a page: it may load and run nothing.
+  assert.match(r.headers['content-security-policy'], /^default-src 'none'/);
   assert.equal(r.headers['x-content-type-options'], 'nosniff');
   assert.equal(r.headers['cache-control'], 'no-store');
 });
