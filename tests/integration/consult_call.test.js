@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Server, freePort, loginReady, mediaEnv, PASSWORD } from './lib/harness.js';
 import { adminSession, waitFor } from './lib/accounts.js';
-import { client, openSocket, nextEvent, audit, request } from './lib/msg.js';
+import { client, openSocket, nextEvent, audit, request, guestSocket as sharedGuestSocket } from './lib/msg.js';
 import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from './lib/hl7.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
@@ -36,13 +36,7 @@ async function waitingPatient(bookingId) {
 }
 
 // The patient's browser: the guest WebSocket, no cookie, no bearer.
-async function guestSocket() {
-  const w = server.ws(null, { path: '/api/v1/visit/events' });
-  w.ws.on('error', () => {});
-  sockets.push(w);
-  await w.opened;
-  return w;
-}
+const guestSocket = () => sharedGuestSocket(server, sockets);
 
 async function staffSocket(who) {
   const w = await openSocket(server, who);

@@ -7,8 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Server, sleep, mediaEnv } from './lib/harness.js';
-import { staff, client, createConversation, openSocket, audit, request } from './lib/msg.js';
+import { Server, mediaEnv } from './lib/harness.js';
+import { waitFor } from './lib/accounts.js';
+import { staff, client, createConversation, openSocket, audit, request, guestSocket as sharedGuestSocket } from './lib/msg.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
 const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
@@ -20,34 +21,17 @@ let other;
 const sockets = [];
 const call = request;
 
-async function until(what, fn, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 async function staffSocket(who) {
   const w = await openSocket(server, who);
   sockets.push(w);
   return w;
 }
 
-// The guest's browser: the guest WebSocket, no cookie, no bearer.
-async function guestSocket() {
-  const w = server.ws(null, { path: '/api/v1/visit/events' });
-  w.ws.on('error', () => {});
-  sockets.push(w);
-  await w.opened;
-  return w;
-}
+const guestSocket = () => sharedGuestSocket(server, sockets);
 
 // The first message matching pred among those w receives after mark (w.messages.length then).
 function seenAfter(w, mark, pred) {
-  return until('a frame', () => w.messages.slice(mark).find(pred), 10000);
+  return waitFor(() => w.messages.slice(mark).find(pred), { what: 'a frame', timeout: 10000 });
 }
 
 const tokenOf = (url) => new URL(url).pathname.replace(/^\/join\//, '');
@@ -66,7 +50,7 @@ async function guestWith(url) {
 before(async () => {
   if (skip) return;
   server = await new Server({ env: await mediaEnv() }).start();
-  await until('media ready', async () => (await server.request('GET', '/readyz')).status === 200);
+  await waitFor(async () => (await server.request('GET', '/readyz')).status === 200, { what: 'media ready', timeout: 20000 });
   p = await staff(server, { alice: 'practitioner', bob: 'nurse', eve: 'nurse', root: 'admin' });
   conv = await createConversation(client(server, p.alice), { kind: 'group', name: 'RCP cardio', members: [p.bob.userId] });
   other = await createConversation(client(server, p.eve), { kind: 'channel', name: 'Eve only', visibility: 'private' });

@@ -16,8 +16,10 @@ import { PatientPage } from './pages/Patient';
 import { lazyPage } from './components/Lazy';
 import { ForbiddenPage, NotFoundPage } from './pages/Placeholder';
 
-// The patient's link (/visit/<token>): no session, its own code, fetched on first use.
+// The links of people without an account: a patient's (/visit/<token>), a meeting guest's
+// (/join/<token>). No session; their own code, fetched on first use.
 const VisitPage = lazyPage(() => import('./pages/visit'), (m) => m.VisitPage);
+const JoinPage = lazyPage(() => import('./pages/visit'), (m) => m.JoinPage);
 
 function SkipLink() {
   return (
@@ -43,9 +45,11 @@ function Screen() {
   const { path, me } = s;
   const isPatient = path === '/patient' || path.startsWith('/patient/');
   const visit = /^\/visit\/([A-Za-z0-9_.-]{1,80})$/.exec(path);
+  const guest = /^\/join\/([A-Za-z0-9_.-]{1,80})$/.exec(path);
   let canonical = path;
   let view;
   if (visit) view = <VisitPage token={visit[1]} />;
+  else if (guest) view = <JoinPage token={guest[1]} />;
   else if (isPatient) view = <PatientPage />;
   else if (!me) {
     canonical = '/login';

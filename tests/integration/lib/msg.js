@@ -79,3 +79,13 @@ export async function request(w, frame, timeoutMs = 15000) {
   w.send({ ...frame, id });
   return w.next((m) => m.id === id, timeoutMs);
 }
+
+// A browser without an account on the guest WebSocket (a patient's or a meeting guest's link):
+// no cookie, no bearer. Kept in sockets (to terminate after the tests).
+export async function guestSocket(server, sockets) {
+  const w = server.ws(null, { path: '/api/v1/visit/events' });
+  w.ws.on('error', () => {});
+  sockets.push(w);
+  await w.opened;
+  return w;
+}

@@ -9,7 +9,7 @@ export interface CallTransport {
   onFrame(fn: (frame: Record<string, any>) => void): () => void;
 }
 
-const MEETING_FRAMES = ['joined', 'answer', 'offer', 'participants', 'trickle', 'left', 'rejoin', 'error', 'host', 'locked', 'muted', 'done', 'hand', 'mode', 'presenter'].map((x) => `meeting.${x}`);
+const MEETING_FRAMES = ['joined', 'answer', 'offer', 'participants', 'trickle', 'left', 'rejoin', 'error', 'host', 'locked', 'muted', 'done', 'hand', 'mode', 'presenter', 'lobby', 'lobby_wait', 'limits'].map((x) => `meeting.${x}`);
 
 // The staff's event WebSocket (lib/socket.ts) as a call's transport.
 export function eventTransport(ev: {
@@ -26,7 +26,13 @@ export function eventTransport(ev: {
 }
 
 export type CallTarget = { conversation: string } | { consultation: string };
-export type CallStatus = 'joining' | 'joined' | 'reconnecting' | 'left' | 'failed';
+// waiting: a guest from outside in the lobby, until the host lets them in.
+export type CallStatus = 'joining' | 'waiting' | 'joined' | 'reconnecting' | 'left' | 'failed';
+export interface LobbyGuest {
+  id: string;
+  name: string;
+  since: number;
+}
 export type CallQuality = 'unknown' | 'good' | 'fair' | 'poor';
 
 export interface CallPeer {
@@ -57,6 +63,9 @@ export interface CallState {
   classroom: boolean; // class mode: only the host and the presenters send
   presenting: boolean; // I send (always outside a class)
   presenters: string[]; // the host's: whom they let present
+  lobby: LobbyGuest[]; // guests from outside waiting to be let in (staff see it; the host decides)
+  maxParticipants: number; // the room's caps (the host's, else the server's); 0 = not known yet
+  bitrate: number;
 }
 
 type Frame = Record<string, any>;
@@ -85,6 +94,9 @@ export class Call {
     classroom: false,
     presenting: true,
     presenters: [],
+    lobby: [],
+    maxParticipants: 0,
+    bitrate: 0,
   };
   private listeners = new Set<(s: CallState) => void>();
   private waiters: Waiter[] = [];
@@ -106,6 +118,7 @@ export class Call {
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private lastLoss = { lost: 0, received: 0 };
   private closed = false;
+  private lobbyRoom = ''; // the room whose lobby I wait in
 
   constructor(private transport: CallTransport, private target: CallTarget, private wantVideo = true) {
     this.off = transport.onFrame((f) => this.onFrame(f));
@@ -124,14 +137,18 @@ export class Call {
       this.statsTimer = setInterval(() => void this.measure(), STATS_EVERY);
       this.speakerTimer = setInterval(() => void this.listen(), 500);
     } catch (e) {
-      this.fail(e instanceof Error ? e.message : String(e));
+      if (!this.closed) this.fail(e instanceof Error ? e.message : String(e));
     }
   }
 
   async leave(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.room) this.transport.send({ type: 'meeting.leave', room: this.room });
+    if (this.room || this.lobbyRoom) this.transport.send({ type: 'meeting.leave', room: this.room || this.lobbyRoom });
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.resolve({ type: 'meeting.left', reason: 'left' });
+    }
     this.teardown();
     this.state.local?.getTracks().forEach((t) => t.stop());
     this.set({ status: 'left', reason: this.state.reason ?? 'left' });
@@ -181,6 +198,17 @@ export class Call {
   }
   endForAll() {
     return this.request({ type: 'meeting.end', room: this.room });
+  }
+  // A guest from outside waiting in the lobby: let in, or turned away.
+  admit(guest: string) {
+    return this.request({ type: 'meeting.admit', room: this.room, guest });
+  }
+  deny(guest: string) {
+    return this.request({ type: 'meeting.deny', room: this.room, guest });
+  }
+  // This room's caps while the meeting lasts.
+  setLimits(limits: { max_participants?: number; bitrate?: number }) {
+    return this.request({ type: 'meeting.limits', room: this.room, ...limits });
   }
 
   raiseHand(raised: boolean): void {
@@ -260,15 +288,23 @@ export class Call {
     return s;
   }
 
-  private request(frame: Frame, timeout = 15000): Promise<Frame> {
-    const id = `c${++counter}`;
+  private request(frame: Frame, timeout = 15000, id = `c${++counter}`): Promise<Frame> {
+    const answer = this.answerTo(id, timeout);
+    this.transport.send({ ...frame, id });
+    return answer;
+  }
+
+  // The next frame answering request id (or, with timeout 0, whenever it comes).
+  private answerTo(id: string, timeout: number): Promise<Frame> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.timer !== timer);
-        resolve({ type: 'meeting.error', code: 'timeout' });
-      }, timeout);
+      const timer = setTimeout(
+        () => {
+          this.waiters = this.waiters.filter((w) => w.timer !== timer);
+          resolve({ type: 'meeting.error', code: 'timeout' });
+        },
+        timeout || 2 ** 31 - 1,
+      );
       this.waiters.push({ pred: (f) => f.id === id, resolve, timer });
-      this.transport.send({ ...frame, id });
     });
   }
 
@@ -276,7 +312,18 @@ export class Call {
     this.set({ status: this.state.status === 'reconnecting' ? 'reconnecting' : 'joining' });
     let joined: Frame;
     for (let attempt = 0; ; attempt++) {
-      joined = await this.request({ type: 'meeting.join', ...this.target });
+      const id = `c${++counter}`;
+      joined = await this.request({ type: 'meeting.join', ...this.target }, 15000, id);
+      if (joined.type === 'meeting.lobby_wait') {
+        // A guest from outside: the host lets me in (meeting.joined answers the same join), or
+        // not (meeting.left, denied); I wait as long as it takes.
+        this.lobbyRoom = String(joined.room ?? '');
+        this.set({ status: 'waiting' });
+        joined = await this.answerTo(id, 0);
+        this.lobbyRoom = '';
+        if (this.closed) return;
+        if (joined.type === 'meeting.left') throw new Error(joined.reason || 'left');
+      }
       if (joined.type === 'meeting.joined' || attempt >= 10 || (joined.code !== 'media_unavailable' && joined.code !== 'timeout')) break;
       await new Promise((r) => setTimeout(r, 1000)); // the media server is coming back
     }
@@ -293,6 +340,8 @@ export class Call {
       hands: [],
       classroom,
       presenting: joined.may_publish !== false,
+      maxParticipants: Number(joined.max_participants ?? 0),
+      bitrate: Number(joined.bitrate ?? 0),
     });
     // In a class one joins to watch: nothing is sent until the host lets one present.
     if (joined.may_publish !== false) await this.publish();
@@ -362,7 +411,7 @@ export class Call {
       this.screen.stream.getTracks().forEach((t) => t.stop());
       this.screen = null;
     }
-    this.set({ peers: [], speaker: null, sharing: false });
+    this.set({ peers: [], speaker: null, sharing: false, lobby: [] });
   }
 
   private trickle(pc: RTCPeerConnection, target: 'publisher' | 'subscriber') {
@@ -503,6 +552,12 @@ export class Call {
       case 'meeting.locked':
         this.set({ locked: !!f.locked });
         break;
+      case 'meeting.lobby':
+        this.set({ lobby: Array.isArray(f.guests) ? f.guests.map((g: Frame) => ({ id: String(g.id), name: String(g.name ?? ''), since: Number(g.since ?? 0) })) : [] });
+        break;
+      case 'meeting.limits':
+        this.set({ maxParticipants: Number(f.max_participants ?? 0), bitrate: Number(f.bitrate ?? 0) });
+        break;
       case 'meeting.mode': {
         const classroom = f.mode === 'class';
         const presenting = !classroom || this.state.host;
@@ -531,6 +586,10 @@ export class Call {
           this.teardown();
           this.set({ status: 'reconnecting' });
         } else {
+          for (const w of this.waiters.splice(0)) {
+            clearTimeout(w.timer);
+            w.resolve(f); // a wait in the lobby ends too
+          }
           this.teardown();
           this.closed = true;
           this.state.local?.getTracks().forEach((t) => t.stop());

@@ -6,7 +6,7 @@ import './call.css';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Call, CallPeer, CallState } from '../../lib/call';
 import { t, type Key } from '../../i18n';
-import { Participants, Devices } from './CallExtras';
+import { Lobby, Participants, Devices } from './CallExtras';
 
 function Video(props: { stream: MediaStream; muted?: boolean; label: string; class?: string }) {
   const ref = useRef<HTMLVideoElement>(null);
@@ -72,9 +72,10 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
   );
   let status: string | null = null;
   if (s.status === 'joining') status = t('call.joining');
+  else if (s.status === 'waiting') status = t('call.lobby.waiting');
   else if (s.status === 'reconnecting') status = t('call.reconnecting');
-  else if (s.status === 'failed') status = t('call.failed');
-  else if (s.status === 'left') status = t(`call.left.${s.reason === 'ended' || s.reason === 'removed_by_host' ? s.reason : 'left'}` as Key);
+  else if (s.status === 'failed') status = t(s.reason === 'denied' ? 'call.lobby.denied' : 'call.failed');
+  else if (s.status === 'left') status = t(`call.left.${s.reason === 'ended' || s.reason === 'removed_by_host' || s.reason === 'removed' ? s.reason : 'left'}` as Key);
   else if (s.peers.length === 0) status = props.waitingFor ? t('call.waitingFor', { name: props.waitingFor }) : t('call.alone');
   return (
     <section class="call" aria-label={t('call.title')} data-status={s.status}>
@@ -112,6 +113,7 @@ export function CallPanel(props: { call: Call; waitingFor?: string; onLeave?: ()
           </button>
         </div>
       )}
+      {full && <Lobby call={call} s={s} />}
       {full && panel === 'people' && s.status === 'joined' && <Participants call={call} s={s} />}
       {full && panel === 'devices' && s.status === 'joined' && <Devices call={call} s={s} />}
       {(s.status === 'left' || s.status === 'failed') && props.onLeave && (

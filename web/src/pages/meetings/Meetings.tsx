@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../../lib/api';
 import { app, events } from '../../lib/app';
 import { startCall } from '../../lib/calls';
+import { InviteDialog } from '../messages/Invite';
 import { t, formatDate, formatTime } from '../../i18n';
 import { Page, Alert, Link } from '../../components/ui';
 
@@ -152,6 +153,7 @@ export function MeetingsPage() {
     const offs = ['meeting.scheduled', 'meeting.cancelled'].map((e) => events.on(e, () => load()));
     return () => offs.forEach((o) => o());
   }, []);
+  const [inviting, setInviting] = useState('');
   const cancel = async (m: Meeting) => {
     try {
       await api('POST', `/api/v1/meetings/${m.id}/cancel`);
@@ -163,6 +165,7 @@ export function MeetingsPage() {
   return (
     <Page title={t('nav.meetings')} class="meet">
       {error && <Alert kind="error">{error}</Alert>}
+      {inviting && <InviteDialog conversationId={inviting} onClose={() => setInviting('')} />}
       <section aria-labelledby="meet-next-h">
         <h2 id="meet-next-h">{t('meet.next')}</h2>
         {!list ? (
@@ -182,6 +185,9 @@ export function MeetingsPage() {
                 <p class="meet-actions">
                   <button type="button" class="btn btn-primary" onClick={() => startCall(m.conversation_id, m.title, false)}>
                     {t('meet.join')}
+                  </button>
+                  <button type="button" class="btn meet-invite" aria-haspopup="dialog" onClick={() => setInviting(m.conversation_id)}>
+                    {t('invite.button')}
                   </button>
                   {m.created_by === me.user.id && (
                     <button type="button" class="btn" onClick={() => void cancel(m)}>

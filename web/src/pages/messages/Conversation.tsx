@@ -25,6 +25,7 @@ import {
 import { Body, PresenceDot, convName, directPeer, personName, presenceLabel, when } from './bits';
 import { Composer } from './Composer';
 import { DetailsDialog } from './Details';
+import { InviteDialog } from './Invite';
 import { app } from '../../lib/app';
 import { startCall } from '../../lib/calls';
 
@@ -427,6 +428,7 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
   const title = useRef<HTMLHeadingElement>(null);
   const [showPins, setShowPins] = useState(false);
   const [details, setDetails] = useState(false);
+  const [invite, setInvite] = useState(false);
   const [joinError, setJoinError] = useState<string | null>(null);
   const stick = useRef(true); // follow new messages while scrolled to the bottom
   const prevHeight = useRef(0);
@@ -499,6 +501,11 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
               {t('call.start')}
             </button>
           )}
+          {isMember && !conv.archived && app.get().me?.permissions.includes('meetings') && (
+            <button type="button" class="btn btn-small conv-invite-btn" aria-haspopup="dialog" onClick={() => setInvite(true)}>
+              {t('invite.button')}
+            </button>
+          )}
           {isMember && (
             <button type="button" class="btn btn-small" aria-expanded={showPins ? 'true' : 'false'} onClick={() => setShowPins(!showPins)}>
               {t('msg.pins.button', { n: open.pins?.length ?? 0 })}
@@ -555,6 +562,7 @@ export function ConversationView(props: { open: OpenConv; people: Record<string,
         />
       )}
       {details && !open.gone && <DetailsDialog open={open} people={people} onClose={() => setDetails(false)} />}
+      {invite && !open.gone && <InviteDialog conversationId={conv.id} onClose={() => setInvite(false)} />}
       {!isMember && !open.gone && (
         <div class="join-bar">
           {joinError && <Alert kind="error">{joinError}</Alert>}

@@ -2,6 +2,7 @@
 // consultation is, consent, a check of camera, microphone and network, the waiting room, then
 // admitted, then the end. The link is the key (GET/POST /api/v1/visit/<token>). Plain words, one
 // step at a time, large controls; nothing here needs the staff's session.
+import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../../lib/api';
 import { app } from '../../lib/app';
@@ -50,7 +51,7 @@ interface Devices {
   level: number;
 }
 
-function useDeviceCheck(active: boolean, video: { current: HTMLVideoElement | null }): Devices {
+export function useDeviceCheck(active: boolean, video: { current: HTMLVideoElement | null }): Devices {
   const [d, setD] = useState<Devices>({ camera: 'pending', microphone: 'pending', network: 'pending', level: 0 });
   useEffect(() => {
     if (!active) return;
@@ -99,6 +100,24 @@ function CheckLine(props: { label: string; state: Check }) {
       <span aria-hidden="true" class="visit-check-mark">{mark}</span> {props.label} :{' '}
       <strong>{t(`visit.check.${props.state}` as Key)}</strong>
     </li>
+  );
+}
+
+// The camera's picture, the three checks and the microphone's level (a patient's and a guest's).
+export function DeviceCheck(props: { devices: Devices; video: RefObject<HTMLVideoElement | null> }) {
+  const { devices } = props;
+  return (
+    <>
+      <video ref={props.video} class="visit-preview" autoPlay muted playsInline aria-label={t('visit.check.preview')} />
+      <ul class="visit-checks">
+        <CheckLine label={t('visit.check.camera')} state={devices.camera} />
+        <CheckLine label={t('visit.check.microphone')} state={devices.microphone} />
+        <CheckLine label={t('visit.check.network')} state={devices.network} />
+      </ul>
+      <div class="visit-level" role="meter" aria-label={t('visit.check.level')} aria-valuemin={0} aria-valuemax={100} aria-valuenow={devices.level}>
+        <span style={{ width: `${devices.level}%` }} />
+      </div>
+    </>
   );
 }
 
@@ -219,15 +238,7 @@ export function VisitPage(props: { token: string }) {
     body = (
       <section aria-labelledby="visit-check-h">
         <h2 id="visit-check-h">{t('visit.check.title')}</h2>
-        <video ref={video} class="visit-preview" autoPlay muted playsInline aria-label={t('visit.check.preview')} />
-        <ul class="visit-checks">
-          <CheckLine label={t('visit.check.camera')} state={devices.camera} />
-          <CheckLine label={t('visit.check.microphone')} state={devices.microphone} />
-          <CheckLine label={t('visit.check.network')} state={devices.network} />
-        </ul>
-        <div class="visit-level" role="meter" aria-label={t('visit.check.level')} aria-valuemin={0} aria-valuemax={100} aria-valuenow={devices.level}>
-          <span style={{ width: `${devices.level}%` }} />
-        </div>
+        <DeviceCheck devices={devices} video={video} />
         {devices.camera === 'failed' && <Alert kind="warning">{t(audioOnly ? 'visit.check.audioOnly' : 'visit.check.blocked')}</Alert>}
         {roomOpen ? (
           <p>

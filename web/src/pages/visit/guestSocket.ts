@@ -1,7 +1,9 @@
-// The patient's WebSocket (/api/v1/visit/events): no session, the link's token proves who they
-// are (visit.hello). It carries the call's meeting.* frames and tells the page at once when the
-// consultation changes (visit.updated), so "it is your turn" does not wait for the next poll. It
-// reconnects with backoff; every (re)connection says hello again before anything else.
+// The guest WebSocket (/api/v1/visit/events): no session, the link's token proves who they are.
+// A patient's link says visit.hello (the socket then tells the page at once when the
+// consultation changes: visit.updated); a meeting guest's says meeting.guest_hello. Either way it
+// carries the call's meeting.* frames. It reconnects with backoff; every (re)connection says
+// hello again before anything else. A refused link, or one revoked meanwhile (close 4403), stops
+// it for good.
 export type GuestState = 'connecting' | 'ready' | 'refused' | 'closed';
 type Listener = (frame: Record<string, any>) => void;
 
@@ -18,8 +20,10 @@ export class GuestSocket {
   private running = true;
   state: GuestState = 'connecting';
   consultation = ''; // from visit.welcome: the id the call is joined with
+  welcome: Record<string, any> = {}; // the last welcome frame (meeting.guest_welcome: conversation, name, title)
+  refusal = ''; // the server's code when the link was refused
 
-  constructor(private token: string) {
+  constructor(private token: string, private kind: 'visit' | 'meeting' = 'visit') {
     this.connect();
   }
 
@@ -59,7 +63,8 @@ export class GuestSocket {
     this.setState('connecting');
     const ws = new WebSocket(`${location.protocol === 'http:' ? 'ws' : 'wss'}://${location.host}/api/v1/visit/events`);
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'visit.hello', token: this.token, id: 'hello' }));
+    const hello = this.kind === 'visit' ? 'visit.hello' : 'meeting.guest_hello';
+    ws.onopen = () => ws.send(JSON.stringify({ type: hello, token: this.token, id: 'hello' }));
     ws.onmessage = (e) => {
       let m: Record<string, any>;
       try {
@@ -67,21 +72,30 @@ export class GuestSocket {
       } catch {
         return;
       }
-      if (m.type === 'visit.welcome') {
+      if (m.type === 'visit.welcome' || m.type === 'meeting.guest_welcome') {
         this.attempt = 0;
+        this.welcome = m;
         this.consultation = String(m.consultation ?? '');
         this.setState('ready');
         for (const f of this.outbox.splice(0)) ws.send(JSON.stringify(f));
       } else if (m.type === 'error' && m.id === 'hello' && m.code !== 'busy') {
-        // The link no longer opens the consultation: the page's own GET says why.
+        // The link no longer works: the page says why (a patient's page asks its own GET).
         this.running = false;
+        this.refusal = String(m.code ?? '');
         this.setState('refused');
       }
       for (const fn of this.listeners) fn(m);
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (e.code === 4403) {
+        // The invitation was withdrawn: no coming back with it.
+        this.running = false;
+        this.refusal = 'link_revoked';
+        this.setState('refused');
+        return;
+      }
       if (!this.running) return;
       this.setState('connecting');
       const delay = Math.min(BACKOFF_MAX, BACKOFF_MIN * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
