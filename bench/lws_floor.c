@@ -2,8 +2,11 @@
  * nothing else. It answers every request with one file's bytes in a single write (headers and
  * body together, then keep-alive). bench/run-all measures it beside carecommd and nginx, so the
  * part of the gap to nginx that lws-on-libuv itself costs is visible in the same run.
- * Usage: lws_floor PORT CERT KEY BODY_FILE */
+ * Usage: lws_floor PORT CERT KEY BODY_FILE [poll]
+ * With "poll", lws runs its own poll() loop instead of libuv: what the stack costs without
+ * libuv's poll handling (not how carecommd runs). */
 #include <libwebsockets.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +45,9 @@ static const struct lws_protocols floor_protocols[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: lws_floor PORT CERT KEY BODY_FILE\n");
+    bool own_loop = argc == 6 && strcmp(argv[5], "poll") == 0;
+    if (argc != 5 && !own_loop) {
+        fprintf(stderr, "usage: lws_floor PORT CERT KEY BODY_FILE [poll]\n");
         return 2;
     }
     FILE *f = fopen(argv[4], "rb");
@@ -60,9 +64,11 @@ int main(int argc, char **argv)
     void *loops[] = {&loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    info.foreign_loops = loops;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    if (!own_loop) {
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+        info.foreign_loops = loops;
+    }
     struct lws_context *ctx = lws_create_context(&info);
     if (!ctx)
         return 1;
@@ -73,5 +79,8 @@ int main(int argc, char **argv)
     info.ssl_private_key_filepath = argv[3];
     if (!lws_create_vhost(ctx, &info))
         return 1;
+    if (own_loop)
+        while (lws_service(ctx, 0) >= 0)
+            ; /* until killed */
     return uv_run(&loop, UV_RUN_DEFAULT); /* until killed */
 }
