@@ -90,6 +90,15 @@ void account_audit_denied(account *a, const void *principal, const char *object,
                          json_pack("{s:s}", "reason", reason));
 }
 
+void account_audit_action(account *a, const void *principal, const char *action,
+                          const char *object, json_t *details)
+{
+    if (a && principal)
+        acct_audit_async(a, principal, action, object, NULL, "success", details);
+    else
+        json_decref(details);
+}
+
 static void acct__deny(account *a, net_req *r, const acct_principal *p, int status,
                        const char *code, const char *message)
 {

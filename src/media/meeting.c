@@ -420,7 +420,7 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
         break;
     case MEETING_ADMIT:
     case MEETING_DENY:
-        code = meeting__lobby_decide(c, q, &message);
+        code = meeting__lobby_decide(c, principal, q, &message);
         break;
     case MEETING_LEAVE:
         meeting__teardown(c);

@@ -252,8 +252,10 @@ const char *meeting__lobby_enter(meeting *mt, meeting_room *r, net_ws_conn conn,
 /* conn stops waiting (it left, or its socket closed); told meeting.left with reason unless NULL.
  * false when it was not waiting. */
 bool meeting__lobby_leave(meeting *mt, net_ws_conn conn, const char *reason);
-/* meeting.admit / meeting.deny of host c: NULL (done) or an error code with *message. */
-const char *meeting__lobby_decide(mconn *c, const meeting_req *q, const char **message);
+/* meeting.admit / meeting.deny of host c (principal: theirs, for the audit chain): NULL (done)
+ * or an error code with *message. */
+const char *meeting__lobby_decide(mconn *c, const void *principal, const meeting_req *q,
+                                  const char **message);
 /* c has just joined: it is told who waits, when someone does. */
 void meeting__lobby_show(mconn *c);
 /* The invitation link was revoked: its guests leave the lobby and the meeting (removed). */

@@ -117,7 +117,8 @@ bool meeting__lobby_leave(meeting *mt, net_ws_conn conn, const char *reason)
     return true;
 }
 
-const char *meeting__lobby_decide(mconn *c, const meeting_req *q, const char **message)
+const char *meeting__lobby_decide(mconn *c, const void *principal, const meeting_req *q,
+                                  const char **message)
 {
     meeting *mt = c->mt;
     meeting_room *r = c->room;
@@ -137,6 +138,11 @@ const char *meeting__lobby_decide(mconn *c, const meeting_req *q, const char **m
     bool admit = q->type == MEETING_ADMIT;
     cc_logf(CC_LOG_INFO, admit ? "meeting guest admitted" : "meeting guest denied",
             "{s:s,s:s,s:s}", "link", w.link, "room", r->id, "by", c->user_id);
+    /* Someone from outside now hears the meeting: who let them in is on record. */
+    char object[16 + AUTH_LINK_ID_LEN];
+    snprintf(object, sizeof(object), "guest_link:%s", w.link);
+    account_audit_action(mt->m->acct, principal, admit ? "meeting.admit" : "meeting.deny", object,
+                         json_pack("{s:s}", "conversation_id", r->conv));
     if (admit) {
         mconn who = {.guest = true, .admitted = true};
         snprintf(who.display, sizeof(who.display), "%s", w.display);

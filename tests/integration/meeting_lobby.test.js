@@ -164,6 +164,9 @@ test('a guest waits in the lobby; everyone sees it; only the host lets it in', {
   await seenAfter(alice, mark, (m) => m.type === 'meeting.lobby' && m.guests.length === 0);
   // The guest never hosts, and never lets anyone in.
   assert.notEqual(joined.host, joined.feed);
+  // Who let someone from outside in is on record.
+  await waitFor(async () => (await audit(server, p.root.token, { action: 'meeting.admit' }))
+    .some((r) => r.actor_id === p.alice.userId && r.object === `guest_link:${link.link.id}`), { what: 'the admit in the audit chain' });
 });
 
 test('the host turns a guest away; a guest may also stop waiting', { skip }, async () => {
@@ -176,6 +179,7 @@ test('the host turns a guest away; a guest may also stop waiting', { skip }, asy
   assert.equal(done.type, 'meeting.done');
   const left = await second.next((m) => m.type === 'meeting.left');
   assert.equal(left.reason, 'denied');
+  await waitFor(async () => (await audit(server, p.root.token, { action: 'meeting.deny' })).length === 1, { what: 'the deny in the audit chain' });
 
   const third = await guestWith(link.url);
   mark = alice.messages.length;
