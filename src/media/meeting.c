@@ -245,6 +245,8 @@ void meeting__teardown(mconn *c)
     cc_map_remove(mt->conns, key);
     meeting__host_on_leave(c);
     meeting_conn_list_remove(&c->room->waiting, c->conn);
+    if (!mt->restarting) /* left, removed, or its page closed: it asks again next time */
+        meeting_conn_list_remove(&c->room->admitted, c->conn);
     c->room->members--;
     if (c->room->members == 0 && !mt->restarting) {
         /* The meeting is over: the next one in this conversation starts anew. */

@@ -114,6 +114,8 @@ typedef struct meeting_room {
     bool locked;               /* no new joins */
     bool classroom;            /* class mode: only the host and presenters publish */
     meeting_lobby lobby;       /* guests from outside waiting for the host */
+    meeting_conn_list admitted; /* guests the host let in: a rejoin after a media restart
+                                   comes straight back in */
     int max_participants;      /* the host's caps (meeting.limits); 0: the node's */
     int bitrate;
 } meeting_room;
@@ -227,6 +229,8 @@ void meeting__end_room(meeting *mt, meeting_room *r, const char *reason);
  * name. */
 bool meeting__allowed(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
                       bool consult, const char *target, bool join, char *display, size_t n);
+/* Whether the host let conn (a guest from outside) into r during this meeting. */
+bool meeting__was_admitted(const meeting_room *r, net_ws_conn conn);
 /* meeting.join: staff and a consultation's people enter; a guest from outside waits. */
 void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
                    meeting_req *q);

@@ -9,6 +9,14 @@
 
 #include <string.h>
 
+bool meeting__was_admitted(const meeting_room *r, net_ws_conn conn)
+{
+    for (size_t i = 0; i < r->admitted.n; i++)
+        if (r->admitted.v[i] == conn)
+            return true;
+    return false;
+}
+
 bool meeting__allowed(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
                       bool consult, const char *target, bool join, char *display, size_t n)
 {
@@ -87,14 +95,21 @@ void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool gu
     if (code)
         goto fail;
     if (guest && !q->consultation) {
-        /* A guest from outside: the lobby, until the host lets them in. */
-        char link[AUTH_LINK_ID_LEN + 1] = "";
-        mt->guest(mt->guest_ud, q->conversation, principal, NULL, 0, link, sizeof(link));
+        /* A guest from outside: the lobby, until the host lets them in; one the host let in
+         * and whom a media restart took out comes back in at once. */
+        mt->guest(mt->guest_ud, q->conversation, principal, NULL, 0, who.link, sizeof(who.link));
+        if (r && meeting__was_admitted(r, conn)) {
+            who.admitted = true;
+            snprintf(who.join_id, sizeof(who.join_id), "%s", q->id);
+            if ((code = meeting__enter(mt, conn, q->conversation, false, &who, &message)))
+                goto fail;
+            return;
+        }
         if (!(r = meeting_rooms_get(mt->rooms, q->conversation, true))) {
             code = "internal";
             message = "out of memory";
         } else {
-            code = meeting__lobby_enter(mt, r, conn, who.display, link, q->id, &message);
+            code = meeting__lobby_enter(mt, r, conn, who.display, who.link, q->id, &message);
         }
         if (code)
             goto fail;

@@ -144,6 +144,7 @@ const char *meeting__lobby_decide(mconn *c, const void *principal, const meeting
     account_audit_action(mt->m->acct, principal, admit ? "meeting.admit" : "meeting.deny", object,
                          json_pack("{s:s}", "conversation_id", r->conv));
     if (admit) {
+        meeting_conn_list_add(&r->admitted, w.conn); /* out of memory: asks again after a restart */
         mconn who = {.guest = true, .admitted = true};
         snprintf(who.display, sizeof(who.display), "%s", w.display);
         snprintf(who.link, sizeof(who.link), "%s", w.link);

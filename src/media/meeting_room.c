@@ -23,6 +23,7 @@ static void meeting__room_free(void *v)
     cc_free(&r->waiting.v);
     cc_free(&r->rejoin.v);
     cc_free(&r->lobby.v);
+    cc_free(&r->admitted.v);
     cc_free_ptr(r);
 }
 

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Server, mediaEnv } from './lib/harness.js';
 import { waitFor } from './lib/accounts.js';
 import { staff, client, createConversation, openSocket, audit, request, guestSocket as sharedGuestSocket } from './lib/msg.js';
@@ -212,6 +213,21 @@ test('a guest can wait before anyone is there: the first one in is told', { skip
   const lobby = await b.next((m) => m.type === 'meeting.lobby' && m.room === joined.room);
   assert.deepEqual(lobby.guests.map((x) => x.name), ['Interprète']);
   await call(b, { type: 'meeting.leave', room: joined.room });
+});
+
+test('a guest let in comes straight back after a media-server restart, without asking again', { skip }, async () => {
+  const pid = Number(fs.readFileSync(path.join(server.dataDir, 'media/janus.pid'), 'utf8').trim());
+  process.kill(pid, 'SIGKILL');
+  const left = await guest.next((m) => m.type === 'meeting.left' && m.reason === 'media_restarting', 15000);
+  assert.equal(left.room, aliceJoined.room);
+  await guest.next((m) => m.type === 'meeting.rejoin', 30000);
+  const again = await call(guest, { type: 'meeting.join', conversation: conv.id });
+  assert.equal(again.type, 'meeting.joined', JSON.stringify(again));
+  assert.equal(again.room, aliceJoined.room);
+  // Alice comes back too (as the web app does by itself).
+  await alice.next((m) => m.type === 'meeting.rejoin', 30000);
+  const back = await call(alice, { type: 'meeting.join', conversation: conv.id });
+  assert.equal(back.type, 'meeting.joined');
 });
 
 test('revoking the link sends its guests away at once and the link stops working', { skip }, async () => {
