@@ -16,7 +16,7 @@ import crypto from 'node:crypto';
 import { startServer, launchBrowser, sleep } from '../../tests/e2e/lib/web.js';
 import { createUser, loginReady, freePort } from '../../tests/integration/lib/harness.js';
 import { client, createConversation } from '../../tests/integration/lib/msg.js';
-import { pageClient } from '../../tests/e2e/lib/meeting-page.js';
+import { pageClient, appPageAt } from '../../tests/e2e/lib/meeting-page.js';
 import { janusClient, firstFrameHelper } from './janus-page.js';
 
 const MEDIA_IP = process.env.MEDIA_IP || '10.99.0.1';
@@ -78,14 +78,15 @@ async function main() {
       const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
       if (who) await ctx.addCookies([{ name: 'cc_session', value: who.token, url: server.url }]);
       const p = await ctx.newPage();
-      await p.goto(url);
+      if (url === server.url) await appPageAt(p, server.url);
+      else await p.goto(url);
       await p.evaluate(firstFrameHelper);
       return p;
     };
 
     // ---- through carecommd ----
-    const pub = await page(people.pub, `${server.url}/healthz`);
-    const view = await page(people.view, `${server.url}/healthz`);
+    const pub = await page(people.pub, server.url);
+    const view = await page(people.view, server.url);
     for (const p of [pub, view]) {
       await p.evaluate(pageClient);
       await p.evaluate(() => window.mt.open());
@@ -110,7 +111,7 @@ async function main() {
     }
 
     // ---- carecommd's CPU with three people in a call, each receiving the two others ----
-    const third = await page(people.third, `${server.url}/healthz`);
+    const third = await page(people.third, server.url);
     await third.evaluate(pageClient);
     await third.evaluate(() => window.mt.open());
     const v = await view.evaluate((c) => window.mt.joinAndPublish(c), conv.id);

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { startServer, launchBrowser, sleep } from './lib/web.js';
 import { createUser, loginReady } from '../integration/lib/harness.js';
 import { client, createConversation } from '../integration/lib/msg.js';
-import { pageClient } from './lib/meeting-page.js';
+import { pageClient, appPageAt } from './lib/meeting-page.js';
 import { netnsTest, mediaEnv } from './lib/netns.js';
 
 const MEDIA_IP = '10.99.0.1';
@@ -44,7 +44,7 @@ if (inNetns) {
       who.context = await browser.newContext({ ignoreHTTPSErrors: true });
       await who.context.addCookies([{ name: 'cc_session', value: who.token, url: server.url }]);
       who.page = await who.context.newPage();
-      await who.page.goto(`${server.url}/healthz`);
+      await appPageAt(who.page, server.url);
       await who.page.evaluate(pageClient);
       await who.page.evaluate(() => window.mt.open());
     }

@@ -105,3 +105,12 @@ export function pageClient() {
     return out;
   };
 }
+
+// Opens a page of origin's for pageClient: the web app on a path of its own (same origin, so the
+// session cookie and the WebSocket's origin check apply as for the app itself, with the app's
+// CSP). Not an API answer: those forbid scripts any connection (default-src 'none'). Not a page
+// the test makes up with page.route either: Chromium then counts it as public and blocks its
+// connections to a local address.
+export async function appPageAt(page, origin) {
+  await page.goto(`${origin}/test-page`, { waitUntil: 'load' });
+}
