@@ -218,15 +218,7 @@ int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, ne
     c->smtp_url = care_opt(cfg, "smtp_url");
     c->smtp_from = care_opt(cfg, "smtp_from");
     c->sms_url = care_opt(cfg, "sms_gateway_url");
-    const char *pub = cc_config_str(cfg, "public_url");
-    cc_buf b = {0};
-    if (pub && *pub)
-        cc_buf_appendf(&b, "%s", pub);
-    else
-        cc_buf_appendf(&b, "https://%s", cc_config_str(cfg, "listen"));
-    while (b.len && b.data[b.len - 1] == '/')
-        b.data[--b.len] = '\0';
-    c->public_url = b.data;
+    c->public_url = cc_strdup(net_server_public_url(srv));
     cc_buf od = {0};
     cc_buf_appendf(&od, "%s/outbox", cc_config_str(cfg, "data_dir"));
     c->outbox_dir = od.data;

@@ -148,12 +148,7 @@ int interop_start(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, 
         cc_logf(CC_LOG_INFO, "HL7 MLLP listener ready", "{s:s,s:i,s:b}", "listen", listen, "port",
                 net_mllp_port(s->mllp), "tls", cc_config_bool(cfg, "mllp_tls"));
     }
-    const char *pub = cc_config_str(cfg, "public_url");
-    cc_buf url = {0};
-    cc_buf_appendf(&url, pub && *pub ? "%s" : "https://%s", pub && *pub ? pub : cc_config_str(cfg, "listen"));
-    while (url.len && url.data[url.len - 1] == '/')
-        url.data[--url.len] = '\0';
-    s->public_url = url.data;
+    s->public_url = cc_strdup(net_server_public_url(srv));
     if (!s->public_url ||
         (rc = net_server_add_routes(srv, interop_fhir_routes, interop_fhir_routes_count, s)) !=
             CC_OK ||

@@ -70,8 +70,9 @@ int net_server_add_ready_component(net_server *s, const char *name, net_ready_fn
 void net_server_set_events_perm(net_server *s, int perm);
 /* Port actually bound (useful with port 0). */
 int net_server_port(const net_server *s);
-/* Where users reach this server, for links in messages: public_url without a trailing slash, or
- * https://localhost:<port> (http:// with plain_http) when it is not configured. Borrowed. */
+/* Where users reach this server, for links (patients', guests', FHIR's): public_url without a
+ * trailing slash; when it is not configured, https://<listen host>:<port> (http:// with
+ * plain_http; localhost for a wildcard address). Borrowed, valid until net_server_free. */
 const char *net_server_public_url(const net_server *s);
 
 /* Graceful shutdown, step 1: stop accepting (listen sockets closed), keep answering requests on

@@ -19,7 +19,8 @@ const cc_cfg_key net_config_keys[] = {
     {"plain_http", CC_CFG_BOOL, "false", 0, 0, false,
      "Serve plain HTTP instead of HTTPS; refused unless listen is a loopback address"},
     {"public_url", CC_CFG_STRING, NULL, 0, 0, false,
-     "URL users reach the server at (https://carecomm.hospital.example); default https://localhost:<port>"},
+     "URL users reach the server at (https://carecomm.hospital.example), for links; default "
+     "https://<listen address> (localhost for 0.0.0.0)"},
     {"allowed_origins", CC_CFG_STRING, NULL, 0, 0, false,
      "Comma-separated extra origins allowed to open the event WebSocket"},
     {"max_body_bytes", CC_CFG_INT, "1048576", 1024, 67108864, false,
@@ -165,6 +166,29 @@ static int net__add_origin(net_server *s, const char *o, size_t n)
 
 /* The origins allowed to open the event WebSocket: the public URL, the local names of the port,
  * and any configured extra ones. */
+/* net_server_public_url: public_url, else where this server listens (a wildcard address is no
+ * place to send anyone: localhost then). */
+static int net__setup_public_url(net_server *s, const char *host, int port)
+{
+    const char *pub = cc_config_str(s->cfg, "public_url");
+    bool wildcard = !*host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+    cc_buf url = {0};
+    int rc;
+    if (pub && *pub)
+        rc = cc_buf_appendf(&url, "%s", pub);
+    else
+        rc = cc_buf_appendf(&url, strchr(host, ':') && !wildcard ? "%s://[%s]:%d" : "%s://%s:%d",
+                            s->tls ? "https" : "http", wildcard ? "localhost" : host, port);
+    while (rc == CC_OK && url.len && url.data[url.len - 1] == '/')
+        url.data[--url.len] = '\0';
+    if (rc != CC_OK || !url.data) {
+        cc_buf_free(&url);
+        return CC_ERR_NOMEM;
+    }
+    s->public_url = url.data;
+    return CC_OK;
+}
+
 static int net__setup_origins(net_server *s, int port)
 {
     const char *scheme = s->tls ? "https" : "http";
@@ -173,18 +197,6 @@ static int net__setup_origins(net_server *s, int port)
     const char *pub = cc_config_str(s->cfg, "public_url");
     if (pub && *pub && (rc = net__add_origin(s, pub, strlen(pub))) != CC_OK)
         return rc;
-    cc_buf url = {0};
-    if (pub && *pub)
-        rc = cc_buf_appendf(&url, "%s", pub);
-    else
-        rc = cc_buf_appendf(&url, "%s://localhost:%d", scheme, port);
-    while (rc == CC_OK && url.len && url.data[url.len - 1] == '/')
-        url.data[--url.len] = '\0';
-    if (rc != CC_OK || !url.data) {
-        cc_buf_free(&url);
-        return CC_ERR_NOMEM;
-    }
-    s->public_url = url.data;
     const char *locals[] = {"localhost", "127.0.0.1", "[::1]"};
     for (size_t i = 0; i < 3; i++) {
         int n = snprintf(buf, sizeof(buf), "%s://%s:%d", scheme, locals[i], port);
@@ -325,7 +337,8 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
         goto fail;
     }
     s->port = lws_get_vhost_listen_port(s->vhost);
-    if ((rc = net__setup_origins(s, s->port)) != CC_OK || (rc = net__hub_create(s)) != CC_OK ||
+    if ((rc = net__setup_origins(s, s->port)) != CC_OK ||
+        (rc = net__setup_public_url(s, host, s->port)) != CC_OK || (rc = net__hub_create(s)) != CC_OK ||
         (rc = net__builtin_register(s)) != CC_OK) {
         snprintf(why, whylen, "net: set-up failed (%s)", cc_strerror(rc));
         goto fail;

@@ -64,7 +64,7 @@ if (inNetns) {
     // The guest: no account, a phone, the link.
     guest = await openPage(browser, server, PHONE);
     await guest.addInitScript(recordPeerConnections);
-    await guest.goto(url.replace(/^https:\/\/localhost:\d+/, server.url));
+    await guest.goto(url.replace(/^https?:\/\/[^/]+/, server.url));
     await guest.locator('h1', { hasText: 'Bonjour Dr Martin (CHU Lyon)' }).waitFor();
     await guest.locator('.patient-lead', { hasText: 'RCP cardiologie' }).waitFor();
     await guest.locator('.visit-check-ok', { hasText: 'Caméra' }).waitFor();
@@ -90,7 +90,7 @@ if (inNetns) {
 
   test('a second guest is turned away and told so; a withdrawn invitation ends the guest\'s page', { timeout: 90000 }, async () => {
     const other = await openPage(browser, server, PHONE);
-    await other.goto(url.replace(/^https:\/\/localhost:\d+/, server.url));
+    await other.goto(url.replace(/^https?:\/\/[^/]+/, server.url));
     await other.locator('button', { hasText: 'Demander à entrer' }).click();
     const lobby = alice.page.locator('.call-lobby');
     await lobby.locator('li', { hasText: 'Dr Martin (CHU Lyon)' }).waitFor({ timeout: 20000 });
