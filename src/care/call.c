@@ -228,7 +228,7 @@ static void call_hello_done(void *ctx, int rc)
 {
     call_hello *h = ctx;
     if (h->guess_failed)
-        care__guess_failed(h->c, h->ip, cc_now_ms());
+        cc_guesses_failed(h->c->guesses, h->ip, cc_now_ms());
     care_guest *g = h->guest;
     h->guest = NULL;
     if (rc != CC_OK)
@@ -263,7 +263,7 @@ static const char *care_visit_hello(void *ud, net_ws_conn conn, const void *prin
         *message = "visit.hello needs the link's token";
         return "bad_message";
     }
-    if (care__guess_blocked(c, ip, cc_now_ms())) {
+    if (cc_guesses_blocked(c->guesses, ip, cc_now_ms())) {
         *message = "too many wrong links from this address; try again later";
         return "too_many_attempts";
     }

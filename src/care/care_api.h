@@ -35,9 +35,6 @@ void care_req_free(care_req *q);
 int care_fail(care_req *q, int status, const char *code, const char *text);
 /* The done callback: replies with the error, 503, or out; frees q. */
 void care_req_done(void *ctx, int rc);
-/* visit.c: an address that tried too many unknown links is refused for a while. */
-bool care__guess_blocked(care *c, const char *ip, int64_t now);
-void care__guess_failed(care *c, const char *ip, int64_t now);
 /* visit.c: the patient enters the waiting room (consent given, room open). */
 int care__arrive(store *st, care_req *q, int64_t now);
 

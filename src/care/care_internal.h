@@ -84,6 +84,8 @@ int care__sms_send(const char *gateway_url, const char *to, const char *text, ch
 /* ---- the module at run time (notify.c, api.c, visit.c) -------------------------------------- */
 
 #define NOTIFY_BATCH 16
+#define CARE_GUESS_LIMIT 10                /* unknown links per address per window, then 429 */
+#define CARE_GUESS_WINDOW_MS (10 * 60000)
 
 struct care {
     uv_loop_t *loop;
@@ -93,7 +95,7 @@ struct care {
     care_notice_opts notice;
     int64_t retry_ms; /* first delay after a failed send */
     int64_t waiting_room_ms; /* the waiting room opens this long before the start */
-    cc_map *guesses;         /* address -> failed link attempts (visit.c) */
+    cc_guesses *guesses;     /* unknown links per address: refused for a while past the limit */
     net_server *srv;
     cc_map *in_call; /* appointment id -> its practitioner's user id, while in call (call.c) */
     uv_timer_t timer;

@@ -228,7 +228,7 @@ int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, ne
     c->notice.before_minutes = (int)cc_config_int(cfg, "waiting_room_opens_minutes");
     c->retry_ms = cc_config_int(cfg, "outbox_retry_seconds") * 1000;
     c->waiting_room_ms = cc_config_int(cfg, "waiting_room_opens_minutes") * 60000;
-    c->guesses = cc_map_new();
+    c->guesses = cc_guesses_new(CARE_GUESS_LIMIT, CARE_GUESS_WINDOW_MS);
     c->in_call = cc_map_new();
     c->srv = srv;
     int rc = CC_ERR_NOMEM;
@@ -272,8 +272,7 @@ void care_free(care *c)
     if (!c)
         return;
     cc_buf_free(&c->payload);
-    if (c->guesses)
-        cc_map_free(c->guesses, cc_free_ptr);
+    cc_guesses_free(c->guesses);
     if (c->in_call)
         cc_map_free(c->in_call, cc_free_ptr);
     cc_free(&c->smtp_url);

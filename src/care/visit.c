@@ -8,53 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GUESS_WINDOW_MS (10 * 60 * 1000)
-#define GUESS_LIMIT 10 /* unknown links per address per window before 429 */
-
-typedef struct {
-    int64_t since;
-    int count;
-} care_guess;
-
-/* ---- guessing -------------------------------------------------------------------------------- */
-
-bool care__guess_blocked(care *c, const char *ip, int64_t now)
-{
-    care_guess *g = cc_map_get(c->guesses, ip);
-    return g && now - g->since < GUESS_WINDOW_MS && g->count >= GUESS_LIMIT;
-}
-
-static bool visit_guess_stale(void *ud, const char *key, void *value)
-{
-    (void)key;
-    int64_t now = *(const int64_t *)ud;
-    if (now - ((care_guess *)value)->since < GUESS_WINDOW_MS)
-        return false;
-    cc_free_ptr(value); /* removed: the value is ours */
-    return true;
-}
-
-void care__guess_failed(care *c, const char *ip, int64_t now)
-{
-    care_guess *g = cc_map_get(c->guesses, ip);
-    if (!g) {
-        /* Addresses whose window has passed are forgotten before the map grows large. */
-        if (cc_map_count(c->guesses) >= 10000)
-            cc_map_sweep(c->guesses, visit_guess_stale, &now);
-        if (cc_map_count(c->guesses) > 100000 || !(g = cc_calloc(1, sizeof *g)))
-            return;
-        if (cc_map_put(c->guesses, ip, g, NULL) != CC_OK) {
-            cc_free_ptr(g);
-            return;
-        }
-    }
-    if (now - g->since >= GUESS_WINDOW_MS) {
-        g->since = now;
-        g->count = 0;
-    }
-    g->count++;
-}
-
 /* ---- the job --------------------------------------------------------------------------------- */
 
 typedef enum { VISIT_VIEW, VISIT_CONSENT, VISIT_ARRIVE } visit_action;
@@ -192,14 +145,14 @@ static void visit_done(void *ctx, int rc)
 {
     care_req *q = ctx;
     if (q->guess_failed)
-        care__guess_failed(q->c, q->ip, cc_now_ms());
+        cc_guesses_failed(q->c->guesses, q->ip, cc_now_ms());
     care_req_done(q, rc);
 }
 
 static void visit_start(net_req *r, visit_action action)
 {
     care *c = net_req_ud(r);
-    if (care__guess_blocked(c, net_req_source_ip(r), cc_now_ms())) {
+    if (cc_guesses_blocked(c->guesses, net_req_source_ip(r), cc_now_ms())) {
         net_reply_header(r, "Retry-After", "600");
         net_reply_error(r, 429, "too_many_attempts",
                         "too many wrong links from this address; try again later");

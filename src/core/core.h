@@ -258,4 +258,14 @@ size_t cc_map_count(const cc_map *m);
 /* Calls fn for each entry; fn returns true to remove the entry (its value is then the caller's). */
 void cc_map_sweep(cc_map *m, bool (*fn)(void *ud, const char *key, void *value), void *ud);
 
+/* ---- guesses (guesses.c): wrong credentials per key within a window --------------------------- */
+typedef struct cc_guesses cc_guesses;
+/* At most limit failures per key within window_ms; NULL when out of memory. */
+cc_guesses *cc_guesses_new(int limit, int64_t window_ms);
+void cc_guesses_free(cc_guesses *g); /* NULL is a no-op */
+/* Whether key has used up its failures for now. */
+bool cc_guesses_blocked(const cc_guesses *g, const char *key, int64_t now_ms);
+/* Counts a failure of key; returns its failures in the current window (0: not counted). */
+int cc_guesses_failed(cc_guesses *g, const char *key, int64_t now_ms);
+
 #endif

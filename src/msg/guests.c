@@ -20,8 +20,6 @@
 #define GUEST_HOURS_DEFAULT 24
 #define GUEST_HOURS_MAX 168
 #define GUEST_LINKS_MAX 50     /* working links of one conversation */
-#define GUEST_GUESSES_MAX 10   /* wrong tokens from one address ... */
-#define GUEST_GUESS_WINDOW_MS (10 * 60000) /* ... within this window, then refused */
 
 typedef struct {
     net_guest_kind kind; /* NET_GUEST_MEETING_LINK */
@@ -301,36 +299,6 @@ static void gst__hello_reply(gst_hello *h, const char *code, const char *message
     json_decref(o);
 }
 
-/* Wrong tokens per address (this node): after GUEST_GUESSES_MAX within the window, refused. */
-typedef struct {
-    int n;
-    int64_t since;
-} gst_guesses;
-
-static bool gst__guess_blocked(msg *m, const char *ip, int64_t now)
-{
-    gst_guesses *g = cc_map_get(m->guest_guesses, ip);
-    return g && now - g->since < GUEST_GUESS_WINDOW_MS && g->n >= GUEST_GUESSES_MAX;
-}
-
-static void gst__guess_failed(msg *m, const char *ip, int64_t now)
-{
-    gst_guesses *g = cc_map_get(m->guest_guesses, ip);
-    if (!g) {
-        if (cc_map_count(m->guest_guesses) >= 10000 || !(g = cc_calloc(1, sizeof(*g))) ||
-            cc_map_put(m->guest_guesses, ip, g, NULL) != CC_OK) {
-            cc_free(&g);
-            return;
-        }
-    }
-    if (now - g->since >= GUEST_GUESS_WINDOW_MS) {
-        g->n = 0;
-        g->since = now;
-    }
-    g->n++;
-    cc_logf(CC_LOG_WARN, "wrong meeting guest link", "{s:s,s:i}", "ip", ip, "count", g->n);
-}
-
 static void gst__hello_done(void *ctx, int rc)
 {
     gst_hello *h = ctx;
@@ -339,8 +307,9 @@ static void gst__hello_done(void *ctx, int rc)
     if (rc != CC_OK) {
         gst__hello_reply(h, "busy", "try again in a moment");
     } else if (h->code) {
-        if (strcmp(h->code, "link_unknown") == 0)
-            gst__guess_failed(h->m, h->ip, cc_now_ms());
+        if (strcmp(h->code, "link_unknown") == 0 &&
+            cc_guesses_failed(h->m->guest_guesses, h->ip, cc_now_ms()) > 0)
+            cc_logf(CC_LOG_WARN, "wrong meeting guest link", "{s:s}", "ip", h->ip);
         gst__hello_reply(h, h->code,
                          strcmp(h->code, "link_unknown") == 0
                              ? "this link does not open any meeting"
@@ -372,7 +341,7 @@ static const char *gst__hello(void *ud, net_ws_conn conn, const void *principal,
         *message = "meeting.guest_hello needs the link's token";
         return "bad_message";
     }
-    if (gst__guess_blocked(m, ip, cc_now_ms())) {
+    if (cc_guesses_blocked(m->guest_guesses, ip, cc_now_ms())) {
         *message = "too many wrong links from this address; try again later";
         return "too_many_attempts";
     }

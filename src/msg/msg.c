@@ -328,7 +328,7 @@ int msg_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, sto
     m->next_remind = INT64_MAX;
     if (!(m->convs = cc_map_new()) || !(m->presence = cc_map_new()) ||
         !(m->typing = cc_map_new()) || !(m->user_convs = cc_map_new()) ||
-        !(m->guest_guesses = cc_map_new()))
+        !(m->guest_guesses = cc_guesses_new(MSG_GUEST_GUESSES, MSG_GUEST_GUESS_WINDOW_MS)))
         goto fail;
     if ((rc = msg__load(m, st)) != CC_OK)
         goto fail;
@@ -384,6 +384,6 @@ void msg_free(msg *m)
     cc_map_free(m->contacts, NULL);
     cc_map_free(m->presence, msg__free_value);
     cc_map_free(m->typing, msg__free_value);
-    cc_map_free(m->guest_guesses, msg__free_value);
+    cc_guesses_free(m->guest_guesses);
     cc_free_ptr(m);
 }

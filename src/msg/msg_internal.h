@@ -17,6 +17,8 @@
 #define MSG_QUERY_TERMS_MAX 8
 #define MSG_PAGE_MAX 200
 #define MSG_PRESENCE_TEXT_MAX 100
+#define MSG_GUEST_GUESSES 10 /* wrong guest-link tokens per address per window, then refused */
+#define MSG_GUEST_GUESS_WINDOW_MS (10 * 60000)
 #define MSG_TYPING_INTERVAL_MS 2000 /* at most one typing frame per person and conversation */
 
 typedef enum { MSG_ROLE_NONE = 0, MSG_ROLE_MEMBER = 1, MSG_ROLE_OWNER = 2 } msg_role;
@@ -57,7 +59,7 @@ struct msg {
     uint64_t contacts_gen;
     cc_map *presence; /* user id -> msg_presence */
     cc_map *typing;   /* "<conv>/<user>" -> int64_t * (monotonic ms of the last frame sent) */
-    cc_map *guest_guesses; /* address -> wrong guest-link tokens lately (guests.c) */
+    cc_guesses *guest_guesses; /* wrong guest-link tokens per address (guests.c) */
     uv_timer_t timer;
     bool timer_init;
     int64_t remind_ms, away_ms, retention_ms;

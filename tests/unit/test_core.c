@@ -361,6 +361,31 @@ static void test_files(void **state)
     cc_free(&sub);
 }
 
+static void test_guesses(void **state)
+{
+    (void)state;
+    cc_guesses *g = cc_guesses_new(3, 1000);
+    assert_non_null(g);
+    assert_false(cc_guesses_blocked(g, "10.0.0.1", 0));
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(cc_guesses_failed(g, "10.0.0.1", 100 * i), i);
+    assert_true(cc_guesses_blocked(g, "10.0.0.1", 500));
+    assert_false(cc_guesses_blocked(g, "10.0.0.2", 500)); /* others are not affected */
+    /* the window counts from the first failure: once it has passed, the address may try again */
+    assert_false(cc_guesses_blocked(g, "10.0.0.1", 1100));
+    assert_int_equal(cc_guesses_failed(g, "10.0.0.1", 1100), 1);
+    /* many addresses: old windows are swept, and the table stays bounded */
+    char key[32];
+    for (int i = 0; i < 12000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        cc_guesses_failed(g, key, i < 10000 ? 0 : 5000);
+    }
+    assert_false(cc_guesses_blocked(g, "k0", 5000));
+    assert_int_equal(cc_guesses_failed(g, "k11999", 5000), 2);
+    cc_guesses_free(g);
+    cc_guesses_free(NULL);
+}
+
 int main(void)
 {
     if (cc_crypto_init() != CC_OK)
@@ -370,7 +395,7 @@ int main(void)
         cmocka_unit_test(test_ids),           cmocka_unit_test(test_time),
         cmocka_unit_test(test_crypto),        cmocka_unit_test(test_json_parse),
         cmocka_unit_test(test_json_validate), cmocka_unit_test(test_log),
-        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_files),         cmocka_unit_test(test_guesses),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
