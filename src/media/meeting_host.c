@@ -172,9 +172,10 @@ static void host__limits(meeting *mt, meeting_room *r, const meeting_req *q)
         cc_free(&l.v);
     }
     meeting__tell_room(mt, r,
-                       json_pack("{s:s,s:s,s:i,s:i}", "type", "meeting.limits", "room", r->id,
+                       json_pack("{s:s,s:s,s:i,s:i,s:i}", "type", "meeting.limits", "room", r->id,
                                  "max_participants", meeting__room_max_participants(mt, r),
-                                 "bitrate", meeting__room_bitrate(mt, r)),
+                                 "bitrate", meeting__room_bitrate(mt, r),
+                                 "max_participants_allowed", mt->participants),
                        false);
 }
 

@@ -51,6 +51,7 @@ static void meeting__joined(void *ud, int err, const janus_result *res)
         json_object_set_new(o, "max_participants",
                             json_integer(meeting__room_max_participants(mt, c->room)));
         json_object_set_new(o, "bitrate", json_integer(meeting__room_bitrate(mt, c->room)));
+        json_object_set_new(o, "max_participants_allowed", json_integer(mt->participants));
     }
     meeting__send(mt, c->conn, o, q->id);
     meeting__host_joined(c);

@@ -254,6 +254,7 @@ test('the host caps this room: people (the next join is refused) and bitrate (to
   // The node's defaults until the host says otherwise.
   assert.equal(jb.max_participants, 100);
   assert.equal(jb.bitrate, 1024000);
+  assert.equal(jb.max_participants_allowed, 100);
   const ja = await call(alice2, { type: 'meeting.join', conversation: group.id });
   let r = await call(alice2, { type: 'meeting.limits', room: ja.room, max_participants: 2 });
   assert.equal(r.code, 'not_host');
@@ -266,7 +267,7 @@ test('the host caps this room: people (the next join is refused) and bitrate (to
   r = await call(bob, { type: 'meeting.limits', room: jb.room, max_participants: 2, bitrate: 256000 });
   assert.equal(r.type, 'meeting.done', JSON.stringify(r));
   const told = await alice2.next((m) => m.type === 'meeting.limits');
-  assert.deepEqual({ n: told.max_participants, b: told.bitrate }, { n: 2, b: 256000 });
+  assert.deepEqual({ n: told.max_participants, b: told.bitrate, most: told.max_participants_allowed }, { n: 2, b: 256000, most: 100 });
   // Two are in: the third is refused, and nobody already in is sent away.
   r = await call(eve, { type: 'meeting.join', conversation: group.id });
   assert.equal(r.code, 'meeting_full');

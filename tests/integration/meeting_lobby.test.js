@@ -165,7 +165,9 @@ test('a guest waits in the lobby; everyone sees it; only the host lets it in', {
   assert.ok(joined.ice_servers.length >= 1);
   await seenAfter(alice, mark, (m) => m.type === 'meeting.lobby' && m.guests.length === 0);
   // The guest never hosts, and never lets anyone in.
-  assert.notEqual(joined.host, joined.feed);
+  assert.equal(joined.host, false);
+  const letIn = await call(guest, { type: 'meeting.admit', room: joined.room, guest: 'nobody-waits-her' });
+  assert.equal(letIn.code, 'not_host');
   // Who let someone from outside in is on record.
   await waitFor(async () => (await audit(server, p.root.token, { action: 'meeting.admit' }))
     .some((r) => r.actor_id === p.alice.userId && r.object === `guest_link:${link.link.id}`), { what: 'the admit in the audit chain' });
@@ -253,11 +255,17 @@ test('revoking the link sends its guests away at once and the link stops working
 test('wrong tokens from one address are cut off after ten', { skip }, async () => {
   const h = await guestSocket();
   const codes = [];
-  for (let i = 0; i < 11; i++) {
+  for (let i = 0; i < 12; i++) {
     const bogus = `${'A'.repeat(21)}${String.fromCharCode(66 + i)}.${'B'.repeat(43)}`;
     codes.push((await call(h, { type: 'meeting.guest_hello', token: bogus })).code);
   }
-  assert.deepEqual(codes.slice(0, 8), Array(8).fill('link_unknown'));
-  assert.equal(codes[10], 'too_many_attempts');
+  // Earlier tests already spent a few of this address's ten; whatever they spent, the refusals
+  // come within ten and, once they have, stay.
+  const first = codes.indexOf('too_many_attempts');
+  assert.ok(first > 0 && first <= 10, codes.join(' '));
+  assert.deepEqual(codes.slice(0, first), Array(first).fill('link_unknown'));
+  assert.deepEqual(codes.slice(first), Array(12 - first).fill('too_many_attempts'));
+  // A real link from the same address is refused too for now: guessing stops, whatever is tried.
+  assert.equal((await call(h, { type: 'meeting.guest_hello', token: tokenOf(link.url) })).code, 'too_many_attempts');
   h.ws.terminate();
 });

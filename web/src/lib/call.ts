@@ -66,6 +66,7 @@ export interface CallState {
   lobby: LobbyGuest[]; // guests from outside waiting to be let in (staff see it; the host decides)
   maxParticipants: number; // the room's caps (the host's, else the server's); 0 = not known yet
   bitrate: number;
+  maxAllowed: number; // the server's own cap on people: the host may choose up to it
 }
 
 type Frame = Record<string, any>;
@@ -97,6 +98,7 @@ export class Call {
     lobby: [],
     maxParticipants: 0,
     bitrate: 0,
+    maxAllowed: 0,
   };
   private listeners = new Set<(s: CallState) => void>();
   private waiters: Waiter[] = [];
@@ -342,6 +344,7 @@ export class Call {
       presenting: joined.may_publish !== false,
       maxParticipants: Number(joined.max_participants ?? 0),
       bitrate: Number(joined.bitrate ?? 0),
+      maxAllowed: Number(joined.max_participants_allowed ?? joined.max_participants ?? 0),
     });
     // In a class one joins to watch: nothing is sent until the host lets one present.
     if (joined.may_publish !== false) await this.publish();
@@ -556,7 +559,7 @@ export class Call {
         this.set({ lobby: Array.isArray(f.guests) ? f.guests.map((g: Frame) => ({ id: String(g.id), name: String(g.name ?? ''), since: Number(g.since ?? 0) })) : [] });
         break;
       case 'meeting.limits':
-        this.set({ maxParticipants: Number(f.max_participants ?? 0), bitrate: Number(f.bitrate ?? 0) });
+        this.set({ maxParticipants: Number(f.max_participants ?? 0), bitrate: Number(f.bitrate ?? 0), maxAllowed: Number(f.max_participants_allowed ?? this.state.maxAllowed) });
         break;
       case 'meeting.mode': {
         const classroom = f.mode === 'class';

@@ -57,8 +57,10 @@ const SIZES = [2, 5, 10, 20, 50, 100];
 
 function Limits(props: { call: Call; s: CallState }) {
   const { call, s } = props;
-  const sizes = SIZES.filter((n) => n <= Math.max(s.maxParticipants, 2));
-  if (s.maxParticipants && !sizes.includes(s.maxParticipants)) sizes.push(s.maxParticipants);
+  // Up to the server's own cap, which the host may raise a lowered cap back to.
+  const top = Math.max(s.maxAllowed, s.maxParticipants, 2);
+  const sizes = SIZES.filter((n) => n <= top);
+  for (const n of [s.maxParticipants, top]) if (n && !sizes.includes(n)) sizes.push(n);
   return (
     <div class="call-limits">
       <label class="field">
