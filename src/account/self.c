@@ -106,6 +106,7 @@ static void self__me(net_req *r)
     const char *restricted = acct_restriction(u, &msg);
     int64_t idle_end = s->s.last_seen_at + a->idle_ms;
     cc_buf text = {0};
+    cc_buf_reserve(&text, 1024); /* a user's answer is about 400 bytes: no growing on the way */
     cc_jw w;
     cc_jw_init(&w, &text);
     cc_jw_obj_begin(&w, NULL);

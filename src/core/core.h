@@ -79,6 +79,8 @@ typedef struct {
     size_t cap;
 } cc_buf;
 int cc_buf_append(cc_buf *b, const void *p, size_t n);
+/* Room for extra more bytes in one allocation, for text whose size is known roughly. */
+int cc_buf_reserve(cc_buf *b, size_t extra);
 int cc_buf_appendf(cc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cc_buf_free(cc_buf *b);
 

@@ -223,12 +223,18 @@ static int json__write_string(cc_buf *b, const char *s, size_t n)
     /* The common case, nothing to escape: one append. */
     while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
         i++;
-    if (i == n && n + 2 <= 4096) {
-        char tmp[4096];
-        tmp[0] = '"';
-        memcpy(tmp + 1, s, n);
-        tmp[n + 1] = '"';
-        return cc_buf_append(b, tmp, n + 2);
+    if (i == n) {
+        if (n > SIZE_MAX - 2)
+            return CC_ERR_TOO_BIG;
+        int rc = cc_buf_reserve(b, n + 2);
+        if (rc != CC_OK)
+            return rc;
+        b->data[b->len] = '"';
+        memcpy(b->data + b->len + 1, s, n);
+        b->data[b->len + n + 1] = '"';
+        b->len += n + 2;
+        b->data[b->len] = '\0';
+        return CC_OK;
     }
     int rc = cc_buf_append(b, "\"", 1);
     size_t run = 0;

@@ -47,6 +47,11 @@ static int buf_reserve(cc_buf *b, size_t extra)
     return CC_OK;
 }
 
+int cc_buf_reserve(cc_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 /* Appends n bytes of p; on failure b is unchanged. */
 int cc_buf_append(cc_buf *b, const void *p, size_t n)
 {

@@ -2,6 +2,7 @@
  * async work), and writing the response with the security headers in as few writes as possible. */
 #include "net/net_internal.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,19 +13,43 @@ static uint64_t net__now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Copies a header into a new string; "" when absent or oversized (the header limit of lws already
- * bounds it). NULL only on allocation failure. */
-static char *net__hdr_dup(struct lws *wsi, enum lws_token_indexes h)
+/* The path and the headers a handler may read, copied into one allocation (r->strings): a
+ * request then costs one malloc for them, not six. Absent headers read as "". */
+static int net__req_copy_strings(net_req *r, struct lws *wsi, const char *uri, int urilen)
 {
-    int n = lws_hdr_total_length(wsi, h);
-    if (n <= 0)
-        return cc_strdup("");
-    char *s = cc_malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    if (lws_hdr_copy(wsi, s, n + 1, h) < 0)
-        s[0] = '\0';
-    return s;
+    static const enum lws_token_indexes tokens[] = {
+        WSI_TOKEN_HTTP_USER_AGENT, WSI_TOKEN_HTTP_COOKIE, WSI_TOKEN_HTTP_AUTHORIZATION,
+        WSI_TOKEN_HTTP_CONTENT_TYPE, WSI_TOKEN_ORIGIN};
+    const char **fields[] = {&r->user_agent, &r->cookie, &r->authorization, &r->content_type,
+                             &r->origin};
+    int lens[sizeof(tokens) / sizeof(tokens[0])];
+    if (!uri || urilen <= 0) {
+        uri = "/";
+        urilen = 1;
+    }
+    size_t total = (size_t)urilen + 1;
+    for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        lens[i] = lws_hdr_total_length(wsi, tokens[i]);
+        if (lens[i] < 0)
+            lens[i] = 0;
+        total += (size_t)lens[i] + 1; /* the header limit of lws bounds them */
+    }
+    char *a = cc_malloc(total);
+    if (!a)
+        return CC_ERR_NOMEM;
+    r->strings = a;
+    memcpy(a, uri, (size_t)urilen);
+    a[urilen] = '\0';
+    r->path = a;
+    a += urilen + 1;
+    for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+        a[0] = '\0';
+        if (lens[i] > 0 && lws_hdr_copy(wsi, a, lens[i] + 1, tokens[i]) < 0)
+            a[0] = '\0';
+        *fields[i] = a;
+        a += lens[i] + 1;
+    }
+    return CC_OK;
 }
 
 static const char *net__method_of(int m)
@@ -56,11 +81,42 @@ static int net__copy_query(net_req *r, struct lws *wsi)
  * process and a counter (a getrandom system call per request cost more than the handler). */
 static void net__req_id_next(net_server *s, char out[17])
 {
+    static const char hex[] = "0123456789abcdef";
     if (!s->req_id_prefix_set) {
         cc_random_bytes(&s->req_id_prefix, sizeof(s->req_id_prefix));
         s->req_id_prefix_set = true;
     }
-    snprintf(out, 17, "%08x%08x", (unsigned)s->req_id_prefix, (unsigned)s->req_id_counter++);
+    uint64_t v = ((uint64_t)(uint32_t)s->req_id_prefix << 32) | (uint32_t)s->req_id_counter++;
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+    out[16] = '\0';
+}
+
+/* The peer's address, asked of the kernel once per connection rather than at every request of a
+ * keep-alive connection (getpeername was a tenth of the request path). lws frees our per-session
+ * data between transactions, so the address rides in the connection's opaque pointer: an IPv4
+ * address fits in it (as 1 << 32 | address); an IPv6 peer is looked up each time. */
+_Static_assert(sizeof(uintptr_t) >= 8, "an IPv4 address and a tag fit in a pointer");
+static void net__peer_ip(struct lws *wsi, char *out, size_t outlen)
+{
+    struct lws *conn = lws_get_network_wsi(wsi);
+    uintptr_t cached = (uintptr_t)lws_get_opaque_user_data(conn);
+    struct in_addr a;
+    if (cached >> 32 == 1) {
+        a.s_addr = htonl((uint32_t)cached);
+        if (inet_ntop(AF_INET, &a, out, (socklen_t)outlen))
+            return;
+    }
+    if (lws_get_peer_simple(wsi, out, outlen) == NULL) {
+        snprintf(out, outlen, "unknown");
+        return;
+    }
+    /* The listen socket takes IPv4 and IPv6: show IPv4 clients as they know themselves, so audit
+     * records, session lists and throttling keys use one form per address. */
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.') && !strchr(out + 7, ':'))
+        memmove(out, out + 7, strlen(out + 7) + 1);
+    if (!cached && inet_pton(AF_INET, out, &a) == 1)
+        lws_set_opaque_user_data(conn, (void *)(((uintptr_t)1 << 32) | ntohl(a.s_addr)));
 }
 
 net_req *net__req_new(net_server *s, struct lws *wsi)
@@ -75,12 +131,7 @@ net_req *net__req_new(net_server *s, struct lws *wsi)
     r->content_length = -1;
     r->is_h2 = lws_get_network_wsi(wsi) != wsi;
     net__req_id_next(s, r->id);
-    if (lws_get_peer_simple(wsi, r->ip, sizeof(r->ip)) == NULL)
-        snprintf(r->ip, sizeof(r->ip), "unknown");
-    /* The listen socket takes IPv4 and IPv6: show IPv4 clients as they know themselves, so audit
-     * records, session lists and throttling keys use one form per address. */
-    if (strncmp(r->ip, "::ffff:", 7) == 0 && strchr(r->ip + 7, '.') && !strchr(r->ip + 7, ':'))
-        memmove(r->ip, r->ip + 7, strlen(r->ip + 7) + 1);
+    net__peer_ip(wsi, r->ip, sizeof(r->ip));
 
     char *uri = NULL;
     int urilen = 0;
@@ -91,16 +142,11 @@ net_req *net__req_new(net_server *s, struct lws *wsi)
         if (lws_hdr_copy(wsi, mbuf, sizeof(mbuf), WSI_TOKEN_HTTP_COLON_METHOD) > 0)
             method = strcmp(mbuf, "GET") == 0 ? "GET" : NULL;
     }
-    snprintf(r->method, sizeof(r->method), "%s", method ? method : "?");
+    if (!method)
+        method = "?";
+    memcpy(r->method, method, strlen(method) + 1); /* the longest, "OPTIONS", fits */
     /* lws hands over the path already url-decoded and without the query string. */
-    r->path = uri && urilen > 0 ? cc_strndup(uri, (size_t)urilen) : cc_strdup("/");
-    r->user_agent = net__hdr_dup(wsi, WSI_TOKEN_HTTP_USER_AGENT);
-    r->cookie = net__hdr_dup(wsi, WSI_TOKEN_HTTP_COOKIE);
-    r->authorization = net__hdr_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-    r->content_type = net__hdr_dup(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
-    r->origin = net__hdr_dup(wsi, WSI_TOKEN_ORIGIN);
-    if (!r->path || !r->user_agent || !r->cookie || !r->authorization || !r->content_type ||
-        !r->origin || net__copy_query(r, wsi) != CC_OK)
+    if (net__req_copy_strings(r, wsi, uri, urilen) != CC_OK || net__copy_query(r, wsi) != CC_OK)
         goto fail;
     char cl[32];
     if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
@@ -124,12 +170,7 @@ net_req *net_req_ref(net_req *r)
 
 static void net__req_free(net_req *r)
 {
-    cc_free(&r->path);
-    cc_free(&r->user_agent);
-    cc_free(&r->cookie);
-    cc_free(&r->authorization);
-    cc_free(&r->content_type);
-    cc_free(&r->origin);
+    cc_free(&r->strings);
     for (int i = 0; i < r->nparams; i++)
         cc_free(&r->param_values[i]);
     for (int i = 0; i < r->nquery; i++)
@@ -346,6 +387,19 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
         lws_callback_on_writable(r->wsi);
 }
 
+void net_reply_json_text(net_req *r, int status, cc_buf *text)
+{
+    if (!r->replied && r->resp_body.len == 0) { /* the text becomes the body, without a copy */
+        cc_buf_free(&r->resp_body);
+        r->resp_body = *text;
+        *text = (cc_buf){0};
+        net_reply_raw(r, status, "application/json", NULL, 0);
+        return;
+    }
+    net_reply_raw(r, status, "application/json", text->data ? text->data : "", text->len);
+    cc_buf_free(text);
+}
+
 void net_reply_json(net_req *r, int status, json_t *body)
 {
     cc_buf text = {0};
@@ -357,14 +411,7 @@ void net_reply_json(net_req *r, int status, json_t *body)
         net_reply_raw(r, 500, "application/json", "{\"error\":{\"code\":\"internal\"}}", 29);
         return;
     }
-    net_reply_raw(r, status, "application/json", text.data ? text.data : "", text.len);
-    cc_buf_free(&text);
-}
-
-void net_reply_json_text(net_req *r, int status, cc_buf *text)
-{
-    net_reply_raw(r, status, "application/json", text->data ? text->data : "", text->len);
-    cc_buf_free(text);
+    net_reply_json_text(r, status, &text);
 }
 
 void net_reply_error(net_req *r, int status, const char *code, const char *message)
@@ -388,9 +435,7 @@ int net__security_headers(net_server *s, struct lws *wsi, const char *content_ty
 {
     bool document = content_type && (strncmp(content_type, "text/html", 9) == 0 ||
                                       strncmp(content_type, "image/svg+xml", 13) == 0);
-    if (net__header(wsi, "x-content-type-options:", "nosniff", p, end) ||
-        net__header(wsi, "x-frame-options:", "DENY", p, end) ||
-        net__header(wsi, "referrer-policy:", "no-referrer", p, end))
+    if (net__header(wsi, "x-content-type-options:", "nosniff", p, end))
         return -1;
     const char *csp =
         document ? "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
@@ -399,8 +444,11 @@ int net__security_headers(net_server *s, struct lws *wsi, const char *content_ty
                  : "default-src 'none'; frame-ancestors 'none'";
     if (net__header(wsi, "content-security-policy:", csp, p, end))
         return -1;
+    /* Framing and referrers concern documents only; CSP's frame-ancestors covers the rest. */
     if (document &&
-        (net__header(wsi, "permissions-policy:",
+        (net__header(wsi, "x-frame-options:", "DENY", p, end) ||
+         net__header(wsi, "referrer-policy:", "no-referrer", p, end) ||
+         net__header(wsi, "permissions-policy:",
                      "camera=(self), microphone=(self), geolocation=(), payment=()", p, end) ||
          net__header(wsi, "cross-origin-opener-policy:", "same-origin", p, end)))
         return -1;
@@ -469,14 +517,20 @@ int net__req_write(net_req *r)
     size_t hdr_room = 4096;
     for (int i = 0; i < r->nheaders_out; i++)
         hdr_room += strlen(r->headers_out[i][0]) + strlen(r->headers_out[i][1]) + 8;
+    /* Most answers are small: their headers and body are put together on the stack. */
+    unsigned char small[LWS_PRE + 8192];
     size_t total = LWS_PRE + hdr_room + body_len;
-    unsigned char *buf = cc_malloc(total);
+    unsigned char *buf = total <= sizeof(small) ? small : cc_malloc(total);
     if (!buf)
         return -1;
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + hdr_room;
     int rc = -1;
-    char clen[24];
-    int cn = snprintf(clen, sizeof(clen), "%zu", body_len);
+    char clen[24], *cl = clen + sizeof(clen);
+    size_t v = body_len;
+    do
+        *--cl = (char)('0' + v % 10);
+    while (v /= 10);
+    int cn = (int)(clen + sizeof(clen) - cl);
 
     if (lws_add_http_header_status(wsi, (unsigned int)r->status, &p, end))
         goto out;
@@ -491,7 +545,7 @@ int net__req_write(net_req *r)
         if (lws_add_http_header_content_length(wsi, body_len, &p, end))
             goto out;
     } else if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-                                            (const unsigned char *)clen, cn, &p, end)) {
+                                            (const unsigned char *)cl, cn, &p, end)) {
         goto out;
     }
     if (net__security_headers(r->srv, wsi, r->resp_type, &p, end))
@@ -499,9 +553,11 @@ int net__req_write(net_req *r)
     bool has_cache = false;
     for (int i = 0; i < r->nheaders_out; i++) {
         char name[128];
-        snprintf(name, sizeof(name), "%s:", r->headers_out[i][0]);
-        for (char *c = name; *c; c++)
-            *c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+        size_t n = 0;
+        for (const char *c = r->headers_out[i][0]; *c && n < sizeof(name) - 2; c++)
+            name[n++] = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+        name[n++] = ':';
+        name[n] = '\0';
         if (strcmp(name, "cache-control:") == 0)
             has_cache = true;
         if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
@@ -536,6 +592,7 @@ int net__req_write(net_req *r)
         goto out;
     rc = close_after ? -1 : 0;
 out:
-    cc_free_ptr(buf);
+    if (buf != small)
+        cc_free_ptr(buf);
     return rc;
 }

@@ -10,11 +10,17 @@ static const double net__bounds[NET_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.
 void net__metrics_record(net_server *s, const net_req *r)
 {
     const char *route = net_req_route_path(r);
-    net_metric_row *row;
-    for (row = s->metric_rows; row; row = row->next)
+    net_metric_row *row, **link;
+    for (link = &s->metric_rows; (row = *link); link = &row->next)
         if (row->status == r->status && strcmp(row->method, r->method) == 0 &&
             strcmp(row->route, route) == 0)
             break;
+    if (row && link != &s->metric_rows) {
+        /* to the front: the busy routes are found first (there is a row per route and status) */
+        *link = row->next;
+        row->next = s->metric_rows;
+        s->metric_rows = row;
+    }
     if (!row) {
         row = cc_calloc(1, sizeof(*row));
         if (row && !(row->route = cc_strdup(route)))

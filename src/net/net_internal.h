@@ -36,10 +36,11 @@ struct net_req {
     void *route_ud;
     bool is_h2;
     char method[8];
-    char *path;
+    const char *path; /* this and the headers below point into strings */
     char id[17];
     char ip[64];
-    char *user_agent, *cookie, *authorization, *content_type, *origin;
+    const char *user_agent, *cookie, *authorization, *content_type, *origin;
+    char *strings; /* owned: path and headers, one after the other */
     int nparams;
     const char *param_names[NET_MAX_PARAMS];
     char *param_values[NET_MAX_PARAMS];

@@ -30,6 +30,9 @@ test('index.html: served for / and for app paths, never cached, with the strict 
     assert.equal(r.text, index, p);
     assert.match(r.headers['content-security-policy'], /script-src 'self';/);
     assert.match(r.headers['content-security-policy'], /style-src 'self';/);
+    // A page can be framed or leak its URL: it says no to both (API answers need not).
+    assert.equal(r.headers['x-frame-options'], 'DENY', p);
+    assert.equal(r.headers['referrer-policy'], 'no-referrer', p);
   }
 });
 
