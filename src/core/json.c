@@ -357,19 +357,39 @@ void cc_jw_init(cc_jw *w, cc_buf *b)
     w->first[0] = true;
 }
 
-/* The separator and the key before a value. */
+/* The separator and the key before a value. Keys are the program's own names: written in one
+ * step when they need no escaping (always, in practice), the careful way otherwise. */
 static void jw__prefix(cc_jw *w, const char *key)
 {
     if (w->rc != CC_OK)
         return;
-    if (!w->first[w->depth])
-        w->rc = cc_buf_append(w->b, ",", 1);
+    bool comma = !w->first[w->depth];
     w->first[w->depth] = false;
-    if (key && w->rc == CC_OK) {
-        w->rc = json__write_string(w->b, key, strlen(key));
-        if (w->rc == CC_OK)
+    size_t n = key ? strlen(key) : 0;
+    bool plain = key != NULL;
+    for (size_t i = 0; plain && i < n; i++)
+        plain = (unsigned char)key[i] >= 0x20 && key[i] != '"' && key[i] != '\\';
+    if (!plain || n > 4096) {
+        if (comma)
+            w->rc = cc_buf_append(w->b, ",", 1);
+        if (key && w->rc == CC_OK)
+            w->rc = json__write_string(w->b, key, n);
+        if (key && w->rc == CC_OK)
             w->rc = cc_buf_append(w->b, ":", 1);
+        return;
     }
+    if ((w->rc = cc_buf_reserve(w->b, n + 4)) != CC_OK)
+        return;
+    char *p = w->b->data + w->b->len;
+    if (comma)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, key, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    w->b->len = (size_t)(p - w->b->data);
 }
 
 static void jw__open(cc_jw *w, const char *key, const char *c)

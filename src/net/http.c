@@ -102,10 +102,18 @@ static void net__peer_ip(struct lws *wsi, char *out, size_t outlen)
     struct lws *conn = lws_get_network_wsi(wsi);
     uintptr_t cached = (uintptr_t)lws_get_opaque_user_data(conn);
     struct in_addr a;
-    if (cached >> 32 == 1) {
-        a.s_addr = htonl((uint32_t)cached);
-        if (inet_ntop(AF_INET, &a, out, (socklen_t)outlen))
-            return;
+    if (cached >> 32 == 1 && outlen >= INET_ADDRSTRLEN) {
+        char *o = out; /* dotted quad by hand: glibc's inet_ntop goes through sprintf */
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            unsigned v = (unsigned)(cached >> shift) & 255u;
+            if (v >= 100)
+                *o++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *o++ = (char)('0' + v / 10 % 10);
+            *o++ = (char)('0' + v % 10);
+            *o++ = shift ? '.' : '\0';
+        }
+        return;
     }
     if (lws_get_peer_simple(wsi, out, outlen) == NULL) {
         snprintf(out, outlen, "unknown");

@@ -287,6 +287,28 @@ test('bearer token and session cookie both authenticate; missing, unknown or rev
   assert.equal(r.body.error.code, 'session_expired');
 });
 
+test('a session records the address it was opened from, on a fresh or a kept-alive connection', async () => {
+  // The server asks the kernel for a connection's address once and reuses it for the
+  // connection's later requests: both must name the client exactly.
+  const https = await import('node:https');
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.45.6.200' });
+  try {
+    const opts = { body: { username: 'ivan', password: PASSWORD }, agent, localAddress: '127.45.6.200' };
+    const first = await server.request('POST', '/api/v1/auth/login', opts);
+    assert.equal(first.status, 200, first.text);
+    const second = await server.request('POST', '/api/v1/auth/login', opts);
+    assert.equal(second.status, 200, second.text);
+    const r = await server.request('GET', '/api/v1/auth/sessions', { token: first.body.token, agent });
+    assert.equal(r.status, 200, r.text);
+    for (const id of [first.body.session_id, second.body.session_id]) {
+      const s = r.body.sessions.find((x) => x.id === id);
+      assert.equal(s?.source_ip, '127.45.6.200', JSON.stringify(r.body.sessions));
+    }
+  } finally {
+    agent.destroy();
+  }
+});
+
 test('my sessions: listed with the current one marked, revocable one by one', async () => {
   const a = (await login(server, 'ivan')).body;
   const b = (await login(server, 'ivan')).body;

@@ -109,6 +109,17 @@ static void test_jw_like_tree(void **state)
     json_decref(want);
     cc_buf_free(&text);
 
+    /* A key that needs escaping takes the careful way; plain keys the quick one. */
+    cc_jw_init(&w, &text);
+    cc_jw_obj_begin(&w, NULL);
+    cc_jw_int(&w, "plain", 1);
+    cc_jw_str(&w, "quote\"back\\slash\nline", "v");
+    cc_jw_bool(&w, "", true);
+    cc_jw_obj_end(&w);
+    assert_int_equal(cc_jw_finish(&w), CC_OK);
+    assert_string_equal(text.data, "{\"plain\":1,\"quote\\\"back\\\\slash\\nline\":\"v\",\"\":true}");
+    cc_buf_free(&text);
+
     /* Unbalanced containers are reported, not written silently. */
     cc_jw_init(&w, &text);
     cc_jw_obj_begin(&w, NULL);

@@ -119,7 +119,8 @@ export class Server {
   // Resolves {status, headers, body (parsed JSON when possible), text}. localAddress picks the
   // client's source address (any 127.x.y.z works on Linux loopback): per-address throttling then
   // sees distinct clients.
-  request(method, urlPath, { body, token, cookie, headers = {}, raw, localAddress } = {}) {
+  // agent: an https.Agent to send requests on one kept-alive connection (default: one each).
+  request(method, urlPath, { body, token, cookie, headers = {}, raw, localAddress, agent = false } = {}) {
     return new Promise((resolve, reject) => {
       const h = { ...headers };
       let payload = null;
@@ -140,7 +141,7 @@ export class Server {
           path: urlPath,
           headers: h,
           ca: this.ca(),
-          agent: false,
+          agent,
           localAddress,
         },
         (res) => {
