@@ -428,11 +428,76 @@ void net_reply_error(net_req *r, int status, const char *code, const char *messa
                    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
 }
 
+/* One header line. HTTP/1.1: "name value\r\n" copied straight in, as lws would write it but
+ * without its byte-by-byte copy; HTTP/2: lws's HPACK encoder. Non-zero when it does not fit. */
+static int net__put_header(struct lws *wsi, bool h2, const char *name, const char *value,
+                           size_t vlen, unsigned char **p, unsigned char *end)
+{
+    if (h2)
+        return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                           (const unsigned char *)value, (int)vlen, p, end);
+    size_t nlen = strlen(name);
+    if ((size_t)(end - *p) < nlen + vlen + 3)
+        return -1;
+    memcpy(*p, name, nlen);
+    (*p)[nlen] = ' ';
+    memcpy(*p + nlen + 1, value, vlen);
+    memcpy(*p + nlen + 1 + vlen, "\r\n", 2);
+    *p += nlen + vlen + 3;
+    return 0;
+}
+
 static int net__header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
                        unsigned char *end)
 {
-    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                       (const unsigned char *)value, (int)strlen(value), p, end);
+    return net__put_header(wsi, lws_get_network_wsi(wsi) != wsi, name, value, strlen(value), p,
+                           end);
+}
+
+/* HTTP/1.1's status line; lws's own goes through snprintf. Reason phrases are only for people
+ * reading traces (RFC 9112, 4): the usual ones are given, others are left empty. */
+static int net__put_status_h1(int status, unsigned char **p, unsigned char *end)
+{
+    const char *reason = "";
+    switch (status) {
+    case 200: reason = "OK"; break;
+    case 201: reason = "Created"; break;
+    case 202: reason = "Accepted"; break;
+    case 204: reason = "No Content"; break;
+    case 301: reason = "Moved Permanently"; break;
+    case 302: reason = "Found"; break;
+    case 304: reason = "Not Modified"; break;
+    case 400: reason = "Bad Request"; break;
+    case 401: reason = "Unauthorized"; break;
+    case 403: reason = "Forbidden"; break;
+    case 404: reason = "Not Found"; break;
+    case 405: reason = "Method Not Allowed"; break;
+    case 408: reason = "Request Timeout"; break;
+    case 409: reason = "Conflict"; break;
+    case 410: reason = "Gone"; break;
+    case 413: reason = "Content Too Large"; break;
+    case 415: reason = "Unsupported Media Type"; break;
+    case 422: reason = "Unprocessable Content"; break;
+    case 429: reason = "Too Many Requests"; break;
+    case 500: reason = "Internal Server Error"; break;
+    case 502: reason = "Bad Gateway"; break;
+    case 503: reason = "Service Unavailable"; break;
+    case 504: reason = "Gateway Timeout"; break;
+    }
+    if (status < 100 || status > 999)
+        status = 500;
+    size_t rlen = strlen(reason);
+    if ((size_t)(end - *p) < 13 + rlen + 2)
+        return -1;
+    memcpy(*p, "HTTP/1.1 ", 9);
+    (*p)[9] = (unsigned char)('0' + status / 100);
+    (*p)[10] = (unsigned char)('0' + status / 10 % 10);
+    (*p)[11] = (unsigned char)('0' + status % 10);
+    (*p)[12] = ' ';
+    memcpy(*p + 13, reason, rlen);
+    memcpy(*p + 13 + rlen, "\r\n", 2);
+    *p += 13 + rlen + 2;
+    return 0;
 }
 
 /* A document (the web app's pages, an SVG) gets the page policy: what it may load and run, and
@@ -540,20 +605,19 @@ int net__req_write(net_req *r)
     while (v /= 10);
     int cn = (int)(clen + sizeof(clen) - cl);
 
-    if (lws_add_http_header_status(wsi, (unsigned int)r->status, &p, end))
+    if (r->is_h2 ? lws_add_http_header_status(wsi, (unsigned int)r->status, &p, end) != 0
+                 : net__put_status_h1(r->status, &p, end) != 0)
         goto out;
     if (r->resp_type && *r->resp_type &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                     (const unsigned char *)r->resp_type,
-                                     (int)strlen(r->resp_type), &p, end))
+        net__put_header(wsi, r->is_h2, "content-type:", r->resp_type, strlen(r->resp_type), &p,
+                        end))
         goto out;
     if (r->status == 204) {
         /* no Content-Length on a 204 (RFC 9110, 8.6) */
     } else if (r->is_h2) {
         if (lws_add_http_header_content_length(wsi, body_len, &p, end))
             goto out;
-    } else if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-                                            (const unsigned char *)cl, cn, &p, end)) {
+    } else if (net__put_header(wsi, false, "content-length:", cl, (size_t)cn, &p, end)) {
         goto out;
     }
     if (net__security_headers(r->srv, wsi, r->resp_type, &p, end))
@@ -568,17 +632,13 @@ int net__req_write(net_req *r)
         name[n] = '\0';
         if (strcmp(name, "cache-control:") == 0)
             has_cache = true;
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                        (const unsigned char *)r->headers_out[i][1],
-                                        (int)strlen(r->headers_out[i][1]), &p, end))
+        if (net__put_header(wsi, r->is_h2, name, r->headers_out[i][1],
+                            strlen(r->headers_out[i][1]), &p, end))
             goto out;
     }
-    if (!has_cache && lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                                  (const unsigned char *)"no-store", 8, &p, end))
+    if (!has_cache && net__put_header(wsi, r->is_h2, "cache-control:", "no-store", 8, &p, end))
         goto out;
-    if (close_after && !r->is_h2 &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
-                                     &p, end))
+    if (close_after && !r->is_h2 && net__put_header(wsi, false, "connection:", "close", 5, &p, end))
         goto out;
 
     if (r->is_h2) {
