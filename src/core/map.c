@@ -1,4 +1,4 @@
-/* A small chained hash map with string keys (FNV-1a), doubling when the load passes 1. */
+/* A small chained hash map with string keys, doubling when the load passes 1. */
 #include "core/core.h"
 
 #include <string.h>
@@ -16,14 +16,28 @@ struct cc_map {
     size_t count;
 };
 
-static uint64_t map__hash(const char *k)
+/* Eight bytes a step, each mixed by a multiply and a shift, then a final mix so that the low bits
+ * (the bucket) depend on every byte. The keys are ids, token hashes, addresses and names of 20
+ * to 64 bytes: FNV-1a's byte-a-step loop was a tenth of an authenticated GET /me. Deterministic,
+ * like FNV: iteration order is reproducible from one run to the next. */
+static uint64_t map__hash(const char *k, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *k; k++) {
-        h ^= (unsigned char)*k;
-        h *= 1099511628211ULL;
+    const uint64_t mul = 0x9E3779B97F4A7C15ULL;
+    uint64_t h = (uint64_t)n * mul, w;
+    for (; n >= 8; k += 8, n -= 8) {
+        memcpy(&w, k, 8);
+        h = (h ^ w) * mul;
+        h ^= h >> 29;
     }
-    return h;
+    if (n) {
+        w = 0;
+        memcpy(&w, k, n);
+        h = (h ^ w) * mul;
+        h ^= h >> 29;
+    }
+    h ^= h >> 32;
+    h *= 0xD6E8FEB86659FD93ULL;
+    return h ^ (h >> 32);
 }
 
 cc_map *cc_map_new(void)
@@ -80,7 +94,8 @@ static void map__grow(cc_map *m)
 
 int cc_map_put(cc_map *m, const char *key, void *value, void **old)
 {
-    uint64_t h = map__hash(key);
+    size_t kl = strlen(key);
+    uint64_t h = map__hash(key, kl);
     if (old)
         *old = NULL;
     for (cc_map_entry *e = m->buckets[h % m->nbuckets]; e; e = e->next) {
@@ -91,7 +106,6 @@ int cc_map_put(cc_map *m, const char *key, void *value, void **old)
             return CC_OK;
         }
     }
-    size_t kl = strlen(key);
     cc_map_entry *e = cc_malloc(sizeof(*e) + kl + 1);
     if (!e)
         return CC_ERR_NOMEM;
@@ -107,7 +121,7 @@ int cc_map_put(cc_map *m, const char *key, void *value, void **old)
 
 void *cc_map_get(const cc_map *m, const char *key)
 {
-    uint64_t h = map__hash(key);
+    uint64_t h = map__hash(key, strlen(key));
     for (cc_map_entry *e = m->buckets[h % m->nbuckets]; e; e = e->next)
         if (e->hash == h && strcmp(e->key, key) == 0)
             return e->value;
@@ -116,7 +130,7 @@ void *cc_map_get(const cc_map *m, const char *key)
 
 void *cc_map_remove(cc_map *m, const char *key)
 {
-    uint64_t h = map__hash(key);
+    uint64_t h = map__hash(key, strlen(key));
     cc_map_entry **pp = &m->buckets[h % m->nbuckets];
     for (; *pp; pp = &(*pp)->next) {
         cc_map_entry *e = *pp;
