@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char net__json_type[] = "application/json";
+
 static uint64_t net__now_us(void)
 {
     struct timespec ts;
@@ -189,7 +191,8 @@ static void net__req_free(net_req *r)
         json_decref(r->json);
     if (r->principal && r->principal_free)
         r->principal_free(r->principal);
-    cc_free(&r->resp_type);
+    if (r->resp_type_owned)
+        cc_free_ptr((char *)r->resp_type);
     for (int i = 0; i < r->nheaders_out; i++) {
         cc_free(&r->headers_out[i][0]);
         cc_free(&r->headers_out[i][1]);
@@ -380,17 +383,20 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
         return;
     r->replied = true;
     r->status = status;
-    r->resp_type = cc_strdup(content_type);
+    /* JSON, most answers' type, is not copied */
+    r->resp_type_owned = content_type != net__json_type;
+    r->resp_type = r->resp_type_owned ? cc_strdup(content_type) : net__json_type;
     if (n && cc_buf_append(&r->resp_body, data, n) != CC_OK)
         r->status = 500;
-    net__metrics_record(r->srv, r);
+    uint64_t now = net__now_us();
+    net__metrics_record(r->srv, r, now);
     /* One line per request: the route template, never the path or the query (they can name
      * people), and the request id that ties it to other lines. */
     cc_log_level lvl = r->status >= 500 ? CC_LOG_ERROR : r->srv->access_log ? CC_LOG_INFO
                                                                              : CC_LOG_DEBUG;
     cc_logf(lvl, "request", "{s:s,s:s,s:s,s:i,s:I}", "req_id", r->id, "method", r->method,
             "route", net_req_route_path(r), "status", r->status, "us",
-            (json_int_t)(net__now_us() - r->start_us));
+            (json_int_t)(now - r->start_us));
     if (r->wsi && !r->in_callback)
         lws_callback_on_writable(r->wsi);
 }
@@ -401,10 +407,10 @@ void net_reply_json_text(net_req *r, int status, cc_buf *text)
         cc_buf_free(&r->resp_body);
         r->resp_body = *text;
         *text = (cc_buf){0};
-        net_reply_raw(r, status, "application/json", NULL, 0);
+        net_reply_raw(r, status, net__json_type, NULL, 0);
         return;
     }
-    net_reply_raw(r, status, "application/json", text->data ? text->data : "", text->len);
+    net_reply_raw(r, status, net__json_type, text->data ? text->data : "", text->len);
     cc_buf_free(text);
 }
 

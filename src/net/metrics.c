@@ -7,7 +7,7 @@
 static const double net__bounds[NET_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                         0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
 
-void net__metrics_record(net_server *s, const net_req *r)
+void net__metrics_record(net_server *s, const net_req *r, uint64_t now)
 {
     const char *route = net_req_route_path(r);
     net_metric_row *row, **link;
@@ -33,9 +33,6 @@ void net__metrics_record(net_server *s, const net_req *r)
         s->metric_rows = row;
     }
     row->count++;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
     double secs = (double)(now - r->start_us) / 1e6;
     int b = 0;
     while (b < NET_LATENCY_BUCKETS && secs > net__bounds[b])
@@ -95,7 +92,7 @@ char *net__metrics_render(net_server *s)
                          "# HELP carecomm_memory_bytes Bytes allocated through carecomm's "
                          "allocator.\n# TYPE carecomm_memory_bytes gauge\n"
                          "carecomm_memory_bytes %lld\n"
-                         "# HELP carecomm_loop_stalls_total Loop iterations that took 100 ms "
+                         "# HELP carecomm_loop_stalls_total Times the event loop was held 100 ms "
                          "or more.\n# TYPE carecomm_loop_stalls_total counter\n"
                          "carecomm_loop_stalls_total %llu\n",
                          net__ws_serving(s), (long long)net_hub_head(s), s->inflight,

@@ -60,7 +60,8 @@ struct net_req {
     bool flushing;     /* written, but lws still buffers part of it */
     int write_rc;      /* net__req_write's result, kept while flushing */
     int status;
-    char *resp_type;
+    const char *resp_type;
+    bool resp_type_owned; /* false: it is net__json_type, not a copy */
     cc_buf resp_body;
     int nheaders_out;
     char *headers_out[NET_MAX_HEADERS_OUT][2];
@@ -174,10 +175,9 @@ struct net_server {
     net_gauge gauges[NET_MAX_GAUGES];
     size_t ngauges;
     /* watchdog.c */
-    uv_check_t wd_check;
-    uv_prepare_t wd_prepare;
+    uv_timer_t wd_timer;
     bool wd_init;
-    uint64_t wd_started;
+    uint64_t wd_last_ms; /* when the watchdog's timer last ran (uv_hrtime, ms) */
     uint64_t loop_stalls;
     /* WebSockets */
     net_hub *hub;
@@ -213,7 +213,7 @@ extern const size_t net__builtin_routes_count;
 int net__builtin_register(net_server *s);
 
 /* metrics.c */
-void net__metrics_record(net_server *s, const net_req *r);
+void net__metrics_record(net_server *s, const net_req *r, uint64_t now_us);
 void net__metrics_free(net_server *s);
 char *net__metrics_render(net_server *s);
 

@@ -43,6 +43,22 @@ test('metrics count requests by route and status', async () => {
   assert.match(m.text, /carecomm_event_log_head \d+/);
 });
 
+test('a held event loop is noticed: logged and counted in the metrics', async () => {
+  // The whole process paused for 300 ms holds the loop as a stuck callback would.
+  const stalls = async () => {
+    const m = await server.request('GET', '/metrics');
+    return Number(/carecomm_loop_stalls_total (\d+)/.exec(m.text)[1]);
+  };
+  const before = await stalls();
+  process.kill(server.proc.pid, 'SIGSTOP');
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(server.proc.pid, 'SIGCONT');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok((await stalls()) >= before + 1, 'counted');
+  const held = [...server.logs.matchAll(/"msg":"event loop stalled","ms":(\d+)/g)].map((x) => Number(x[1]));
+  assert.ok(held.length >= 1 && held.at(-1) >= 200, `logged: ${held}`);
+});
+
 test('docs/configuration.md is the reference the CLI generates (no drift)', async () => {
   const fs = await import('node:fs');
   const path = await import('node:path');
