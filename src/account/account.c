@@ -24,9 +24,50 @@ const cc_cfg_key account_config_keys[] = {
 const size_t account_config_keys_count =
     sizeof(account_config_keys) / sizeof(account_config_keys[0]);
 
+/* A cached user. Entries are replaced, never changed in place (acct__user_put). */
+typedef struct {
+    auth_user u; /* first: acct_user hands out &entry->u */
+    char *json;  /* owned; acct_user_json_text renders it on first use */
+    size_t json_len;
+    int64_t json_until; /* Unix ms after which the text's "locked" may be wrong */
+} acct_user_entry;
+
 const auth_user *acct_user(account *a, const char *id)
 {
-    return cc_map_get(a->users, id);
+    acct_user_entry *e = cc_map_get(a->users, id);
+    return e ? &e->u : NULL;
+}
+
+const char *acct_user_json_text(account *a, const char *id, size_t *len)
+{
+    acct_user_entry *e = cc_map_get(a->users, id);
+    if (!e)
+        return NULL;
+    int64_t now = cc_now_ms();
+    if (!e->json || now >= e->json_until) {
+        cc_buf text = {0};
+        cc_jw w;
+        cc_jw_init(&w, &text);
+        auth_user_write(&w, NULL, &e->u);
+        if (cc_jw_finish(&w) != CC_OK) {
+            cc_buf_free(&text);
+            return NULL;
+        }
+        cc_free(&e->json);
+        e->json = text.data;
+        e->json_len = text.len;
+        e->json_until = e->u.locked_until > now ? e->u.locked_until : INT64_MAX;
+    }
+    *len = e->json_len;
+    return e->json;
+}
+
+static void acct__user_entry_free(void *v)
+{
+    acct_user_entry *e = v;
+    if (e)
+        cc_free(&e->json);
+    cc_free_ptr(e);
 }
 
 const char *account_user_display_name(account *a, const char *user_id)
@@ -37,13 +78,13 @@ const char *account_user_display_name(account *a, const char *user_id)
 
 static void acct__user_put(account *a, const auth_user *u)
 {
-    auth_user *copy = cc_malloc(sizeof(*copy)), *old = NULL;
+    acct_user_entry *copy = cc_calloc(1, sizeof(*copy)), *old = NULL;
     if (!copy)
         return;
-    *copy = *u;
+    copy->u = *u;
     if (cc_map_put(a->users, u->id, copy, (void **)&old) != CC_OK)
-        cc_free(&copy);
-    cc_free(&old);
+        acct__user_entry_free(copy);
+    acct__user_entry_free(old);
 }
 
 int acct_session_add(account *a, const auth_session *s)
@@ -346,7 +387,7 @@ void account_free(account *a)
 {
     if (!a)
         return;
-    cc_map_free(a->users, acct__free_value);
+    cc_map_free(a->users, acct__user_entry_free);
     cc_map_free(a->sessions, acct__free_value);
     cc_map_free(a->sessions_by_id, NULL);
     cc_map_free(a->throttle_ip, acct__free_value);

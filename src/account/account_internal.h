@@ -57,6 +57,10 @@ struct account {
 
 /* account.c */
 const auth_user *acct_user(account *a, const char *id);
+/* The user's JSON object as GET /me shows it (auth_user_write), rendered once and kept with the
+ * cached user: a user who changes gets a new cache entry, so the text is never stale ("locked",
+ * which turns with time, is re-rendered when the lock ends). NULL if unknown or out of memory. */
+const char *acct_user_json_text(account *a, const char *id, size_t *len);
 /* The live session of a token, or NULL (expired ones are dropped). */
 acct_session *acct_session_find(account *a, const char *token_hash, int64_t now);
 int acct_session_add(account *a, const auth_session *s);

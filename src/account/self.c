@@ -110,7 +110,12 @@ static void self__me(net_req *r)
     cc_jw w;
     cc_jw_init(&w, &text);
     cc_jw_obj_begin(&w, NULL);
-    auth_user_write(&w, "user", u);
+    size_t ulen;
+    const char *utext = acct_user_json_text(a, p->user_id, &ulen);
+    if (utext)
+        cc_jw_raw(&w, "user", utext, ulen);
+    else
+        auth_user_write(&w, "user", u);
     cc_jw_obj_begin(&w, "session");
     cc_jw_str(&w, "id", s->s.id);
     cc_jw_int(&w, "expires_at", idle_end < s->s.expires_at ? idle_end : s->s.expires_at);

@@ -145,6 +145,8 @@ void cc_jw_str(cc_jw *w, const char *key, const char *val); /* NULL writes null 
 void cc_jw_int(cc_jw *w, const char *key, int64_t val);
 void cc_jw_bool(cc_jw *w, const char *key, bool val);
 void cc_jw_null(cc_jw *w, const char *key);
+/* A value already in JSON text (from this writer or cc_json_write), copied as it is. */
+void cc_jw_raw(cc_jw *w, const char *key, const char *json, size_t n);
 /* Writes a jansson value (borrowed) at this position. */
 void cc_jw_value(cc_jw *w, const char *key, const json_t *val);
 /* CC_OK if everything was written and every container closed. */

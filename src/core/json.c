@@ -417,6 +417,13 @@ static void jw__close(cc_jw *w, const char *c)
     w->rc = cc_buf_append(w->b, c, 1);
 }
 
+void cc_jw_raw(cc_jw *w, const char *key, const char *json, size_t n)
+{
+    jw__prefix(w, key);
+    if (w->rc == CC_OK)
+        w->rc = cc_buf_append(w->b, json, n);
+}
+
 void cc_jw_obj_begin(cc_jw *w, const char *key)
 {
     jw__open(w, key, "{");

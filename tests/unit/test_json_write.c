@@ -115,9 +115,10 @@ static void test_jw_like_tree(void **state)
     cc_jw_int(&w, "plain", 1);
     cc_jw_str(&w, "quote\"back\\slash\nline", "v");
     cc_jw_bool(&w, "", true);
+    cc_jw_raw(&w, "raw", "[1,{\"a\":null}]", 14);
     cc_jw_obj_end(&w);
     assert_int_equal(cc_jw_finish(&w), CC_OK);
-    assert_string_equal(text.data, "{\"plain\":1,\"quote\\\"back\\\\slash\\nline\":\"v\",\"\":true}");
+    assert_string_equal(text.data, "{\"plain\":1,\"quote\\\"back\\\\slash\\nline\":\"v\",\"\":true,\"raw\":[1,{\"a\":null}]}");
     cc_buf_free(&text);
 
     /* Unbalanced containers are reported, not written silently. */
