@@ -12,11 +12,11 @@ typedef struct {
     int64_t persisted_seen; /* last_seen_at as last written to the store */
 } acct_session;
 
-/* Who a request or WebSocket is: copied out of the caches so it stays valid on its own. */
+/* Who a request or WebSocket is: copied out of the caches so it stays valid on its own. Kept
+ * small: every idle event WebSocket holds one. */
 typedef struct {
     char user_id[CC_ID_LEN + 1];
     char session_id[CC_ID_LEN + 1];
-    char token_hash[CC_HASH_HEX_LEN + 1];
     char username[AUTH_USERNAME_MAX + 1];
     auth_role role;
 } acct_principal;

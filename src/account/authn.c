@@ -141,7 +141,6 @@ bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags)
     }
     memcpy(p->user_id, u->id, sizeof(p->user_id));
     memcpy(p->session_id, s->s.id, sizeof(p->session_id));
-    memcpy(p->token_hash, th, sizeof(p->token_hash));
     memcpy(p->username, u->username, strnlen(u->username, sizeof(p->username) - 1));
     p->role = u->role;
 

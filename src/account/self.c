@@ -96,7 +96,7 @@ static void self__me(net_req *r)
     account *a = net_req_ud(r);
     const acct_principal *p = net_req_principal(r);
     const auth_user *u = acct_user(a, p->user_id);
-    acct_session *s = cc_map_get(a->sessions, p->token_hash);
+    acct_session *s = cc_map_get(a->sessions_by_id, p->session_id);
     if (!u || !s) {
         net_reply_error(r, 401, "session_expired", "your session has ended: log in again");
         return;

@@ -19,27 +19,28 @@ typedef struct net_frame {
 
 typedef enum { WS_AWAIT_HELLO = 0, WS_CATCHUP, WS_LIVE } net_ws_state;
 
+/* Every idle event WebSocket holds one: the fields are ordered so that no padding is left. */
 struct net_ws {
     net_ws *prev, *next;
     int refs;
+    net_ws_state state;
     net_ws_conn id;
     net_server *srv;
     struct lws *wsi; /* NULL once closed */
     void *principal;
     void (*principal_free)(void *);
-    net_ws_state state;
     int64_t cursor;
     net_frame **q; /* ring buffer, grown on demand up to qmax: idle sockets stay small */
     size_t qcap, qhead, qlen, qmax;
     cc_buf rx;
+    char *guest_ip;
+    char *close_reason; /* set when closing: idle sockets carry no room for it */
+    int close_code;
     bool fetching;
     bool lagging; /* was LIVE, its queue overflowed: pulls from the ring, never from the store */
     bool closing;
     bool direct; /* HTTP/1.1: frames may be written outside WRITEABLE (net__ws_write_now) */
     bool guest;  /* on the guest path: principal is a module's (or NULL), never any event */
-    char *guest_ip;
-    int close_code;
-    char *close_reason; /* set when closing: idle sockets carry no room for it */
 };
 
 struct net_hub {
