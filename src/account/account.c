@@ -24,7 +24,7 @@ const cc_cfg_key account_config_keys[] = {
 const size_t account_config_keys_count =
     sizeof(account_config_keys) / sizeof(account_config_keys[0]);
 
-/* A cached user. Entries are replaced, never changed in place (acct__user_put). */
+/* A cached user. Entries are replaced, never changed in place (acct_user_put). */
 typedef struct {
     auth_user u; /* first: acct_user hands out &entry->u */
     char *json;  /* owned; acct_user_json_text renders it on first use */
@@ -76,7 +76,7 @@ const char *account_user_display_name(account *a, const char *user_id)
     return u ? u->display_name : NULL;
 }
 
-static void acct__user_put(account *a, const auth_user *u)
+void acct_user_put(account *a, const auth_user *u)
 {
     acct_user_entry *copy = cc_calloc(1, sizeof(*copy)), *old = NULL;
     if (!copy)
@@ -178,7 +178,7 @@ static void acct__on_user(account *a, const json_t *o)
     if (before)
         was_restricted = acct_restriction(before, &msg) != NULL;
     bool role_changed = before && before->role != u.role;
-    acct__user_put(a, &u);
+    acct_user_put(a, &u);
     if (u.disabled) {
         /* Sessions are revoked in the same transaction; close sockets now regardless. */
         acct_close_sockets(a, u.id, NULL, 4001, "account disabled");
@@ -219,7 +219,7 @@ void account_on_events(account *a, const store_event *evs, size_t n)
 
 static void acct__load_user(void *ud, const auth_user *u)
 {
-    acct__user_put(ud, u);
+    acct_user_put(ud, u);
 }
 
 static void acct__load_session(void *ud, const auth_session *s)

@@ -57,6 +57,8 @@ struct account {
 
 /* account.c */
 const auth_user *acct_user(account *a, const char *id);
+/* Puts a copy of u in the cache, replacing the entry of the same id (entries never change). */
+void acct_user_put(account *a, const auth_user *u);
 /* The user's JSON object as GET /me shows it (auth_user_write), rendered once and kept with the
  * cached user: a user who changes gets a new cache entry, so the text is never stale ("locked",
  * which turns with time, is re-rendered when the lock ends). NULL if unknown or out of memory. */

@@ -145,10 +145,8 @@ static void test_restriction_and_visibility(void **state)
     /* it_support sees no patient record, but messages can carry patient data. */
     assert_string_equal(acct_restriction(&u, &msg), "totp_enrolment_required");
 
-    auth_user *cached = cc_malloc(sizeof(*cached));
-    *cached = u;
-    cached->role = ROLE_NURSE;
-    cc_map_put(a->users, cached->id, cached, NULL);
+    u.role = ROLE_NURSE;
+    acct_user_put(a, &u);
     acct_principal p;
     memset(&p, 0, sizeof(p));
     memcpy(p.user_id, u.id, sizeof(p.user_id));
@@ -159,9 +157,11 @@ static void test_restriction_and_visibility(void **state)
     assert_false(acct_visible(a, &p, "internal"));
     assert_false(acct_visible(a, &p, "channel:42")); /* unknown scopes are private */
     /* The live role counts: promoted to admin, the same socket sees admin events. */
-    cached->role = ROLE_ADMIN;
+    u.role = ROLE_ADMIN;
+    acct_user_put(a, &u);
     assert_true(acct_visible(a, &p, "perm:users.read"));
-    cached->disabled = true;
+    u.disabled = true;
+    acct_user_put(a, &u);
     assert_false(acct_visible(a, &p, "perm:users.read"));
     free_account(a, cfg);
 }
@@ -180,13 +180,14 @@ static void test_module_scopes(void **state)
     cc_config *cfg;
     account *a = new_account(&cfg);
     int calls = 0;
-    auth_user *u = cc_calloc(1, sizeof(*u));
-    snprintf(u->id, sizeof(u->id), "U0000000000000000000000001");
-    u->role = ROLE_NURSE;
-    cc_map_put(a->users, u->id, u, NULL);
+    auth_user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "U0000000000000000000000001");
+    u.role = ROLE_NURSE;
+    acct_user_put(a, &u);
     acct_principal p;
     memset(&p, 0, sizeof(p));
-    memcpy(p.user_id, u->id, sizeof(p.user_id));
+    memcpy(p.user_id, u.id, sizeof(p.user_id));
     assert_false(acct_visible(a, &p, "conv:7")); /* nobody resolves it yet */
     assert_int_equal(account_add_scope(a, "conv:", PERM_MESSAGES, only_conv_7, &calls), CC_OK);
     assert_int_equal(account_add_scope(a, "", PERM_MESSAGES, only_conv_7, &calls),
@@ -195,10 +196,11 @@ static void test_module_scopes(void **state)
     assert_false(acct_visible(a, &p, "conv:8"));
     assert_false(acct_visible(a, &p, "convx"));
     assert_int_equal(calls, 2);
-    u->disabled = true;
+    u.disabled = true;
+    acct_user_put(a, &u);
     assert_false(acct_visible(a, &p, "conv:7"));
     assert_int_equal(calls, 2); /* a disabled account is refused before the module is asked */
-    assert_string_equal(account_principal_user_id(&p), u->id);
+    assert_string_equal(account_principal_user_id(&p), u.id);
     free_account(a, cfg);
 }
 
