@@ -216,13 +216,20 @@ int cc_json_validate(const json_t *obj, const cc_json_field *fields, size_t n, c
 
 /* Strings in jansson values are valid UTF-8 already (checked when they were made), so only the
  * characters JSON requires to escape are looked at. */
+/* The length of s's first run of characters that JSON writes as they are. */
+static size_t json__plain_run(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
 static int json__write_string(cc_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF"; /* as jansson writes them */
-    size_t i = 0;
+    size_t i = json__plain_run(s, n);
     /* The common case, nothing to escape: one append. */
-    while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
-        i++;
     if (i == n) {
         if (n > SIZE_MAX - 2)
             return CC_ERR_TOO_BIG;
@@ -366,10 +373,7 @@ static void jw__prefix(cc_jw *w, const char *key)
     bool comma = !w->first[w->depth];
     w->first[w->depth] = false;
     size_t n = key ? strlen(key) : 0;
-    bool plain = key != NULL;
-    for (size_t i = 0; plain && i < n; i++)
-        plain = (unsigned char)key[i] >= 0x20 && key[i] != '"' && key[i] != '\\';
-    if (!plain || n > 4096) {
+    if (!key || json__plain_run(key, n) != n) {
         if (comma)
             w->rc = cc_buf_append(w->b, ",", 1);
         if (key && w->rc == CC_OK)

@@ -29,7 +29,7 @@ char *cc_sprintf(const char *fmt, ...)
 }
 
 /* Keeps one spare byte so data is always NUL-terminated: callers may hand it to C string APIs. */
-static int buf_reserve(cc_buf *b, size_t extra)
+int cc_buf_reserve(cc_buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)
         return CC_ERR_TOO_BIG;
@@ -47,15 +47,10 @@ static int buf_reserve(cc_buf *b, size_t extra)
     return CC_OK;
 }
 
-int cc_buf_reserve(cc_buf *b, size_t extra)
-{
-    return buf_reserve(b, extra);
-}
-
 /* Appends n bytes of p; on failure b is unchanged. */
 int cc_buf_append(cc_buf *b, const void *p, size_t n)
 {
-    int rc = buf_reserve(b, n);
+    int rc = cc_buf_reserve(b, n);
     if (rc != CC_OK)
         return rc;
     if (n)
@@ -76,7 +71,7 @@ int cc_buf_appendf(cc_buf *b, const char *fmt, ...)
         rc = CC_ERR_INVALID;
         goto out;
     }
-    rc = buf_reserve(b, (size_t)len);
+    rc = cc_buf_reserve(b, (size_t)len);
     if (rc != CC_OK)
         goto out;
     vsnprintf(b->data + b->len, (size_t)len + 1, fmt, ap2);

@@ -83,15 +83,15 @@ static int net__copy_query(net_req *r, struct lws *wsi)
  * process and a counter (a getrandom system call per request cost more than the handler). */
 static void net__req_id_next(net_server *s, char out[17])
 {
-    static const char hex[] = "0123456789abcdef";
     if (!s->req_id_prefix_set) {
         cc_random_bytes(&s->req_id_prefix, sizeof(s->req_id_prefix));
         s->req_id_prefix_set = true;
     }
     uint64_t v = ((uint64_t)(uint32_t)s->req_id_prefix << 32) | (uint32_t)s->req_id_counter++;
-    for (int i = 15; i >= 0; i--, v >>= 4)
-        out[i] = hex[v & 15];
-    out[16] = '\0';
+    uint8_t be[8];
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        be[i] = (uint8_t)v;
+    cc_hex_encode(be, sizeof be, out);
 }
 
 /* The peer's address, asked of the kernel once per connection rather than at every request of a
@@ -403,15 +403,13 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
 
 void net_reply_json_text(net_req *r, int status, cc_buf *text)
 {
-    if (!r->replied && r->resp_body.len == 0) { /* the text becomes the body, without a copy */
-        cc_buf_free(&r->resp_body);
-        r->resp_body = *text;
-        *text = (cc_buf){0};
-        net_reply_raw(r, status, net__json_type, NULL, 0);
+    if (r->replied) { /* the first answer stands */
+        cc_buf_free(text);
         return;
     }
-    net_reply_raw(r, status, net__json_type, text->data ? text->data : "", text->len);
-    cc_buf_free(text);
+    r->resp_body = *text; /* the text becomes the body, without a copy */
+    *text = (cc_buf){0};
+    net_reply_raw(r, status, net__json_type, NULL, 0);
 }
 
 void net_reply_json(net_req *r, int status, json_t *body)
