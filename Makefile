@@ -28,7 +28,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 15
 
-.PHONY: all deps run test test-unit test-integration test-e2e test-san fuzz fuzz-short bench bench-fanout bench-hl7 bench-join lint clean docs-config web
+.PHONY: all deps run test test-unit test-integration test-e2e test-san test-midnight fuzz fuzz-short bench bench-fanout bench-hl7 bench-join lint clean docs-config web
 
 all: $(BUILD)/carecommd $(BUILD)/carecomm web
 
@@ -97,6 +97,11 @@ test-integration: all
 # against a real carecommd serving web/dist.
 test-e2e: all
 	CARECOMM_BUILD=$(BUILD) scripts/run-node-tests tests/e2e/
+
+# The integration tests and the agenda's end-to-end tests with the clocks at 23:54 in Paris
+# (scripts/run-midnight-tests): what is booked ten minutes ahead is tomorrow's.
+test-midnight: all
+	CARECOMM_BUILD=$(BUILD) scripts/run-midnight-tests
 
 test-san:
 	$(MAKE) SAN=1 all test-unit test-integration

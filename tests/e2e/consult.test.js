@@ -6,7 +6,7 @@
 // checked by axe-core and photographed at the three sizes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, personForBrowser, PASSWORD, PHONE } from './lib/web.js';
+import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, personForBrowser, agendaOnDayOf, PASSWORD, PHONE } from './lib/web.js';
 import { freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from '../integration/lib/hl7.js';
@@ -33,7 +33,8 @@ after(async () => {
 });
 
 test('booked over HL7, the patient waits, the practitioner admits and ends', async () => {
-  assert.deepEqual(await sendHl7(mllp, [siu({ id: 'RDV-E1', control: 'E1', start: soon(), family: 'DUPONT', given: 'Jeanne' })]), ['AA']);
+  const start = soon();
+  assert.deepEqual(await sendHl7(mllp, [siu({ id: 'RDV-E1', control: 'E1', start, family: 'DUPONT', given: 'Jeanne' })]), ['AA']);
   const link = await linkOf('DUPONT');
 
   // The practitioner's agenda, open before the patient arrives.
@@ -41,6 +42,7 @@ test('booked over HL7, the patient waits, the practitioner admits and ends', asy
   await loginInBrowser(pro, doc);
   await pro.click('#main-nav a:has-text("Téléconsultations")');
   await pro.waitForURL(/\/consultations$/);
+  await agendaOnDayOf(pro, start);
   const row = pro.locator('.care-table tbody tr', { hasText: 'Jeanne DUPONT' });
   await row.waitFor();
   assert.match(await row.innerText(), /Pas arrivé/);

@@ -9,7 +9,7 @@
 // (lib/netns.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, personForBrowser, PHONE, sleep } from './lib/web.js';
+import { startServer, launchBrowser, openPage, go, capture, loginInBrowser, personForBrowser, agendaOnDayOf, PHONE, sleep } from './lib/web.js';
 import { freePort } from '../integration/lib/harness.js';
 import { waitFor } from '../integration/lib/accounts.js';
 import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from '../integration/lib/hl7.js';
@@ -43,13 +43,15 @@ if (inNetns) {
   });
 
   test('admitted, the patient and the practitioner see and hear each other; sound only; the end', { timeout: 200000 }, async () => {
-    assert.deepEqual(await sendHl7(mllp, [siu({ id: 'RDV-V1', control: 'V1', start: soon(), family: 'DURAND', given: 'Louise' })]), ['AA']);
+    const start = soon();
+    assert.deepEqual(await sendHl7(mllp, [siu({ id: 'RDV-V1', control: 'V1', start, family: 'DURAND', given: 'Louise' })]), ['AA']);
     const link = await linkOf('DURAND');
 
     const pro = await openPage(browser, server);
     await pro.addInitScript(recordPeerConnections);
     await loginInBrowser(pro, doc);
     await go(pro, '/consultations');
+    await agendaOnDayOf(pro, start);
     const row = pro.locator('.care-table tbody tr', { hasText: 'Louise DURAND' });
     await row.waitFor();
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { Server, freePort, loginReady, mediaEnv, PASSWORD } from './lib/harness.js';
 import { adminSession, waitFor } from './lib/accounts.js';
 import { client, openSocket, nextEvent, audit, request, guestSocket as sharedGuestSocket } from './lib/msg.js';
-import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from './lib/hl7.js';
+import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken, agendaDay } from './lib/hl7.js';
 
 const haveMedia = fs.existsSync('/usr/bin/janus') && fs.existsSync('/usr/bin/turnserver');
 const skip = haveMedia ? false : 'Janus or coturn not installed (scripts/install-deps)';
@@ -24,14 +24,15 @@ const linkFor = (bookingId) => invitationToken(server, bookingId);
 
 // A booked teleconsultation whose patient has consented and waits: { token, id }.
 async function waitingPatient(bookingId) {
-  const codes = await sendHl7(mllp, [siu({ id: bookingId, control: `C-${bookingId}`, start: inTenMinutes(), family: bookingId })]);
+  const start = inTenMinutes();
+  const codes = await sendHl7(mllp, [siu({ id: bookingId, control: `C-${bookingId}`, start, family: bookingId })]);
   assert.deepEqual(codes, ['AA']);
   const token = await linkFor(bookingId);
   const visit = (p, body) => server.request('POST', `/api/v1/visit/${token}${p}`, { body });
   assert.equal((await visit('/consent', { accepted: true })).status, 200);
   const r = await visit('/arrive');
   assert.equal(r.status, 200, r.text);
-  const agenda = await client(server, doc).ok('GET', '/care/agenda');
+  const agenda = await client(server, doc).ok('GET', `/care/agenda?date=${agendaDay(start)}`);
   return { token, id: agenda.appointments.find((a) => a.patient.family === bookingId).id };
 }
 

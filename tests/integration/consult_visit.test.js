@@ -10,12 +10,16 @@ import path from 'node:path';
 import { Server, freePort, loginReady, PASSWORD } from './lib/harness.js';
 import { adminSession, waitFor } from './lib/accounts.js';
 import { client, openSocket, nextEvent, audit, barrier } from './lib/msg.js';
-import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken } from './lib/hl7.js';
+import { sendHl7, siu, PRACTITIONER_IDENT, invitationToken, agendaDay } from './lib/hl7.js';
 
 let server, mllp, doc, other, sec, root;
 const inTenMinutes = () => Math.ceil((Date.now() + 10 * 60000) / 60000) * 60000;
 
 const linkFor = (bookingId) => invitationToken(server, bookingId);
+const startOf = new Map(); // booking id -> its start (ms)
+
+// The agenda of the day a booking starts on: ten minutes ahead may be tomorrow already.
+const agendaOf = (who, bookingId) => client(server, who).ok('GET', `/care/agenda?date=${agendaDay(startOf.get(bookingId))}`);
 
 // The patient's browser: no token, no cookie.
 const visit = (token, method = 'GET', p = '', body) =>
@@ -23,7 +27,9 @@ const visit = (token, method = 'GET', p = '', body) =>
 
 async function book(id, opts = {}) {
   // The family name carries the booking id, so that its invitation can be found.
-  const codes = await sendHl7(mllp, [siu({ id, control: `C-${id}`, start: inTenMinutes(), family: id, ...opts })]);
+  const start = inTenMinutes();
+  startOf.set(id, start);
+  const codes = await sendHl7(mllp, [siu({ id, control: `C-${id}`, start, family: id, ...opts })]);
   assert.deepEqual(codes, ['AA']);
   return linkFor(id);
 }
@@ -92,17 +98,17 @@ test('the patient opens the link, consents, waits; the practitioner is told, adm
   assert.equal((await audit(server, root.token, { action: 'visit.open' })).length, opensBefore);
 
   const api = client(server, doc);
-  const agenda = await api.ok('GET', '/care/agenda');
+  const agenda = await agendaOf(doc, 'RDV-A');
   const mine = agenda.appointments.find((a) => a.patient.family === 'RDV-A');
   assert.equal(mine.state, 'waiting');
   assert.equal(mine.waiting_since, since);
   assert.equal(mine.consent, true);
   // Another practitioner sees none of it and cannot act on it; the secretary sees it.
-  const theirs = await client(server, other).ok('GET', '/care/agenda');
+  const theirs = await agendaOf(other, 'RDV-A');
   assert.ok(!theirs.appointments.some((a) => a.id === mine.id));
   const forbidden = await client(server, other).post(`/care/appointments/${mine.id}/admit`);
   assert.equal(forbidden.status, 403);
-  const secView = await client(server, sec).ok('GET', '/care/agenda');
+  const secView = await agendaOf(sec, 'RDV-A');
   assert.ok(secView.appointments.some((a) => a.id === mine.id));
   assert.equal((await client(server, sec).post(`/care/appointments/${mine.id}/admit`)).status, 403);
 
@@ -111,7 +117,7 @@ test('the patient opens the link, consents, waits; the practitioner is told, adm
   const bad = await api.post(`/care/appointments/${mine.id}/end`, { report: { incidents: 'none' } });
   assert.equal(bad.status, 400, 'the act is required');
   await api.ok('POST', `/care/appointments/${mine.id}/end`, { report: { act: 'TC', incidents: 'image figée 20 s' } });
-  const done = (await api.ok('GET', '/care/agenda')).appointments.find((a) => a.id === mine.id);
+  const done = (await agendaOf(doc, 'RDV-A')).appointments.find((a) => a.id === mine.id);
   assert.equal(done.state, 'done');
   assert.equal(done.status, 'fulfilled');
   assert.ok(done.admitted_at <= done.ended_at);
@@ -134,14 +140,14 @@ test('a link opens its own consultation only, and none once cancelled or marked 
   const mixed = `${a.split('.')[0]}.${b.split('.')[1]}`;
   assert.equal((await visit(mixed)).status, 404);
 
-  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S15', id: 'RDV-C', control: 'C-RDV-C-cancel', start: inTenMinutes(), family: 'RDV-C' })]), ['AA']);
+  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S15', id: 'RDV-C', control: 'C-RDV-C-cancel', start: startOf.get('RDV-C'), family: 'RDV-C' })]), ['AA']);
   await waitFor(async () => (await visit(b)).status === 410, { what: 'the cancelled link refused' });
   const refused = await visit(b);
   assert.equal(refused.body.error.code, 'link_revoked');
   assert.equal((await visit(a)).status, 200, 'the other consultation is untouched');
   assert.equal(rb.status, 200);
 
-  const agenda = await client(server, sec).ok('GET', '/care/agenda');
+  const agenda = await agendaOf(sec, 'RDV-B');
   const rdvB = agenda.appointments.find((x) => x.patient.family === 'RDV-B');
   await client(server, sec).ok('POST', `/care/appointments/${rdvB.id}/noshow`);
   assert.equal((await visit(a)).status, 410);
@@ -149,7 +155,7 @@ test('a link opens its own consultation only, and none once cancelled or marked 
 
 test('a secretary sends the invitation again: the same link', async () => {
   const token = await book('RDV-D');
-  const agenda = await client(server, sec).ok('GET', '/care/agenda');
+  const agenda = await agendaOf(sec, 'RDV-D');
   const d = agenda.appointments.find((x) => x.patient.family === 'RDV-D');
   const dir = path.join(server.dataDir, 'outbox');
   const count = () => fs.readdirSync(dir).filter((f) => fs.readFileSync(path.join(dir, f), 'utf8').includes('RDV-D')).length;
@@ -162,7 +168,7 @@ test('a secretary sends the invitation again: the same link', async () => {
 
 test('the practitioner or the secretariat leaves a word for the waiting patient', async () => {
   const token = await book('RDV-N');
-  const d = (await client(server, doc).ok('GET', '/care/agenda')).appointments.find((x) => x.patient.family === 'RDV-N');
+  const d = (await agendaOf(doc, 'RDV-N')).appointments.find((x) => x.patient.family === 'RDV-N');
   assert.equal((await visit(token)).body.notice, undefined);
   const text = 'Je prends 15 minutes de retard, merci de patienter.';
   await client(server, doc).ok('POST', `/care/appointments/${d.id}/notice`, { text });
@@ -177,7 +183,7 @@ test('the practitioner or the secretariat leaves a word for the waiting patient'
   assert.equal((await client(server, doc).post(`/care/appointments/${d.id}/notice`, { text: 'a\u0007b' })).status, 400);
   seen = (await visit(token)).body;
   assert.equal(seen.notice.text, 'Le docteur arrive.');
-  const agenda = (await client(server, doc).ok('GET', '/care/agenda')).appointments.find((x) => x.id === d.id);
+  const agenda = (await agendaOf(doc, 'RDV-N')).appointments.find((x) => x.id === d.id);
   assert.equal(agenda.notice_at, seen.notice.at);
   // Once the consultation has started there is nothing to wait for.
   assert.equal((await visit(token, 'POST', '/consent', { accepted: true })).status, 200);
@@ -192,7 +198,7 @@ test('the practitioner or the secretariat leaves a word for the waiting patient'
 
 test('a relative and an interpreter get links of their own; only the patient consents', async () => {
   const patientLink = await book('RDV-G');
-  const d = (await client(server, doc).ok('GET', '/care/agenda')).appointments.find((x) => x.patient.family === 'RDV-G');
+  const d = (await agendaOf(doc, 'RDV-G')).appointments.find((x) => x.patient.family === 'RDV-G');
   const made = await client(server, doc).ok('POST', `/care/appointments/${d.id}/links`, { role: 'interpreter', label: 'Interprète en arabe' }, 201);
   assert.equal(made.role, 'interpreter');
   const token = /\/visit\/(\S+)$/.exec(made.url)[1];
@@ -210,7 +216,7 @@ test('a relative and an interpreter get links of their own; only the patient con
   await client(server, sec).ok('POST', `/care/appointments/${d.id}/links`, { role: 'relative', label: 'Sa fille' }, 201);
   assert.equal((await client(server, doc).post(`/care/appointments/${d.id}/links`, { role: 'doctor', label: 'x' })).status, 400);
   // Cancelled: every link of the consultation stops.
-  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S15', id: 'RDV-G', control: 'C-RDV-G-cancel', start: inTenMinutes(), family: 'RDV-G' })]), ['AA']);
+  assert.deepEqual(await sendHl7(mllp, [siu({ event: 'S15', id: 'RDV-G', control: 'C-RDV-G-cancel', start: startOf.get('RDV-G'), family: 'RDV-G' })]), ['AA']);
   await waitFor(async () => (await visit(token)).status === 410, { what: 'the interpreter link refused' });
   const trail = await audit(server, root.token, { action: 'care.link.add' });
   assert.equal(trail.length, 2);

@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, createUser } from './lib/harness.js';
 import { client } from './lib/msg.js';
+import { agendaDay } from './lib/hl7.js';
 
 const servers = [];
 after(async () => {
@@ -37,8 +38,7 @@ test('seed, then log in as the cardiologist: agenda, patient links, channels', a
 
   const doc = await demoLogin(server, 'dr.martin');
   const api = client(server, doc);
-  const day = new Date(Date.now() + 30 * 60000).toLocaleDateString('en-CA', { timeZone: 'Europe/Paris' });
-  const agenda = await api.ok('GET', `/care/agenda?date=${day}`);
+  const agenda = await api.ok('GET', `/care/agenda?date=${agendaDay(Date.now() + 30 * 60000)}`);
   assert.ok(agenda.appointments.length >= 1, 'today has teleconsultations');
   assert.ok(agenda.appointments.every((a) => a.practitioner_id === agenda.appointments[0].practitioner_id));
   const visit = await server.request('GET', `/api/v1/visit/${links[0]}`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { Server, createUser, loginReady, root, totp, sleep, PASSWORD } from '../../integration/lib/harness.js';
+import { agendaDay } from '../../integration/lib/hl7.js';
 
 export { createUser, totp, sleep, PASSWORD, root };
 
@@ -180,6 +181,14 @@ export class Authenticator {
 
 // Logs who ({name, auth: Authenticator}) in through the login page with password and 2FA code,
 // and waits for the home page.
+// The agenda opens on the browser's today. A booking ten minutes ahead is tomorrow's in the last
+// minutes before midnight (Paris), and then one turns the agenda to its day, as a practitioner would.
+export async function agendaOnDayOf(page, ms) {
+  const input = page.locator('.care-bar input[type=date]');
+  const day = agendaDay(ms);
+  if ((await input.inputValue()) !== day) await input.fill(day);
+}
+
 export async function loginInBrowser(page, who) {
   await go(page, '/login');
   await page.fill('#login-username', who.name);

@@ -13,6 +13,11 @@ export function nirWithKey(nir13) {
 export const NIR = nirWithKey('2850675123456');
 export const PRACTITIONER_IDENT = '10003456789';
 
+// The server's `timezone` (its default): the agenda's days are days there, and ten minutes ahead
+// may already be tomorrow.
+export const SERVER_TIMEZONE = 'Europe/Paris';
+export const agendaDay = (ms) => new Date(ms).toLocaleDateString('en-CA', { timeZone: SERVER_TIMEZONE });
+
 export const hl7Time = (ms) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14) + '+0000';
 
 // An SIU message; every part can be changed by the test.
