@@ -13,6 +13,7 @@ import {
   openPage,
   go,
   capture,
+  focusLandsOn,
   createUser,
   Authenticator,
   readQrCode,
@@ -173,7 +174,7 @@ test('the staff shell: skip link, keyboard, menu on a phone, placeholders, unkno
 
   await page.click('#main-nav a:has-text("Appareils")');
   await page.waitForURL(/\/devices$/);
-  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1', 'focus moves to the new page title');
+  await focusLandsOn(page, 'h1'); // focus moves to the new page title
   assert.equal(await page.locator('#main-nav a[aria-current="page"]').innerText(), 'Appareils');
   assert.match(await page.locator('main').innerText(), /Bientôt disponible/);
   await capture(page, 'devices');

@@ -7,7 +7,7 @@
 // axe-core and photographed at the three sizes. The tests run in order and share the people.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, go, capture, Authenticator, PASSWORD, PHONE, TABLET, DESKTOP } from './lib/web.js';
+import { startServer, launchBrowser, openPage, go, capture, focusLandsOn, Authenticator, PASSWORD, PHONE, TABLET, DESKTOP } from './lib/web.js';
 import { loginReady } from '../integration/lib/harness.js';
 
 let server;
@@ -189,7 +189,7 @@ test('typing is shown; a reply in a thread with a mention; reactions; edit and d
   await root.locator('button:has-text("Répondre dans le fil")').click();
   const panel = b.locator('.thread-panel');
   await panel.locator('#thread-title').waitFor();
-  assert.equal(await b.evaluate(() => document.activeElement.id), 'thread-title');
+  await focusLandsOn(b, '#thread-title');
   await type(b, panel.locator('textarea'), 'Vu, @ali');
   await panel.locator('.mention-list [role="option"]', { hasText: 'Dr Alice Martin' }).waitFor();
   await b.keyboard.press('Tab');
@@ -326,7 +326,7 @@ test('search finds "hématome" typed without accents and opens the conversation 
   const focused = b.locator('.conv .msg.msg-focus');
   await focused.waitFor();
   assert.match(await focused.innerText(), /hématome au point de ponction/);
-  assert.equal(await b.evaluate(() => document.activeElement.classList.contains('msg-focus')), true);
+  await focusLandsOn(b, '.msg-focus');
   await b.click('button:has-text("Effacer")');
   await convLink(b, 'cardio-soins').waitFor();
 });

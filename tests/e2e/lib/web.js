@@ -181,6 +181,17 @@ export class Authenticator {
 
 // Logs who ({name, auth: Authenticator}) in through the login page with password and 2FA code,
 // and waits for the home page.
+// Waits for the focus to be on what `selector` matches. The app moves the focus in an effect, a
+// frame after the new content appears, and the user's next key goes there. Fails saying where it is.
+export async function focusLandsOn(page, selector, timeout = 5000) {
+  try {
+    await page.waitForFunction((s) => document.activeElement?.matches(s), selector, { timeout });
+  } catch {
+    const at = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 160));
+    throw new Error(`the focus is not on ${selector} but on ${at}`);
+  }
+}
+
 // The agenda opens on the browser's today. A booking ten minutes ahead is tomorrow's in the last
 // minutes before midnight (Paris), and then one turns the agenda to its day, as a practitioner would.
 export async function agendaOnDayOf(page, ms) {
