@@ -57,19 +57,31 @@ int care_outbox_claim(store *st, int64_t now_ms, care_outbox_item *items, size_t
                          "WHERE o.state IN ('pending', 'sending') AND o.next_at <= ? "
                          "ORDER BY o.next_at, o.id LIMIT ?",
                          p, 2, care_row_item, &c);
+    size_t kept = 0;
     for (size_t i = 0; rc == CC_OK && i < c.n; i++) {
-        store_val q[] = {SV_INT(now_ms + OUTBOX_LEASE_MS), SV_TEXT(items[i].id)};
-        rc = store_exec(st, "UPDATE care_outbox SET state = 'sending', next_at = ? WHERE id = ?",
-                        q, 2, NULL);
+        /* Claimed only if still due: another node that read the same row first has moved its
+         * next_at by the lease (PostgreSQL re-checks the WHERE once that node's change commits),
+         * and then it is theirs to send, not a second copy to the patient. */
+        store_val q[] = {SV_INT(now_ms + OUTBOX_LEASE_MS), SV_TEXT(items[i].id), SV_INT(now_ms)};
+        int64_t claimed = 0;
+        rc = store_exec(st,
+                        "UPDATE care_outbox SET state = 'sending', next_at = ? WHERE id = ? "
+                        "AND state IN ('pending', 'sending') AND next_at <= ?",
+                        q, 3, &claimed);
+        if (rc != CC_OK || claimed == 0)
+            continue;
+        if (kept != i)
+            items[kept] = items[i];
+        care_outbox_item *it = &items[kept++];
         care_link l;
-        int lrc = care_link_of(st, items[i].appointment_id, &l);
+        int lrc = care_link_of(st, it->appointment_id, &l);
         if (lrc == CC_OK && !l.revoked)
-            snprintf(items[i].link_id, sizeof items[i].link_id, "%s", l.link_id);
+            snprintf(it->link_id, sizeof it->link_id, "%s", l.link_id);
         else if (lrc != CC_OK && lrc != CC_ERR_NOT_FOUND)
             rc = lrc;
     }
     if (rc == CC_OK)
-        *n = c.n;
+        *n = kept;
     return rc;
 }
 

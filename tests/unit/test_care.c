@@ -1,11 +1,14 @@
 /* Unit tests of care's bookings against both backends: a teleconsultation booked, rescheduled,
  * cancelled; a cancellation that overtakes its booking; refusals that write nothing; patient
- * links that open one consultation only, within their window, until revoked. */
+ * links that open one consultation only, within their window, until revoked; an invitation
+ * claimed by one node at a time, however the nodes' claims interleave. */
 #include "care/care.h"
+#include "care/care_internal.h"
 
 #include <fcntl.h>
 #include <ftw.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -322,6 +325,100 @@ static void test_idents(void **state)
     assert_int_equal(care_ident_user(g_st, "nobody", uid), CC_ERR_NOT_FOUND);
 }
 
+/* ---- the outbox: one node sends each notification ------------------------------------------ */
+
+typedef struct {
+    store *st;
+    int64_t now;
+    care_outbox_item items[4];
+    size_t n;
+    int rc;
+} outbox_claimer;
+
+/* What a node's notify worker does: claim in one transaction. */
+static void *outbox_claim_in_tx(void *arg)
+{
+    outbox_claimer *c = arg;
+    c->rc = store_begin(c->st);
+    if (c->rc == CC_OK)
+        c->rc = care_outbox_claim(c->st, c->now, c->items, 4, &c->n);
+    if (c->rc == CC_OK)
+        c->rc = store_commit(c->st);
+    else
+        store_rollback(c->st);
+    return NULL;
+}
+
+static void test_outbox_lease(void **state)
+{
+    (void)state;
+    care_booking b = booking("RDV-1", CARE_BOOK, T0);
+    care_result r = apply_ok(&b, T0);
+    outbox_claimer first = {.st = g_st, .now = T0 + 1000};
+    outbox_claim_in_tx(&first);
+    assert_int_equal(first.rc, CC_OK);
+    assert_int_equal(first.n, 1);
+    assert_string_equal(first.items[0].appointment_id, r.appointment_id);
+    assert_string_equal(first.items[0].kind, "invite");
+    assert_true(first.items[0].link_id[0] != '\0');
+    /* Claimed: nobody else gets it while the lease runs... */
+    outbox_claimer again = {.st = g_st, .now = T0 + 2000};
+    outbox_claim_in_tx(&again);
+    assert_int_equal(again.rc, CC_OK);
+    assert_int_equal(again.n, 0);
+    /* ...and once it has run out (the node died while sending), it is tried again. */
+    outbox_claimer later = {.st = g_st, .now = T0 + 1000 + 5 * 60000};
+    outbox_claim_in_tx(&later);
+    assert_int_equal(later.n, 1);
+    assert_int_equal(care_outbox_done(g_st, later.items[0].id, later.items[0].attempts, NULL,
+                                      30000, T0 + 400000),
+                     CC_OK);
+    outbox_claimer sent = {.st = g_st, .now = T0 + 3600000};
+    outbox_claim_in_tx(&sent);
+    assert_int_equal(sent.n, 0);
+}
+
+/* Two nodes on one PostgreSQL database read the same due invitation at the same moment. The one
+ * whose claim comes second waits for the first's row lock, and must then find the row taken, not
+ * send the patient a second copy. (SQLite has one writer at a time: the race cannot happen.) */
+static void test_outbox_concurrent_claims(void **state)
+{
+    (void)state;
+    if (tb.kind != STORE_POSTGRES)
+        skip();
+    care_booking b = booking("RDV-1", CARE_BOOK, T0);
+    apply_ok(&b, T0);
+    assert_int_equal(store_begin(g_st), CC_OK);
+    care_outbox_item mine[4];
+    size_t n = 0;
+    assert_int_equal(care_outbox_claim(g_st, T0 + 1000, mine, 4, &n), CC_OK);
+    assert_int_equal(n, 1);
+
+    store *watcher = NULL;
+    outbox_claimer other = {.now = T0 + 1000};
+    assert_int_equal(tb_open(&other.st), CC_OK);
+    assert_int_equal(tb_open(&watcher), CC_OK);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, outbox_claim_in_tx, &other), 0);
+    int64_t waiting = 0;
+    for (int i = 0; i < 1000 && waiting == 0; i++) {
+        assert_int_equal(store_query_int(watcher,
+                                         "SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                                         "wait_event_type = 'Lock' AND datname = current_database()",
+                                         NULL, 0, &waiting),
+                         CC_OK);
+        if (waiting == 0)
+            usleep(10000);
+    }
+    assert_int_equal(store_commit(g_st), CC_OK);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(waiting, 1); /* the other node did wait on this one's claim */
+    assert_int_equal(other.rc, CC_OK);
+    assert_int_equal(other.n, 0);
+    store_close(other.st);
+    store_close(watcher);
+}
+
 int main(void)
 {
     cc_crypto_init();
@@ -333,6 +430,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_short_modification_keeps_the_teleconsultation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_concurrent_claims, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("care_sqlite", tests, group_setup_sqlite,
                                              group_teardown);
