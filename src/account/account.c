@@ -331,8 +331,8 @@ int account_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys,
     a->idle_ms = cc_config_int(cfg, "session_idle_minutes") * 60000;
     a->max_ms = cc_config_int(cfg, "session_max_hours") * 3600000;
     if (!(a->users = cc_map_new()) || !(a->sessions = cc_map_new()) ||
-        !(a->sessions_by_id = cc_map_new()) || !(a->throttle_ip = cc_map_new()) ||
-        !(a->throttle_user = cc_map_new()))
+        !(a->sessions_by_id = cc_map_new()) || !(a->throttle_ip = cc_map_new_keyed()) ||
+        !(a->throttle_user = cc_map_new_keyed()))
         goto fail;
     if ((rc = auth_user_list(st, acct__load_user, a)) != CC_OK ||
         (rc = auth_session_list(st, NULL, cc_now_ms(), acct__load_session, a)) != CC_OK)

@@ -111,6 +111,9 @@ void cc_hex_encode(const uint8_t *in, size_t n, char *out);
 #define CC_HASH_HEX_LEN 64
 void cc_blake2b_hex(const void *data, size_t n, const uint8_t *key, size_t keylen,
                     char out[CC_HASH_HEX_LEN + 1]);
+/* SipHash-2-4 of data under a key drawn at random once per process: for hash tables whose keys a
+ * client chooses. Thread-safe. */
+uint64_t cc_keyed_hash64(const void *data, size_t n);
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
@@ -251,6 +254,10 @@ int cc_mkdir_p(const char *path);
 /* Keys are copied; values are borrowed pointers the caller owns. Not thread-safe. */
 typedef struct cc_map cc_map;
 cc_map *cc_map_new(void);
+/* For keys a client chooses (usernames, addresses, words of a message): hashed by
+ * cc_keyed_hash64, so that nobody can pick keys that all land in one bucket and turn every lookup
+ * into a walk of the whole map. Iteration order then differs from run to run. */
+cc_map *cc_map_new_keyed(void);
 /* Frees the map; free_value (may be NULL) is called on every value. */
 void cc_map_free(cc_map *m, void (*free_value)(void *));
 /* Inserts or replaces; the replaced value is returned through *old (may be NULL). */
@@ -259,6 +266,8 @@ void *cc_map_get(const cc_map *m, const char *key);
 /* Removes and returns the value (NULL if absent). */
 void *cc_map_remove(cc_map *m, const char *key);
 size_t cc_map_count(const cc_map *m);
+/* The longest bucket chain: how many keys a lookup may compare (tests, diagnostics). */
+size_t cc_map_longest_chain(const cc_map *m);
 /* Calls fn for each entry; fn returns true to remove the entry (its value is then the caller's). */
 void cc_map_sweep(cc_map *m, bool (*fn)(void *ud, const char *key, void *value), void *ud);
 

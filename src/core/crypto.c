@@ -1,8 +1,10 @@
 /* crypto: thin wrappers over libsodium so the rest of the tree has one place to audit. */
 #include "core/core.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cc_crypto_init(void)
 {
@@ -32,6 +34,26 @@ out:
         sodium_memzero(raw, nbytes);
     cc_free(&raw);
     return tok;
+}
+
+static unsigned char crypto__table_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t crypto__table_key_once = PTHREAD_ONCE_INIT;
+
+static void crypto__table_key_draw(void)
+{
+    if (sodium_init() < 0)
+        abort(); /* no randomness: nothing in the server can work */
+    randombytes_buf(crypto__table_key, sizeof crypto__table_key);
+}
+
+uint64_t cc_keyed_hash64(const void *data, size_t n)
+{
+    pthread_once(&crypto__table_key_once, crypto__table_key_draw);
+    unsigned char out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, data, n, crypto__table_key);
+    uint64_t h;
+    memcpy(&h, out, sizeof h);
+    return h;
 }
 
 void cc_hex_encode(const uint8_t *in, size_t n, char *out)

@@ -20,7 +20,7 @@ struct cc_guesses {
 cc_guesses *cc_guesses_new(int limit, int64_t window_ms)
 {
     cc_guesses *g = cc_calloc(1, sizeof(*g));
-    if (!g || !(g->by_key = cc_map_new())) {
+    if (!g || !(g->by_key = cc_map_new_keyed())) {
         cc_free(&g);
         return NULL;
     }

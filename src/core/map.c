@@ -1,4 +1,6 @@
-/* A small chained hash map with string keys, doubling when the load passes 1. */
+/* A small chained hash map with string keys, doubling when the load passes 1. Maps whose keys a
+ * client chooses are keyed (SipHash under a per-process random key); the others use a fast
+ * deterministic hash. */
 #include "core/core.h"
 
 #include <string.h>
@@ -14,6 +16,7 @@ struct cc_map {
     cc_map_entry **buckets;
     size_t nbuckets;
     size_t count;
+    bool keyed; /* cc_map_new_keyed */
 };
 
 /* Eight bytes a step, each mixed by a multiply and a shift, then a final mix so that the low bits
@@ -38,6 +41,19 @@ static uint64_t map__hash(const char *k, size_t n)
     h ^= h >> 32;
     h *= 0xD6E8FEB86659FD93ULL;
     return h ^ (h >> 32);
+}
+
+static uint64_t map__hash_of(const cc_map *m, const char *k, size_t n)
+{
+    return m->keyed ? cc_keyed_hash64(k, n) : map__hash(k, n);
+}
+
+cc_map *cc_map_new_keyed(void)
+{
+    cc_map *m = cc_map_new();
+    if (m)
+        m->keyed = true;
+    return m;
 }
 
 cc_map *cc_map_new(void)
@@ -95,7 +111,7 @@ static void map__grow(cc_map *m)
 int cc_map_put(cc_map *m, const char *key, void *value, void **old)
 {
     size_t kl = strlen(key);
-    uint64_t h = map__hash(key, kl);
+    uint64_t h = map__hash_of(m, key, kl);
     if (old)
         *old = NULL;
     for (cc_map_entry *e = m->buckets[h % m->nbuckets]; e; e = e->next) {
@@ -121,7 +137,7 @@ int cc_map_put(cc_map *m, const char *key, void *value, void **old)
 
 void *cc_map_get(const cc_map *m, const char *key)
 {
-    uint64_t h = map__hash(key, strlen(key));
+    uint64_t h = map__hash_of(m, key, strlen(key));
     for (cc_map_entry *e = m->buckets[h % m->nbuckets]; e; e = e->next)
         if (e->hash == h && strcmp(e->key, key) == 0)
             return e->value;
@@ -130,7 +146,7 @@ void *cc_map_get(const cc_map *m, const char *key)
 
 void *cc_map_remove(cc_map *m, const char *key)
 {
-    uint64_t h = map__hash(key, strlen(key));
+    uint64_t h = map__hash_of(m, key, strlen(key));
     cc_map_entry **pp = &m->buckets[h % m->nbuckets];
     for (; *pp; pp = &(*pp)->next) {
         cc_map_entry *e = *pp;
@@ -148,6 +164,19 @@ void *cc_map_remove(cc_map *m, const char *key)
 size_t cc_map_count(const cc_map *m)
 {
     return m->count;
+}
+
+size_t cc_map_longest_chain(const cc_map *m)
+{
+    size_t longest = 0;
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        size_t n = 0;
+        for (const cc_map_entry *e = m->buckets[i]; e; e = e->next)
+            n++;
+        if (n > longest)
+            longest = n;
+    }
+    return longest;
 }
 
 void cc_map_sweep(cc_map *m, bool (*fn)(void *ud, const char *key, void *value), void *ud)

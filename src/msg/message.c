@@ -42,7 +42,7 @@ int msg__index_terms(store *st, const char *message_id, const char *conv, const 
     int rc = store_exec(st, "DELETE FROM msg_terms WHERE message_id = ?", p, 1, NULL);
     if (rc != CC_OK || !body)
         return rc;
-    index_ctx x = {st, message_id, conv, cc_map_new(), CC_OK};
+    index_ctx x = {st, message_id, conv, cc_map_new_keyed(), CC_OK};
     if (!x.seen)
         return CC_ERR_NOMEM;
     rc = msg_text_terms(body, strlen(body), message__index_term, &x);
@@ -101,7 +101,7 @@ static int message__mention(void *ud, const char *name, size_t len)
 static int message__mentions(store *st, const char *message_id, const char *conv, int64_t seq,
                              const char *body, json_t **ids_out, bool *all)
 {
-    mention_ctx x = {st, conv, json_array(), cc_map_new(), false};
+    mention_ctx x = {st, conv, json_array(), cc_map_new_keyed(), false};
     store_val p[] = {SV_TEXT(message_id), SV_NULL, SV_TEXT(conv), SV_INT(seq)};
     int rc = x.ids && x.seen ? CC_OK : CC_ERR_NOMEM;
     if (rc == CC_OK)

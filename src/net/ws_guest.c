@@ -13,7 +13,7 @@ int net_server_set_ws_guest_path(net_server *s, const char *path)
 {
     if (!path || path[0] != '/' || strcmp(path, "/api/v1/events") == 0 || s->guest_path)
         return CC_ERR_INVALID;
-    if (!(s->guests_by_ip = cc_map_new()) || !(s->guest_path = cc_strdup(path)))
+    if (!(s->guests_by_ip = cc_map_new_keyed()) || !(s->guest_path = cc_strdup(path)))
         return CC_ERR_NOMEM;
     return CC_OK;
 }
