@@ -82,7 +82,7 @@ run: deps all
 	scripts/run-dev
 
 test: deps
-	$(MAKE) all test-unit test-integration test-e2e fuzz-short
+	$(MAKE) lint all test-unit test-integration test-e2e fuzz-short
 ifeq ($(CI),true)
 	$(MAKE) test-san
 endif
@@ -145,7 +145,8 @@ bench-join: deps all
 
 lint:
 	clang-format --dry-run -Werror $(shell find src tests/unit tests/fuzz -name '*.[ch]')
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr -Isrc src
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+		-Isrc --include=/usr/include/jansson.h src
 
 docs-config: $(BUILD)/carecomm
 	$(BUILD)/carecomm config doc > docs/configuration.md

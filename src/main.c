@@ -3,8 +3,8 @@
  * libuv in the order notes/lws-libuv.md gives). */
 #include "account/account.h"
 #include "auth/auth.h"
-#include "core/core.h"
 #include "care/care.h"
+#include "core/core.h"
 #include "interop/interop.h"
 #include "media/media.h"
 #include "msg/msg.h"
@@ -65,10 +65,10 @@ static bool app_ready(void *ud)
 static void app_drained(void *ud)
 {
     app *a = ud;
-    account_stop(a->acct);       /* queues the last session activity */
+    account_stop(a->acct); /* queues the last session activity */
     msg_stop(a->msg);
-    media_stop(a->media);         /* SIGTERM to Janus and coturn; the loop waits for their exit */
-    interop_stop(a->interop);     /* no more HL7: what is in the worker is still applied */
+    media_stop(a->media);     /* SIGTERM to Janus and coturn; the loop waits for their exit */
+    interop_stop(a->interop); /* no more HL7: what is in the worker is still applied */
     care_stop(a->care);
     store_worker_stop(a->worker); /* finishes every queued job, then stops */
     net_server_close(a->srv);
@@ -168,15 +168,14 @@ static void app_missed_call(void *ud, const char *conv, const char *caller, cons
     snprintf(m->conv, sizeof(m->conv), "%s", conv);
     snprintf(m->caller, sizeof(m->caller), "%s", caller);
     m->text = strcmp(cc_config_str(a->cfg, "default_language"), "en") == 0 ? "📞 Missed call"
-                                                                          : "📞 Appel manqué";
+                                                                           : "📞 Appel manqué";
     if (!a->worker || store_worker_submit(a->worker, app_missed_job, app_missed_done, m) != CC_OK)
         app_missed_done(m, CC_ERR_BUSY);
 }
 
 /* A consultation's call: its practitioner and the holders of its links, while in call. */
 static bool app_may_join_call(void *ud, const char *consultation_id, const char *user_id,
-                              const void *guest, const char *ip, bool join, char *display,
-                              size_t n)
+                              const void *guest, const char *ip, bool join, char *display, size_t n)
 {
     return care_call_allowed(ud, consultation_id, user_id, guest, ip, join, display, n);
 }
@@ -231,17 +230,16 @@ int main(int argc, char **argv)
         goto out;
     }
     if ((rc = account_create(&a.loop, a.cfg, &a.keys, st, a.srv, &a.acct)) != CC_OK) {
-        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "accounts",
-                "error", cc_strerror(rc));
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "accounts", "error",
+                cc_strerror(rc));
         goto out;
     }
     if ((rc = msg_create(&a.loop, a.cfg, &a.keys, st, a.srv, a.acct, &a.msg)) != CC_OK) {
-        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "messaging",
-                "error", cc_strerror(rc));
+        cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "messaging", "error",
+                cc_strerror(rc));
         goto out;
     }
-    if ((rc = media_create(&a.loop, a.cfg, a.srv, a.acct, &a.media, why, sizeof(why))) !=
-        CC_OK) {
+    if ((rc = media_create(&a.loop, a.cfg, a.srv, a.acct, &a.media, why, sizeof(why))) != CC_OK) {
         cc_logf(CC_LOG_ERROR, "start-up failed", "{s:s,s:s}", "reason", "media", "error", why);
         goto out;
     }
@@ -289,8 +287,8 @@ int main(int argc, char **argv)
     snprintf(url, sizeof(url), "%s://%s", cc_config_bool(a.cfg, "plain_http") ? "http" : "https",
              cc_config_str(a.cfg, "listen"));
     cc_logf(CC_LOG_INFO, "carecommd ready", "{s:s,s:i,s:s,s:I}", "url", url, "port",
-            net_server_port(a.srv), "store", cc_config_str(a.cfg, "store_backend"),
-            "event_head", (json_int_t)head);
+            net_server_port(a.srv), "store", cc_config_str(a.cfg, "store_backend"), "event_head",
+            (json_int_t)head);
     uv_run(&a.loop, UV_RUN_DEFAULT);
     exit_code = 0;
 out:

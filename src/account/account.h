@@ -41,8 +41,8 @@ void account_audit_denied(account *a, const void *principal, const char *object,
                           const char *reason);
 /* Records in the audit chain (asynchronously) that principal did action on object, with
  * details (taken; may be NULL; never patient data). For modules' WebSocket messages. */
-void account_audit_action(account *a, const void *principal, const char *action,
-                          const char *object, json_t *details);
+void account_audit_action(account *a, const void *principal, const char *action, const char *object,
+                          json_t *details);
 
 /* Event scopes a module resolves itself: an event whose scope starts with prefix ("conv:") is
  * visible to a principal whose live role holds perm and for whom fn(ud, user_id, scope) is true.

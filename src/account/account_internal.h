@@ -78,8 +78,8 @@ bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags);
 bool acct_visible(void *ud, const void *principal, const char *scope);
 void acct_principal_free(void *p);
 /* Appends an audit record from the loop without waiting (denials, throttling). Copies. */
-void acct_audit_async(account *a, const acct_principal *who, const char *action,
-                      const char *object, const char *ip, const char *outcome, json_t *details);
+void acct_audit_async(account *a, const acct_principal *who, const char *action, const char *object,
+                      const char *ip, const char *outcome, json_t *details);
 /* Appends inside a job. who may be NULL (system). details (may be NULL) is taken: callers pass
  * a fresh json_pack(). */
 int acct_audit(store *st, account *a, const acct_principal *who, const char *action,

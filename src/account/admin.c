@@ -160,12 +160,12 @@ static int admin__create_job(store *st, void *ctx)
     if (rc != CC_OK)
         return rc;
     memcpy(c->target, u.id, sizeof(c->target));
-    c->result = json_pack("{s:o,s:s}", "user", auth_user_json(&u), "temporary_password",
-                          c->password);
+    c->result =
+        json_pack("{s:o,s:s}", "user", auth_user_json(&u), "temporary_password", c->password);
     c->status = 201;
-    return admin__audit(st, c, "user.create",
-                        json_pack("{s:s,s:s}", "username", u.username, "role",
-                                  auth_role_name(u.role)));
+    return admin__audit(
+        st, c, "user.create",
+        json_pack("{s:s,s:s}", "username", u.username, "role", auth_role_name(u.role)));
 }
 
 static void admin__hash_work(uv_work_t *w)

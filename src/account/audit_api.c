@@ -55,7 +55,7 @@ static int audit__list_job(store *st, void *ctx)
                        "details, hash FROM audit WHERE 1 = 1");
 #define AUDIT_FILTER(cond, clause, val)                                                            \
     if (cond) {                                                                                    \
-        len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " clause);                    \
+        len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " clause);                     \
         p[n++] = val;                                                                              \
     }
     AUDIT_FILTER(c->actor[0], "actor_name = ?", SV_TEXT(c->actor))
@@ -138,10 +138,10 @@ static int audit__verify_job(store *st, void *ctx)
     c->verify_rc = auth_audit_verify(st, c->a->keys, &c->report);
     if (c->verify_rc != CC_OK && c->verify_rc != CC_ERR_TAMPERED)
         return c->verify_rc;
-    c->result = json_pack("{s:b,s:I,s:I,s:s,s:s}", "intact", c->verify_rc == CC_OK, "records",
-                          (json_int_t)c->report.records, "first_bad",
-                          (json_int_t)c->report.first_bad, "reason", c->report.reason,
-                          "head_hash", c->report.head_hash);
+    c->result =
+        json_pack("{s:b,s:I,s:I,s:s,s:s}", "intact", c->verify_rc == CC_OK, "records",
+                  (json_int_t)c->report.records, "first_bad", (json_int_t)c->report.first_bad,
+                  "reason", c->report.reason, "head_hash", c->report.head_hash);
     return acct_audit(st, c->a, &c->who, "audit.verify", NULL, net_req_source_ip(c->r),
                       c->verify_rc == CC_OK ? "success" : "failure", NULL);
 }

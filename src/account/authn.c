@@ -30,8 +30,8 @@ static void acct__audit_done(void *ctx, int rc)
 {
     acct_audit_job *j = ctx;
     if (rc != CC_OK)
-        cc_logf(CC_LOG_ERROR, "audit record not written", "{s:s,s:s}", "action", j->action,
-                "error", cc_strerror(rc));
+        cc_logf(CC_LOG_ERROR, "audit record not written", "{s:s,s:s}", "action", j->action, "error",
+                cc_strerror(rc));
     cc_free(&j->action);
     cc_free(&j->object);
     cc_free(&j->ip);
@@ -59,8 +59,8 @@ int acct_audit(store *st, account *a, const acct_principal *who, const char *act
     return rc;
 }
 
-void acct_audit_async(account *a, const acct_principal *who, const char *action,
-                      const char *object, const char *ip, const char *outcome, json_t *details)
+void acct_audit_async(account *a, const acct_principal *who, const char *action, const char *object,
+                      const char *ip, const char *outcome, json_t *details)
 {
     acct_audit_job *j = cc_calloc(1, sizeof(*j));
     if (!j) {
@@ -90,8 +90,8 @@ void account_audit_denied(account *a, const void *principal, const char *object,
                          json_pack("{s:s}", "reason", reason));
 }
 
-void account_audit_action(account *a, const void *principal, const char *action,
-                          const char *object, json_t *details)
+void account_audit_action(account *a, const void *principal, const char *action, const char *object,
+                          json_t *details)
 {
     if (a && principal)
         acct_audit_async(a, principal, action, object, NULL, "success", details);
@@ -194,8 +194,7 @@ bool account_user_role(account *a, const char *user_id, auth_role *out)
     return true;
 }
 
-int account_add_scope(account *a, const char *prefix, auth_perm perm, account_scope_fn fn,
-                      void *ud)
+int account_add_scope(account *a, const char *prefix, auth_perm perm, account_scope_fn fn, void *ud)
 {
     size_t len = prefix ? strlen(prefix) : 0;
     if (len == 0 || !fn)

@@ -38,8 +38,8 @@ int64_t acct_throttle_check(account *a, const char *ip, const char *username, in
     for (int i = 0; i < 2; i++) {
         if (!t[i])
             continue;
-        int64_t until = t[i]->blocked_until > t[i]->next_allowed ? t[i]->blocked_until
-                                                                 : t[i]->next_allowed;
+        int64_t until =
+            t[i]->blocked_until > t[i]->next_allowed ? t[i]->blocked_until : t[i]->next_allowed;
         if (until > now && until - now > wait)
             wait = until - now;
         /* Attempts still being hashed count as failures to come: without this, guesses sent in
@@ -146,7 +146,7 @@ typedef struct {
     auth_user_secrets secrets;
     bool reserved; /* holds a throttle slot (released in login__free) */
     login_outcome outcome;
-    int64_t totp_step;           /* step used, to refuse replays */
+    int64_t totp_step;                       /* step used, to refuse replays */
     char recovery_hash[CC_HASH_HEX_LEN + 1]; /* a recovery code was used instead */
     int64_t lock_until;
     char token[64];
@@ -220,10 +220,10 @@ static void login__verify_work(uv_work_t *w)
         return;
     }
     int64_t now_s = cc_now_ms() / 1000;
-    c->outcome = auth_totp_verify(secret, c->totp, now_s, c->secrets.totp_last_step,
-                                  &c->totp_step) == CC_OK
-                     ? LOGIN_OK
-                     : LOGIN_BAD_TOTP;
+    c->outcome =
+        auth_totp_verify(secret, c->totp, now_s, c->secrets.totp_last_step, &c->totp_step) == CC_OK
+            ? LOGIN_OK
+            : LOGIN_BAD_TOTP;
     login__wipe(secret);
     cc_free(&secret);
 }
@@ -273,9 +273,10 @@ static int login__record_job(store *st, void *ctx)
             (rc = auth_session_insert(st, &c->session)) != CC_OK)
             return rc;
         return acct_audit(st, a, &who, "auth.login", object, ip, "success",
-                          json_pack("{s:s}", "method", c->recovery_hash[0] ? "recovery_code"
-                                                       : c->totp_step ? "password+totp"
-                                                                      : "password"));
+                          json_pack("{s:s}", "method",
+                                    c->recovery_hash[0] ? "recovery_code"
+                                    : c->totp_step      ? "password+totp"
+                                                        : "password"));
     case LOGIN_TOTP_REQUIRED:
         return acct_audit(st, a, &who, "auth.login", object, ip, "pending",
                           json_pack("{s:s}", "reason", "totp_required"));
@@ -445,9 +446,9 @@ static void login__handle(net_req *r)
     int64_t now = cc_now_ms();
     char lower[AUTH_USERNAME_MAX + 1];
     size_t i;
-    for (i = 0; username[i] && i < AUTH_USERNAME_MAX; i++)
-        lower[i] = (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32
-                                                                     : username[i]);
+    for (i = 0; i < AUTH_USERNAME_MAX && username[i]; i++)
+        lower[i] =
+            (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i]);
     lower[i] = '\0';
 
     int64_t wait = acct_throttle_check(a, net_req_source_ip(r), lower, now);

@@ -158,8 +158,8 @@ static int self__logout_job(store *st, void *ctx)
     }
     if (rc != CC_OK)
         return rc;
-    return acct_audit(st, c->a, &c->who, "auth.logout", object, net_req_source_ip(c->r),
-                      "success", json_pack("{s:s}", "session", c->session_id));
+    return acct_audit(st, c->a, &c->who, "auth.logout", object, net_req_source_ip(c->r), "success",
+                      json_pack("{s:s}", "session", c->session_id));
 }
 
 static void self__logout(net_req *r)
@@ -248,8 +248,8 @@ static int self__pw_save_job(store *st, void *ctx)
     if (rc == CC_OK)
         rc = auth_session_revoke_all(st, c->who.user_id, c->who.session_id, NULL);
     if (rc == CC_OK)
-        rc = acct_audit(st, c->a, &c->who, "auth.password_change", object,
-                        net_req_source_ip(c->r), "success", NULL);
+        rc = acct_audit(st, c->a, &c->who, "auth.password_change", object, net_req_source_ip(c->r),
+                        "success", NULL);
     return rc;
 }
 
@@ -364,8 +364,9 @@ static void self__totp_enroll(net_req *r)
     const acct_principal *p = net_req_principal(r);
     const auth_user *u = acct_user(a, p->user_id);
     if (u && u->totp_enabled) {
-        net_reply_error(r, 409, "totp_already_enabled",
-                        "two-factor authentication is already set up; an administrator can reset it");
+        net_reply_error(
+            r, 409, "totp_already_enabled",
+            "two-factor authentication is already set up; an administrator can reset it");
         return;
     }
     self_ctx *c = self__new(r);

@@ -22,15 +22,15 @@ typedef enum {
 
 /* Permissions a route can require. The role -> permission table lives in perm.c, nowhere else. */
 typedef enum {
-    PERM_SELF = 0,       /* one's own account: me, sessions, password, 2FA */
-    PERM_EVENTS,         /* the event WebSocket */
-    PERM_USERS_READ,     /* list and view accounts */
-    PERM_USERS_WRITE,    /* create, disable, reset, change role */
-    PERM_AUDIT_READ,     /* read and verify the audit chain */
-    PERM_PATIENT_READ,   /* see patient data (later issues); implies 2FA */
-    PERM_MESSAGES,       /* messaging and presence; messages can carry patient data: implies 2FA */
-    PERM_MEETINGS,       /* video meetings (ICE servers, rooms); they show patients: implies 2FA */
-    PERM_BOOKINGS,       /* appointments over FHIR (booking systems, and staff who read them) */
+    PERM_SELF = 0,     /* one's own account: me, sessions, password, 2FA */
+    PERM_EVENTS,       /* the event WebSocket */
+    PERM_USERS_READ,   /* list and view accounts */
+    PERM_USERS_WRITE,  /* create, disable, reset, change role */
+    PERM_AUDIT_READ,   /* read and verify the audit chain */
+    PERM_PATIENT_READ, /* see patient data (later issues); implies 2FA */
+    PERM_MESSAGES,     /* messaging and presence; messages can carry patient data: implies 2FA */
+    PERM_MEETINGS,     /* video meetings (ICE servers, rooms); they show patients: implies 2FA */
+    PERM_BOOKINGS,     /* appointments over FHIR (booking systems, and staff who read them) */
     PERM__COUNT
 } auth_perm;
 
@@ -132,9 +132,9 @@ typedef struct {
 int auth_audit_append(store *st, const auth_keys *keys, const auth_audit_entry *e, int64_t *id_out);
 
 typedef struct {
-    int64_t records;     /* records checked */
-    int64_t first_bad;   /* id of the first bad record, 0 if intact */
-    char reason[160];    /* what is wrong with it */
+    int64_t records;                     /* records checked */
+    int64_t first_bad;                   /* id of the first bad record, 0 if intact */
+    char reason[160];                    /* what is wrong with it */
     char head_hash[CC_HASH_HEX_LEN + 1]; /* hash of the last record (for external anchoring) */
 } auth_audit_report;
 /* Walks the chain in id order checking contiguous ids, prev_hash links and each hash. Returns
@@ -216,7 +216,7 @@ int auth_user_count_active(store *st, auth_role role, int64_t *out);
 /* ---- sessions (inside the caller's transaction) ------------------------------------------- */
 
 typedef struct {
-    char id[CC_ID_LEN + 1];     /* public id, shown in "my sessions" */
+    char id[CC_ID_LEN + 1]; /* public id, shown in "my sessions" */
     char token_hash[CC_HASH_HEX_LEN + 1];
     char user_id[CC_ID_LEN + 1];
     int64_t created_at, last_seen_at, expires_at; /* expires_at: absolute limit */
@@ -238,7 +238,7 @@ int auth_session_list(store *st, const char *user_id, int64_t now_ms,
                       void (*fn)(void *ud, const auth_session *s), void *ud);
 /* Persists sliding activity (no event: activity is not a change anyone watches). */
 int auth_session_touch(store *st, const char *session_id, int64_t last_seen_at);
-json_t *auth_session_json(const auth_session *s); /* without the token hash */
+json_t *auth_session_json(const auth_session *s);               /* without the token hash */
 int auth_session_from_json(const json_t *o, auth_session *out); /* with it (internal events) */
 
 #endif

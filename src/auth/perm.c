@@ -14,7 +14,8 @@ static const struct {
     unsigned perms;
 } roles[ROLE__COUNT] = {
     [ROLE_ADMIN] = {"admin", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_USERS_READ) |
-                                 P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES) | P(PERM_MEETINGS)},
+                                 P(PERM_USERS_WRITE) | P(PERM_AUDIT_READ) | P(PERM_MESSAGES) |
+                                 P(PERM_MEETINGS)},
     [ROLE_PRACTITIONER] = {"practitioner", P(PERM_SELF) | P(PERM_EVENTS) | P(PERM_PATIENT_READ) |
                                                P(PERM_MESSAGES) | P(PERM_MEETINGS) |
                                                P(PERM_BOOKINGS)},

@@ -44,12 +44,11 @@ int auth_session_from_json(const json_t *o, auth_session *out)
 
 int auth_session_insert(store *st, const auth_session *s)
 {
-    store_val p[] = {SV_TEXT(s->id),        SV_TEXT(s->token_hash),   SV_TEXT(s->user_id),
-                     SV_INT(s->created_at), SV_INT(s->last_seen_at),  SV_INT(s->expires_at),
+    store_val p[] = {SV_TEXT(s->id),        SV_TEXT(s->token_hash),  SV_TEXT(s->user_id),
+                     SV_INT(s->created_at), SV_INT(s->last_seen_at), SV_INT(s->expires_at),
                      SV_TEXT(s->source_ip), SV_TEXT(s->user_agent)};
-    int rc = store_exec(st,
-                        "INSERT INTO sessions (" SESSION_COLS ") VALUES (?,?,?,?,?,?,?,?)", p, 8,
-                        NULL);
+    int rc = store_exec(st, "INSERT INTO sessions (" SESSION_COLS ") VALUES (?,?,?,?,?,?,?,?)", p,
+                        8, NULL);
     if (rc != CC_OK)
         return rc;
     json_t *payload = auth_session_json(s);
@@ -167,7 +166,6 @@ int auth_session_list(store *st, const char *user_id, int64_t now_ms,
 int auth_session_touch(store *st, const char *session_id, int64_t last_seen_at)
 {
     store_val p[] = {SV_INT(last_seen_at), SV_TEXT(session_id), SV_INT(last_seen_at)};
-    return store_exec(st,
-                      "UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?", p,
-                      3, NULL);
+    return store_exec(st, "UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?",
+                      p, 3, NULL);
 }

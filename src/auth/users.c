@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define USER_COLS                                                                                  \
-    "id, username, display_name, role, disabled, must_change_password, totp_enabled, "           \
+    "id, username, display_name, role, disabled, must_change_password, totp_enabled, "             \
     "locked_until, created_at, updated_at"
 
 bool auth_username_valid(const char *u)
@@ -122,9 +122,14 @@ int auth_user_create(store *st, const char *username, const char *display_name, 
         strlen(display_name) > AUTH_DISPLAY_MAX)
         return CC_ERR_INVALID;
     cc_id_new(id);
-    store_val p[] = {SV_TEXT(id),           SV_TEXT(username), SV_TEXT(display_name),
-                     SV_TEXT(auth_role_name(role)), SV_TEXT(password_hash),
-                     SV_INT(must_change_password), SV_INT(now), SV_INT(now)};
+    store_val p[] = {SV_TEXT(id),
+                     SV_TEXT(username),
+                     SV_TEXT(display_name),
+                     SV_TEXT(auth_role_name(role)),
+                     SV_TEXT(password_hash),
+                     SV_INT(must_change_password),
+                     SV_INT(now),
+                     SV_INT(now)};
     int rc = store_exec(st,
                         "INSERT INTO users (id, username, display_name, role, password_hash, "
                         "must_change_password, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -245,8 +250,8 @@ int auth_user_set_display_name(store *st, const char *id, const char *display_na
     if (!display_name || !*display_name || strlen(display_name) > AUTH_DISPLAY_MAX)
         return CC_ERR_INVALID;
     store_val p[] = {SV_TEXT(display_name), SV_INT(cc_now_ms()), SV_TEXT(id)};
-    return user__update(st, "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?", p,
-                        3, true);
+    return user__update(st, "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?", p, 3,
+                        true);
 }
 
 int auth_user_reset_totp(store *st, const char *id)
@@ -295,9 +300,9 @@ int auth_user_set_totp_step(store *st, const char *id, int64_t step)
 {
     int64_t changes = 0;
     store_val p[] = {SV_INT(step), SV_TEXT(id), SV_INT(step)};
-    int rc = store_exec(st,
-                        "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
-                        p, 3, &changes);
+    int rc =
+        store_exec(st, "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?", p,
+                   3, &changes);
     if (rc != CC_OK)
         return rc;
     return changes ? CC_OK : CC_ERR_DENIED;
@@ -319,8 +324,8 @@ int auth_user_use_recovery_code(store *st, const char *id, const char *code_hash
 int auth_user_count_login_failure(store *st, const char *id, int64_t *failed)
 {
     store_val p[] = {SV_TEXT(id)};
-    int rc = store_exec(st, "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?", p,
-                        1, NULL);
+    int rc = store_exec(st, "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?", p, 1,
+                        NULL);
     if (rc != CC_OK)
         return rc;
     return store_query_int(st, "SELECT failed_logins FROM users WHERE id = ?", p, 1, failed);
@@ -329,8 +334,8 @@ int auth_user_count_login_failure(store *st, const char *id, int64_t *failed)
 int auth_user_set_login_failures(store *st, const char *id, int64_t failed, int64_t locked_until)
 {
     store_val p[] = {SV_INT(failed), SV_INT(locked_until), SV_TEXT(id)};
-    return user__update(st, "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                        p, 3, false);
+    return user__update(st, "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", p,
+                        3, false);
 }
 
 int auth_user_count_active(store *st, auth_role role, int64_t *out)

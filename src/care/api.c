@@ -93,18 +93,17 @@ static int care_audit_staff(store *st, care_req *q, const char *action, const ch
 static int care_row_agenda(void *ud, const store_row *r)
 {
     json_t *list = ud;
-    json_t *a = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s?,s:s?,s:b,s:{s:s?,s:s?,s:s?},s:I}", "id",
-                          store_row_text(r, 0), "status", store_row_text(r, 1), "state",
-                          store_row_text(r, 2), "start", (json_int_t)store_row_int(r, 3), "end",
-                          (json_int_t)store_row_int(r, 4), "practitioner_id",
-                          store_row_text(r, 5), "practitioner", store_row_text(r, 6),
-                          "consent", !store_row_is_null(r, 7), "patient", "family",
-                          store_row_text(r, 8), "given", store_row_text(r, 9), "birth_date",
-                          store_row_text(r, 10), "version", (json_int_t)store_row_int(r, 11));
+    json_t *a =
+        json_pack("{s:s,s:s,s:s,s:I,s:I,s:s?,s:s?,s:b,s:{s:s?,s:s?,s:s?},s:I}", "id",
+                  store_row_text(r, 0), "status", store_row_text(r, 1), "state",
+                  store_row_text(r, 2), "start", (json_int_t)store_row_int(r, 3), "end",
+                  (json_int_t)store_row_int(r, 4), "practitioner_id", store_row_text(r, 5),
+                  "practitioner", store_row_text(r, 6), "consent", !store_row_is_null(r, 7),
+                  "patient", "family", store_row_text(r, 8), "given", store_row_text(r, 9),
+                  "birth_date", store_row_text(r, 10), "version", (json_int_t)store_row_int(r, 11));
     if (!a)
         return CC_ERR_NOMEM;
-    static const char *const times[] = {"waiting_since", "admitted_at", "ended_at",
-                                        "notice_at"};
+    static const char *const times[] = {"waiting_since", "admitted_at", "ended_at", "notice_at"};
     for (int i = 0; i < 4; i++)
         if (!store_row_is_null(r, 12 + i))
             json_object_set_new(a, times[i], json_integer(store_row_int(r, 12 + i)));
@@ -184,11 +183,18 @@ static void care_agenda(net_req *r)
 
 /* ---- actions on one consultation ----------------------------------------------------------- */
 
-typedef enum { ACT_ADMIT = 1, ACT_END, ACT_NOSHOW, ACT_RESEND, ACT_LINK, ACT_NOTICE } care_action_kind;
+typedef enum {
+    ACT_ADMIT = 1,
+    ACT_END,
+    ACT_NOSHOW,
+    ACT_RESEND,
+    ACT_LINK,
+    ACT_NOTICE
+} care_action_kind;
 
 static int care_row_owner(void *ud, const store_row *r)
 {
-    char (*o)[32] = ud;
+    char(*o)[32] = ud;
     snprintf(o[0], sizeof o[0], "%s", store_row_is_null(r, 0) ? "" : store_row_text(r, 0));
     snprintf(o[1], sizeof o[1], "%s", store_row_text(r, 1));
     snprintf(o[2], sizeof o[2], "%s", store_row_text(r, 2));
@@ -387,13 +393,12 @@ static void care_notice(net_req *r)
 
 static int care_row_outbox(void *ud, const store_row *r)
 {
-    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s?,s:I,s:s?,s:s?}", "id",
-                          store_row_text(r, 0), "appointment_id", store_row_text(r, 1), "kind",
-                          store_row_text(r, 2), "channel", store_row_text(r, 3), "state",
-                          store_row_text(r, 4), "attempts", (int)store_row_int(r, 5),
-                          "last_error", store_row_text(r, 6), "start",
-                          (json_int_t)store_row_int(r, 7), "patient_family",
-                          store_row_text(r, 8), "patient_given", store_row_text(r, 9));
+    json_t *a = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:i,s:s?,s:I,s:s?,s:s?}", "id", store_row_text(r, 0),
+        "appointment_id", store_row_text(r, 1), "kind", store_row_text(r, 2), "channel",
+        store_row_text(r, 3), "state", store_row_text(r, 4), "attempts", (int)store_row_int(r, 5),
+        "last_error", store_row_text(r, 6), "start", (json_int_t)store_row_int(r, 7),
+        "patient_family", store_row_text(r, 8), "patient_given", store_row_text(r, 9));
     return a && json_array_append_new(ud, a) == 0 ? 0 : CC_ERR_NOMEM;
 }
 
@@ -442,8 +447,7 @@ static const cc_json_field care_end_body[] = {
 const net_route care_routes[] = {
     {"GET", "/api/v1/care/agenda", PERM_PATIENT_READ, 0, NULL, 0, care_agenda},
     {"POST", "/api/v1/care/appointments/:id/admit", PERM_PATIENT_READ, 0, NULL, 0, care_admit},
-    {"POST", "/api/v1/care/appointments/:id/end", PERM_PATIENT_READ, 0, care_end_body, 1,
-     care_end},
+    {"POST", "/api/v1/care/appointments/:id/end", PERM_PATIENT_READ, 0, care_end_body, 1, care_end},
     {"POST", "/api/v1/care/appointments/:id/noshow", PERM_PATIENT_READ, 0, NULL, 0, care_noshow},
     {"POST", "/api/v1/care/appointments/:id/resend", PERM_PATIENT_READ, 0, NULL, 0, care_resend},
     {"POST", "/api/v1/care/appointments/:id/links", PERM_PATIENT_READ, 0, care_link_body, 2,

@@ -114,8 +114,8 @@ static int care_resolve_practitioner(store *st, const care_booking *b, char out[
     if (b->practitioner_user[0]) {
         store_val p[] = {SV_TEXT(b->practitioner_user)};
         int64_t n = 0;
-        int rc = store_query_int(st, "SELECT COUNT(*) FROM users WHERE id = ? AND disabled = 0",
-                                 p, 1, &n);
+        int rc = store_query_int(st, "SELECT COUNT(*) FROM users WHERE id = ? AND disabled = 0", p,
+                                 1, &n);
         if (rc != CC_OK)
             return rc;
         if (n == 0)
@@ -139,8 +139,8 @@ static int care_resolve_practitioner(store *st, const care_booking *b, char out[
 }
 
 /* Times of the appointment after the change: the booking's, or what is known already. */
-static int care_times(const care_booking *b, const care_appt_row *ex, int64_t *start,
-                      int64_t *end, care_result *res)
+static int care_times(const care_booking *b, const care_appt_row *ex, int64_t *start, int64_t *end,
+                      care_result *res)
 {
     *start = b->start_ms ? b->start_ms : (ex->found ? ex->start_ms : 0);
     *end = b->end_ms ? b->end_ms : (b->start_ms ? 0 : (ex->found ? ex->end_ms : 0));
@@ -159,8 +159,8 @@ static json_t *care_ids_json(const care_ident *ids, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "system", ids[i].system, "value",
-                                           ids[i].value));
+        json_array_append_new(
+            a, json_pack("{s:s,s:s}", "system", ids[i].system, "value", ids[i].value));
     return a;
 }
 
@@ -279,9 +279,9 @@ int care_apply_booking(store *st, const auth_keys *keys, const care_booking *b,
         out->outcome = CARE_IGNORED;
         return CC_OK;
     }
-    if (ex.found && (b->msg_ts < ex.msg_ts ||
-                     (b->msg_ts == ex.msg_ts && care_status_final(ex.status) &&
-                      !care_status_final(status)))) {
+    if (ex.found &&
+        (b->msg_ts < ex.msg_ts ||
+         (b->msg_ts == ex.msg_ts && care_status_final(ex.status) && !care_status_final(status)))) {
         out->outcome = CARE_STALE;
         snprintf(out->appointment_id, sizeof out->appointment_id, "%s", ex.id);
         snprintf(out->status, sizeof out->status, "%s", ex.status);

@@ -118,13 +118,12 @@ static int call_audit_job(store *st, void *ctx)
 static void call_audit_done(void *ctx, int rc)
 {
     if (rc != CC_OK)
-        cc_logf(CC_LOG_ERROR, "consultation join not audited", "{s:s}", "error",
-                cc_strerror(rc));
+        cc_logf(CC_LOG_ERROR, "consultation join not audited", "{s:s}", "error", cc_strerror(rc));
     cc_free_ptr(ctx);
 }
 
-static void call_audit_submit(care *c, const char *appt, const char *user_id,
-                              const care_guest *g, const char *ip, bool ok)
+static void call_audit_submit(care *c, const char *appt, const char *user_id, const care_guest *g,
+                              const char *ip, bool ok)
 {
     call_audit *a = cc_calloc(1, sizeof *a);
     if (!a)
@@ -142,8 +141,8 @@ static void call_audit_submit(care *c, const char *appt, const char *user_id,
         call_audit_done(a, CC_ERR_BUSY);
 }
 
-bool care_call_allowed(care *c, const char *appointment_id, const char *user_id,
-                       const void *guest, const char *ip, bool join, char *display, size_t n)
+bool care_call_allowed(care *c, const char *appointment_id, const char *user_id, const void *guest,
+                       const char *ip, bool join, char *display, size_t n)
 {
     const care_guest *g = guest;
     if (g && net_guest_kind_of(g) != NET_GUEST_PATIENT_LINK)

@@ -31,8 +31,8 @@ typedef enum {
 } care_action;
 
 #define CARE_MAX_IDS 4
-#define CARE_ID_MAX 144    /* bytes of an identifier value or system, NUL included */
-#define CARE_TEXT_MAX 132  /* names, service, location */
+#define CARE_ID_MAX 144   /* bytes of an identifier value or system, NUL included */
+#define CARE_TEXT_MAX 132 /* names, service, location */
 #define CARE_EMAIL_MAX 256
 #define CARE_PHONE_MAX 48
 
@@ -44,11 +44,11 @@ typedef struct {
 /* Plain values, copied by value (no pointers): a job owns its copy. */
 typedef struct {
     care_action action;
-    int64_t msg_ts;                 /* when the sender made this change (Unix ms) */
-    care_ident ids[CARE_MAX_IDS];   /* the appointment's identifiers; at least one */
+    int64_t msg_ts;               /* when the sender made this change (Unix ms) */
+    care_ident ids[CARE_MAX_IDS]; /* the appointment's identifiers; at least one */
     size_t nids;
-    char status[24];                /* FHIR Appointment status the source gave; "" = implied */
-    int64_t start_ms, end_ms;       /* 0 when unknown */
+    char status[24];          /* FHIR Appointment status the source gave; "" = implied */
+    int64_t start_ms, end_ms; /* 0 when unknown */
     /* The practitioner: identifiers matched against `carecomm user create --ident`, or a
      * carecomm user id (FHIR Practitioner references name users directly). */
     char practitioner_idents[CARE_MAX_IDS][CARE_ID_MAX];
@@ -88,9 +88,9 @@ typedef enum {
 typedef struct {
     care_outcome outcome;
     char appointment_id[CC_ID_LEN + 1];
-    char status[24];     /* the appointment's status after the change */
-    care_field field;    /* set with CC_ERR_INVALID */
-    char reason[160];    /* set with CC_ERR_INVALID: for the sender, never patient data */
+    char status[24];  /* the appointment's status after the change */
+    care_field field; /* set with CC_ERR_INVALID */
+    char reason[160]; /* set with CC_ERR_INVALID: for the sender, never patient data */
 } care_result;
 
 /* How long around the appointment its links work. */
@@ -174,8 +174,8 @@ typedef struct {
 /* Why a link does not open, from the token holder's side. */
 typedef enum {
     CARE_LINK_OK = 0,
-    CARE_LINK_UNKNOWN,  /* not a token of this server, or no such link */
-    CARE_LINK_REVOKED,  /* the consultation was cancelled or the link withdrawn */
+    CARE_LINK_UNKNOWN, /* not a token of this server, or no such link */
+    CARE_LINK_REVOKED, /* the consultation was cancelled or the link withdrawn */
     CARE_LINK_TOO_EARLY,
     CARE_LINK_EXPIRED,
 } care_link_state;
@@ -223,8 +223,8 @@ void care_on_events(care *c, const store_event *evs, size_t n);
  * name (the patient's, or the label of a relative's or interpreter's link) goes to display.
  * Only while the consultation is in call (admitted, not ended). With join, the answer is
  * audited (consultation.join) with ip. */
-bool care_call_allowed(care *c, const char *appointment_id, const char *user_id,
-                       const void *guest, const char *ip, bool join, char *display, size_t n);
+bool care_call_allowed(care *c, const char *appointment_id, const char *user_id, const void *guest,
+                       const char *ip, bool join, char *display, size_t n);
 /* Starts sending the outbox through w (every second, when idle). */
 void care_set_worker(care *c, store_worker *w);
 /* "https://host:port" patient links start with (public_url, or the listen address). */

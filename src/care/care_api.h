@@ -9,9 +9,9 @@
 typedef struct {
     care *c;
     net_req *r;
-    json_t *in;  /* the body (a copy) */
-    json_t *out; /* the answer */
-    int status;  /* of the answer (200 when 0) */
+    json_t *in;              /* the body (a copy) */
+    json_t *out;             /* the answer */
+    int status;              /* of the answer (200 when 0) */
     const char *code, *text; /* an error answer, when code is set */
     char ip[64];
     /* staff */

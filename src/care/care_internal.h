@@ -40,8 +40,8 @@ int care__event_updated(store *st, const char *appointment_id);
 typedef struct {
     char id[CC_ID_LEN + 1];
     char appointment_id[CC_ID_LEN + 1];
-    char kind[16];    /* invite, update, cancel */
-    char channel[8];  /* email, sms */
+    char kind[16];   /* invite, update, cancel */
+    char channel[8]; /* email, sms */
     int attempts;
     char status[24];
     int64_t start_ms, end_ms;
@@ -63,7 +63,7 @@ int care_outbox_skip(store *st, const char *id, int64_t now_ms);
 /* ---- notifications (mail.c, notify.c) ------------------------------------------------------- */
 
 typedef struct {
-    char lang[4];       /* fr, en */
+    char lang[4]; /* fr, en */
     char site[CARE_TEXT_MAX];
     int before_minutes; /* the waiting room opens this long before */
 } care_notice_opts;
@@ -84,7 +84,7 @@ int care__sms_send(const char *gateway_url, const char *to, const char *text, ch
 /* ---- the module at run time (notify.c, api.c, visit.c) -------------------------------------- */
 
 #define NOTIFY_BATCH 16
-#define CARE_GUESS_LIMIT 10                /* unknown links per address per window, then 429 */
+#define CARE_GUESS_LIMIT 10 /* unknown links per address per window, then 429 */
 #define CARE_GUESS_WINDOW_MS (10 * 60000)
 
 struct care {
@@ -93,7 +93,7 @@ struct care {
     store_worker *worker;
     char *smtp_url, *smtp_from, *sms_url, *public_url, *outbox_dir;
     care_notice_opts notice;
-    int64_t retry_ms; /* first delay after a failed send */
+    int64_t retry_ms;        /* first delay after a failed send */
     int64_t waiting_room_ms; /* the waiting room opens this long before the start */
     cc_guesses *guesses;     /* unknown links per address: refused for a while past the limit */
     net_server *srv;

@@ -26,7 +26,7 @@ static int care_outbox_add(store *st, const char *appt, const char *kind, int64_
             continue;
         char id[CC_ID_LEN + 1];
         cc_id_new(id);
-        store_val p[] = {SV_TEXT(id),  SV_TEXT(appt), SV_TEXT(kind), SV_TEXT(channels[i][0]),
+        store_val p[] = {SV_TEXT(id), SV_TEXT(appt), SV_TEXT(kind), SV_TEXT(channels[i][0]),
                          SV_INT(now), SV_INT(now)};
         rc = store_exec(st,
                         "INSERT INTO care_outbox(id, appointment_id, kind, channel, state, "
@@ -38,13 +38,13 @@ static int care_outbox_add(store *st, const char *appt, const char *kind, int64_
     return CC_OK;
 }
 
-static int care_link_create(store *st, const char *appt, const char *role, int64_t nb,
-                            int64_t na, int64_t now)
+static int care_link_create(store *st, const char *appt, const char *role, int64_t nb, int64_t na,
+                            int64_t now)
 {
     char id[AUTH_LINK_ID_LEN + 1];
     auth_link_new_id(id);
-    store_val p[] = {SV_TEXT(id), SV_TEXT(appt), SV_TEXT(role), SV_INT(nb), SV_INT(na),
-                     SV_INT(now)};
+    store_val p[] = {SV_TEXT(id), SV_TEXT(appt), SV_TEXT(role),
+                     SV_INT(nb),  SV_INT(na),    SV_INT(now)};
     return store_exec(st,
                       "INSERT INTO care_links(id, appointment_id, role, not_before, not_after, "
                       "created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -112,13 +112,13 @@ int care__consult_follow(store *st, const care_appt_row *before, const care_chan
 static int care_row_event(void *ud, const store_row *r)
 {
     json_t **out = ud;
-    *out = json_pack("{s:s,s:s,s:I,s:I,s:s?,s:b,s:I,s:s?,s:{s:s?,s:s?}}", "id",
-                     store_row_text(r, 0), "status", store_row_text(r, 1), "start",
-                     (json_int_t)store_row_int(r, 2), "end", (json_int_t)store_row_int(r, 3),
-                     "practitioner_id", store_row_text(r, 4), "teleconsult",
-                     store_row_int(r, 5) != 0, "version", (json_int_t)store_row_int(r, 6),
-                     "service", store_row_text(r, 7), "patient", "family",
-                     store_row_text(r, 8), "given", store_row_text(r, 9));
+    *out =
+        json_pack("{s:s,s:s,s:I,s:I,s:s?,s:b,s:I,s:s?,s:{s:s?,s:s?}}", "id", store_row_text(r, 0),
+                  "status", store_row_text(r, 1), "start", (json_int_t)store_row_int(r, 2), "end",
+                  (json_int_t)store_row_int(r, 3), "practitioner_id", store_row_text(r, 4),
+                  "teleconsult", store_row_int(r, 5) != 0, "version",
+                  (json_int_t)store_row_int(r, 6), "service", store_row_text(r, 7), "patient",
+                  "family", store_row_text(r, 8), "given", store_row_text(r, 9));
     return 1;
 }
 

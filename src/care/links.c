@@ -92,9 +92,8 @@ int care_link_add(store *st, const char *appointment_id, const char *role, const
     snprintf(out->role, sizeof out->role, "%s", role);
     out->not_before = p.not_before;
     out->not_after = p.not_after;
-    store_val v[] = {SV_TEXT(out->link_id), SV_TEXT(appointment_id), SV_TEXT(role),
-                     SV_TEXT(label),        SV_INT(p.not_before),     SV_INT(p.not_after),
-                     SV_INT(now_ms)};
+    store_val v[] = {SV_TEXT(out->link_id), SV_TEXT(appointment_id), SV_TEXT(role), SV_TEXT(label),
+                     SV_INT(p.not_before),  SV_INT(p.not_after),     SV_INT(now_ms)};
     return store_exec(st,
                       "INSERT INTO care_links(id, appointment_id, role, label, not_before, "
                       "not_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

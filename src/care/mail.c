@@ -11,16 +11,16 @@
 
 /* ---- words --------------------------------------------------------------------------------- */
 
-static const char *const days_fr[] = {"dimanche", "lundi", "mardi", "mercredi",
-                                      "jeudi", "vendredi", "samedi"};
-static const char *const months_fr[] = {"janvier", "février", "mars", "avril",
-                                        "mai", "juin", "juillet", "août",
+static const char *const days_fr[] = {"dimanche", "lundi",    "mardi", "mercredi",
+                                      "jeudi",    "vendredi", "samedi"};
+static const char *const months_fr[] = {"janvier",   "février", "mars",     "avril",
+                                        "mai",       "juin",    "juillet",  "août",
                                         "septembre", "octobre", "novembre", "décembre"};
-static const char *const days_en[] = {"Sunday", "Monday", "Tuesday", "Wednesday",
+static const char *const days_en[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                       "Thursday", "Friday", "Saturday"};
-static const char *const months_en[] = {"January", "February", "March", "April",
-                                        "May", "June", "July", "August",
-                                        "September", "October", "November", "December"};
+static const char *const months_en[] = {"January",   "February", "March",    "April",
+                                        "May",       "June",     "July",     "August",
+                                        "September", "October",  "November", "December"};
 
 /* "mardi 1 décembre 2026 à 10:00" in the hospital's time zone (TZ, set at start-up). */
 static void care_when(int64_t ms, bool fr, char *out, size_t outlen)
@@ -42,7 +42,8 @@ int care__notice_render(const care_outbox_item *it, const care_notice_opts *o, c
     bool fr = strcmp(o->lang, "en") != 0;
     char when[96];
     care_when(it->start_ms, fr, when, sizeof when);
-    const char *who = it->practitioner[0] ? it->practitioner : (fr ? "votre soignant" : "your clinician");
+    const char *who =
+        it->practitioner[0] ? it->practitioner : (fr ? "votre soignant" : "your clinician");
     int rc = CC_OK;
     if (fr)
         rc |= cc_buf_appendf(body, "Bonjour %s %s,\n\n", it->given, it->family);
@@ -133,9 +134,10 @@ int care__mail_compose(const char *from, const char *to, const char *subject, co
                             from, to, message_id);
     rc |= cc_buf_appendf(out, "Subject: ");
     rc |= care_header_utf8(out, subject);
-    rc |= cc_buf_appendf(out, "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-                              "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n"
-                              "\r\n");
+    rc |=
+        cc_buf_appendf(out, "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+                            "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n"
+                            "\r\n");
     /* CRLF line ends; a line starting with '.' is doubled by curl (SMTP dot-stuffing). */
     for (const char *p = body; *p; p++)
         rc |= *p == '\n' ? cc_buf_append(out, "\r\n", 2) : cc_buf_append(out, p, 1);
@@ -225,8 +227,8 @@ int care__sms_send(const char *gateway_url, const char *to, const char *text, ch
     curl_easy_cleanup(c);
     free(payload);
     if (res != CURLE_OK || status < 200 || status > 299) {
-        cc_say(err, errlen, "SMS gateway: %s", res != CURLE_OK ? curl_easy_strerror(res)
-                                                               : "HTTP status not 2xx");
+        cc_say(err, errlen, "SMS gateway: %s",
+               res != CURLE_OK ? curl_easy_strerror(res) : "HTTP status not 2xx");
         return CC_ERR_IO;
     }
     return CC_OK;

@@ -10,7 +10,6 @@
 
 #define NOTIFY_TICK_MS 1000
 
-
 static void notify_next(care *c);
 
 /* ---- the worker side ----------------------------------------------------------------------- */
@@ -49,8 +48,8 @@ static int notify_record_job(store *st, void *ctx)
     const care_outbox_item *it = &c->items[c->next];
     if (c->skip)
         return care_outbox_skip(st, it->id, cc_now_ms());
-    return care_outbox_done(st, it->id, it->attempts, c->rc == CC_OK ? NULL : c->err,
-                            c->retry_ms, cc_now_ms());
+    return care_outbox_done(st, it->id, it->attempts, c->rc == CC_OK ? NULL : c->err, c->retry_ms,
+                            cc_now_ms());
 }
 
 static void notify_record_done(void *ctx, int rc)
@@ -79,8 +78,8 @@ static void notify_send_work(uv_work_t *w)
     const care_outbox_item *it = &c->items[c->next];
     bool email = strcmp(it->channel, "email") == 0;
     if (email && c->smtp_url)
-        c->rc = care__mail_send(c->smtp_url, c->smtp_from, c->to, &c->payload, c->err,
-                                sizeof c->err);
+        c->rc =
+            care__mail_send(c->smtp_url, c->smtp_from, c->to, &c->payload, c->err, sizeof c->err);
     else if (!email && c->sms_url)
         c->rc = care__sms_send(c->sms_url, c->to, c->payload.data, c->err, sizeof c->err);
     else if ((c->rc = cc_file_write_atomic(c->file, c->payload.data, c->payload.len, 0600)) !=
@@ -182,7 +181,8 @@ const cc_cfg_key care_config_keys[] = {
     {"smtp_from", CC_CFG_STRING, "carecomm@localhost", 0, 0, false,
      "Sender address of patient e-mail"},
     {"sms_gateway_url", CC_CFG_STRING, "", 0, 0, false,
-     "HTTP(S) gateway that sends SMS (POST {\"to\",\"text\"} as JSON); empty = files in the outbox"},
+     "HTTP(S) gateway that sends SMS (POST {\"to\",\"text\"} as JSON); empty = files in the "
+     "outbox"},
     {"outbox_retry_seconds", CC_CFG_INT, "30", 1, 3600, false,
      "Delay before a failed patient notification is tried again (doubling up to an hour)"},
     {"waiting_room_opens_minutes", CC_CFG_INT, "15", 0, 1440, false,
@@ -237,8 +237,7 @@ int care_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, ne
         (rc = account_add_scope(acct, "care:", PERM_PATIENT_READ, care__scope, acct)) != CC_OK ||
         (rc = cc_mkdir_p(c->outbox_dir)) != CC_OK ||
         (rc = net_server_add_routes(srv, care_routes, care_routes_count, c)) != CC_OK ||
-        (rc = net_server_add_routes(srv, care_visit_routes, care_visit_routes_count, c)) !=
-            CC_OK) {
+        (rc = net_server_add_routes(srv, care_visit_routes, care_visit_routes_count, c)) != CC_OK) {
         care_free(c);
         return rc;
     }

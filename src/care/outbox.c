@@ -24,7 +24,8 @@ static int care_row_item(void *ud, const store_row *r)
         return 1;
     care_outbox_item *it = &c->items[c->n++];
     memset(it, 0, sizeof *it);
-#define COPY(dst, col) snprintf(dst, sizeof dst, "%s", store_row_is_null(r, col) ? "" : store_row_text(r, col))
+#define COPY(dst, col)                                                                             \
+    snprintf(dst, sizeof dst, "%s", store_row_is_null(r, col) ? "" : store_row_text(r, col))
     COPY(it->id, 0);
     COPY(it->appointment_id, 1);
     COPY(it->kind, 2);
@@ -42,8 +43,7 @@ static int care_row_item(void *ud, const store_row *r)
     return 0;
 }
 
-int care_outbox_claim(store *st, int64_t now_ms, care_outbox_item *items, size_t max,
-                      size_t *n)
+int care_outbox_claim(store *st, int64_t now_ms, care_outbox_item *items, size_t max, size_t *n)
 {
     claim_ctx c = {.items = items, .max = max};
     *n = 0;

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define APPT_COLS                                                                                \
-    "a.id, a.status, a.start_ms, a.end_ms, a.practitioner_id, u.display_name, a.teleconsult, "   \
-    "a.room, a.service, a.location, a.patient_family, a.patient_given, a.patient_birth, "        \
+#define APPT_COLS                                                                                  \
+    "a.id, a.status, a.start_ms, a.end_ms, a.practitioner_id, u.display_name, a.teleconsult, "     \
+    "a.room, a.service, a.location, a.patient_family, a.patient_given, a.patient_birth, "          \
     "a.patient_email, a.patient_mobile, a.patient_ids, a.version, a.updated_at, a.consult_state"
 
 #define APPT_FROM " FROM care_appointments a LEFT JOIN users u ON u.id = a.practitioner_id "
@@ -93,8 +93,8 @@ int care_appointment_get(store *st, const char *id, care_appointment *out)
 {
     read_ctx c = {.st = st};
     store_val p[] = {SV_TEXT(id)};
-    int rc = store_query(st, "SELECT " APPT_COLS APPT_FROM "WHERE a.id = ?", p, 1, care_row_one,
-                         &c);
+    int rc =
+        store_query(st, "SELECT " APPT_COLS APPT_FROM "WHERE a.id = ?", p, 1, care_row_one, &c);
     if (rc != CC_OK)
         return rc;
     if (!c.count)
@@ -126,8 +126,9 @@ int care_appointment_search(store *st, const care_search *q, care_appt_fn fn, vo
     size_t np = 0;
     int rc = cc_buf_appendf(&sql, "SELECT a.id FROM care_appointments a WHERE 1 = 1");
     if (q->identifier[0]) {
-        rc |= cc_buf_appendf(&sql, " AND a.id IN (SELECT appointment_id FROM care_appt_ids "
-                                   "WHERE value = ?%s)",
+        rc |= cc_buf_appendf(&sql,
+                             " AND a.id IN (SELECT appointment_id FROM care_appt_ids "
+                             "WHERE value = ?%s)",
                              q->identifier_system[0] ? " AND system = ?" : "");
         p[np++] = SV_TEXT(q->identifier);
         if (q->identifier_system[0])

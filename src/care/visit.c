@@ -18,10 +18,10 @@ static int visit_row(void *ud, const store_row *r)
     int64_t start = store_row_int(r, 1);
     q->out = json_pack("{s:s,s:I,s:I,s:s?,s:s,s:b,s:I,s:s,s:s?}", "status", store_row_text(r, 0),
                        "start", (json_int_t)start, "end", (json_int_t)store_row_int(r, 2),
-                       "practitioner", store_row_text(r, 3), "consultation",
-                       store_row_text(r, 4), "consent", !store_row_is_null(r, 5),
-                       "waiting_room_opens", (json_int_t)(start - q->c->waiting_room_ms),
-                       "site", q->c->notice.site, "patient_given", store_row_text(r, 7));
+                       "practitioner", store_row_text(r, 3), "consultation", store_row_text(r, 4),
+                       "consent", !store_row_is_null(r, 5), "waiting_room_opens",
+                       (json_int_t)(start - q->c->waiting_room_ms), "site", q->c->notice.site,
+                       "patient_given", store_row_text(r, 7));
     if (q->out && !store_row_is_null(r, 6))
         json_object_set_new(q->out, "waiting_since", json_integer(store_row_int(r, 6)));
     if (q->out && !store_row_is_null(r, 8))
@@ -100,7 +100,8 @@ static int visit_job(store *st, void *ctx)
     if (rc == CC_OK && !q->out)
         rc = CC_ERR_NOMEM;
     if (rc == CC_OK)
-        json_object_set_new(q->out, "link", json_string(state == CARE_LINK_TOO_EARLY ? "early" : "open"));
+        json_object_set_new(q->out, "link",
+                            json_string(state == CARE_LINK_TOO_EARLY ? "early" : "open"));
     return rc;
 }
 
@@ -109,10 +110,11 @@ int care__arrive(store *st, care_req *q, int64_t now)
     const char *id = q->link.appointment_id;
     int64_t start = 0, consent = 0;
     store_val p[] = {SV_TEXT(id)};
-    int rc = store_query_int(st, "SELECT start_ms FROM care_appointments WHERE id = ?", p, 1,
-                             &start);
+    int rc =
+        store_query_int(st, "SELECT start_ms FROM care_appointments WHERE id = ?", p, 1, &start);
     if (rc == CC_OK)
-        rc = store_query_int(st, "SELECT COALESCE(consent_at, 0) FROM care_appointments WHERE id = ?",
+        rc = store_query_int(st,
+                             "SELECT COALESCE(consent_at, 0) FROM care_appointments WHERE id = ?",
                              p, 1, &consent);
     if (rc != CC_OK)
         return rc;
@@ -162,7 +164,8 @@ static void visit_start(net_req *r, visit_action action)
     if (!q)
         return;
     const char *token = net_req_param(r, "token");
-    snprintf(q->token, sizeof q->token, "%s", token && strlen(token) <= AUTH_LINK_TOKEN_LEN ? token : "");
+    snprintf(q->token, sizeof q->token, "%s",
+             token && strlen(token) <= AUTH_LINK_TOKEN_LEN ? token : "");
     q->action = (int)action;
     char poll[4];
     q->poll = action == VISIT_VIEW && net_req_query(r, "poll", poll, sizeof poll) &&

@@ -66,8 +66,8 @@ static int demo_user_tx(cli_ctx *c, demo_user *u)
 static int demo_messages(cli_ctx *c, int64_t now)
 {
     const char *cardio[] = {demo_users[1].id, demo_users[3].id, demo_users[4].id};
-    const char *it[] = {demo_users[5].id, demo_users[0].id, demo_users[1].id, demo_users[2].id,
-                        demo_users[3].id, demo_users[4].id};
+    const char *it[] = {demo_users[5].id, demo_users[0].id, demo_users[1].id,
+                        demo_users[2].id, demo_users[3].id, demo_users[4].id};
     char ch1[CC_ID_LEN + 1], ch2[CC_ID_LEN + 1];
     int rc = msg_seed_channel(c->st, "cardiologie", "Service de cardiologie, 3e étage",
                               demo_users[1].id, cardio, 3, now - 3 * 3600000, ch1);

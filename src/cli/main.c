@@ -8,31 +8,32 @@
 
 static void cli_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: carecomm [--config FILE] COMMAND\n"
-            "\n"
-            "  user create NAME --role ROLE [--display \"Full Name\"] [--temporary]\n"
-            "              [--ident VALUE]...  password read from standard input; --temporary makes\n"
-            "                               the user change it at first login; --ident (repeatable)\n"
-            "                               is an identifier booking systems name them by (AIP-3)\n"
-            "  user add-ident NAME VALUE    one more such identifier\n"
-            "  user list\n"
-            "  user disable NAME | user enable NAME\n"
-            "  user set-role NAME ROLE\n"
-            "  user reset-password NAME [--temporary]   new password from standard input\n"
-            "  user reset-totp NAME\n"
-            "  user token NAME [--days N]   a token for a system account (booking_system; 365 days)\n"
-            "  audit verify                 exit 0 if the audit chain is intact\n"
-            "  config show                  effective configuration and where each value comes from\n"
-            "  config doc                   markdown reference of every key\n"
-            "  backup FILE                  online backup of the SQLite store\n"
-            "  restore FILE                 replace the SQLite store by a backup (daemon stopped)\n"
-            "  demo seed                    fill an empty store with a small demo hospital\n"
-            "  demo code USER               the current 2FA code of a demo user (demo stores only)\n"
-            "\n"
-            "roles: admin, practitioner, nurse, secretary, it_support, booking_system (a machine:\n"
-            "  FHIR appointments only, no password: create it, then give it a token)\n"
-            "CARECOMM_DATA_DIR and every CARECOMM_* variable apply as for carecommd.\n");
+    fprintf(
+        f,
+        "usage: carecomm [--config FILE] COMMAND\n"
+        "\n"
+        "  user create NAME --role ROLE [--display \"Full Name\"] [--temporary]\n"
+        "              [--ident VALUE]...  password read from standard input; --temporary makes\n"
+        "                               the user change it at first login; --ident (repeatable)\n"
+        "                               is an identifier booking systems name them by (AIP-3)\n"
+        "  user add-ident NAME VALUE    one more such identifier\n"
+        "  user list\n"
+        "  user disable NAME | user enable NAME\n"
+        "  user set-role NAME ROLE\n"
+        "  user reset-password NAME [--temporary]   new password from standard input\n"
+        "  user reset-totp NAME\n"
+        "  user token NAME [--days N]   a token for a system account (booking_system; 365 days)\n"
+        "  audit verify                 exit 0 if the audit chain is intact\n"
+        "  config show                  effective configuration and where each value comes from\n"
+        "  config doc                   markdown reference of every key\n"
+        "  backup FILE                  online backup of the SQLite store\n"
+        "  restore FILE                 replace the SQLite store by a backup (daemon stopped)\n"
+        "  demo seed                    fill an empty store with a small demo hospital\n"
+        "  demo code USER               the current 2FA code of a demo user (demo stores only)\n"
+        "\n"
+        "roles: admin, practitioner, nurse, secretary, it_support, booking_system (a machine:\n"
+        "  FHIR appointments only, no password: create it, then give it a token)\n"
+        "CARECOMM_DATA_DIR and every CARECOMM_* variable apply as for carecommd.\n");
 }
 
 int cli_config_load(cli_ctx *c, const char *path)

@@ -15,8 +15,8 @@ typedef struct {
     int nidents;
     char hash[AUTH_PWHASH_LEN];
     auth_user user;
-    int token_days;                  /* user token */
-    char token[64];                  /* user token: shown once */
+    int token_days; /* user token */
+    char token[64]; /* user token: shown once */
 } cli_user_args;
 
 /* One line of standard input, without its newline. Never echoed, never logged. */
@@ -178,8 +178,7 @@ static int cli_disable_tx(cli_ctx *c, void *ud)
         return rc;
     if (a->disable && (rc = auth_session_revoke_all(c->st, a->user.id, NULL, NULL)) != CC_OK)
         return rc;
-    return cli_audit(c, "user.update", object,
-                     json_pack("{s:b}", "disabled", a->disable));
+    return cli_audit(c, "user.update", object, json_pack("{s:b}", "disabled", a->disable));
 }
 
 static int cli_role_tx(cli_ctx *c, void *ud)
@@ -190,8 +189,7 @@ static int cli_role_tx(cli_ctx *c, void *ud)
     if (rc != CC_OK || (rc = auth_user_set_role(c->st, a->user.id, a->role)) != CC_OK)
         return rc;
     cli_object(&a->user, object);
-    return cli_audit(c, "user.update", object,
-                     json_pack("{s:s}", "role", auth_role_name(a->role)));
+    return cli_audit(c, "user.update", object, json_pack("{s:s}", "role", auth_role_name(a->role)));
 }
 
 static int cli_reset_pw_tx(cli_ctx *c, void *ud)
@@ -243,10 +241,10 @@ static int cli_parse_opts(cli_user_args *a, int argc, char **argv, bool need_rol
         } else if (strcmp(argv[i], "--ident") == 0 && i + 1 < argc) {
             const char *v = argv[++i];
             size_t n = strlen(v);
-            if (a->nidents == CARE_MAX_IDS || n == 0 || n >= CARE_ID_MAX ||
-                strpbrk(v, " \t\r\n")) {
-                fprintf(stderr, "carecomm: --ident takes 1 to %d characters without spaces, at "
-                                "most %d times\n",
+            if (a->nidents == CARE_MAX_IDS || n == 0 || n >= CARE_ID_MAX || strpbrk(v, " \t\r\n")) {
+                fprintf(stderr,
+                        "carecomm: --ident takes 1 to %d characters without spaces, at "
+                        "most %d times\n",
                         CARE_ID_MAX - 1, CARE_MAX_IDS);
                 return CC_ERR_INVALID;
             }
@@ -293,7 +291,8 @@ int cli_user_cmd(cli_ctx *c, int argc, char **argv)
             return 2;
         tx = cli_create_tx;
         done = "created";
-    } else if (strcmp(sub, "token") == 0 && (argc == 2 || (argc == 4 && strcmp(argv[2], "--days") == 0))) {
+    } else if (strcmp(sub, "token") == 0 &&
+               (argc == 2 || (argc == 4 && strcmp(argv[2], "--days") == 0))) {
         char *end = NULL;
         long days = argc == 4 ? strtol(argv[3], &end, 10) : 365;
         if ((argc == 4 && (!end || *end)) || days < 1 || days > 3650) {
@@ -336,15 +335,15 @@ int cli_user_cmd(cli_ctx *c, int argc, char **argv)
     sodium_memzero(a.hash, sizeof(a.hash));
     if (rc != CC_OK) {
         if (rc != CC_ERR_EXISTS && rc != CC_ERR_NOT_FOUND)
-            fprintf(stderr, "carecomm: failed: %s (%s)\n", cc_strerror(rc),
-                    store_errmsg(c->st));
+            fprintf(stderr, "carecomm: failed: %s (%s)\n", cc_strerror(rc), store_errmsg(c->st));
         return 1;
     }
     if (tx == cli_token_tx) {
         /* The token alone on standard output (for a script to store it); the rest on stderr. */
         printf("%s\n", a.token);
-        fprintf(stderr, "carecomm: token for %s, valid %d days; it is not shown again. Use it as "
-                        "'Authorization: Bearer <token>' on /fhir/R4\n",
+        fprintf(stderr,
+                "carecomm: token for %s, valid %d days; it is not shown again. Use it as "
+                "'Authorization: Bearer <token>' on /fhir/R4\n",
                 a.name, a.token_days);
         sodium_memzero(a.token, sizeof(a.token));
         return 0;

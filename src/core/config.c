@@ -33,7 +33,6 @@ struct cc_config {
     unsigned gen;
 };
 
-
 static int check_log_level(const char *value, char *why, size_t whylen)
 {
     cc_log_level lvl;
@@ -135,7 +134,7 @@ static int set_entry(cfg_entry *e, const char *value, cfg_source src, char *why,
         (!parse_int(value, &iv) || (int_bounded(k) && (iv < k->min || iv > k->max)))) {
         if (int_bounded(k))
             cc_say(why, whylen, "'%s' must be an integer between %lld and %lld", k->name,
-                (long long)k->min, (long long)k->max);
+                   (long long)k->min, (long long)k->max);
         else
             cc_say(why, whylen, "'%s' must be an integer", k->name);
         return CC_ERR_CONFIG;

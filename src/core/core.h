@@ -271,7 +271,8 @@ size_t cc_map_longest_chain(const cc_map *m);
 /* Calls fn for each entry; fn returns true to remove the entry (its value is then the caller's). */
 void cc_map_sweep(cc_map *m, bool (*fn)(void *ud, const char *key, void *value), void *ud);
 
-/* ---- guesses (guesses.c): wrong credentials per key within a window --------------------------- */
+/* ---- guesses (guesses.c): wrong credentials per key within a window ---------------------------
+ */
 typedef struct cc_guesses cc_guesses;
 /* At most limit failures per key within window_ms; NULL when out of memory. */
 cc_guesses *cc_guesses_new(int limit, int64_t window_ms);

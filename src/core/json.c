@@ -128,8 +128,8 @@ static int check_field(const json_t *v, const cc_json_field *f, char *why, size_
     case CC_JSON_STRING: {
         size_t len = json_is_string(v) ? json_string_length(v) : 0;
         const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-        bool ok = s && strlen(s) == len && cc_utf8_valid(s, len) &&
-                  (int64_t)len >= f->min && (f->max == 0 || (int64_t)len <= f->max);
+        bool ok = s && strlen(s) == len && cc_utf8_valid(s, len) && (int64_t)len >= f->min &&
+                  (f->max == 0 || (int64_t)len <= f->max);
         if (ok)
             return CC_OK;
         if (f->max)
@@ -255,13 +255,27 @@ static int json__write_string(cc_buf *b, const char *s, size_t n)
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
         size_t en = 2;
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
         default:
             esc[1] = 'u';
             esc[2] = '0';

@@ -95,8 +95,7 @@ static void fhir_submit(fhir_ctx *c, store_job_fn job)
     }
 }
 
-static int fhir_fail(fhir_ctx *c, int status, const char *code, const char *why,
-                     const char *expr)
+static int fhir_fail(fhir_ctx *c, int status, const char *code, const char *why, const char *expr)
 {
     c->status = status;
     json_decref(c->out);
@@ -218,8 +217,8 @@ static int fhir_write_job(store *st, void *ctx)
                          "the virtualService extension",
                          "Appointment.appointmentType");
     if (c->update && strcmp(res.appointment_id, c->id) != 0)
-        return fhir_fail(c, 409, "conflict",
-                         "these identifiers belong to another Appointment", "Appointment.identifier");
+        return fhir_fail(c, 409, "conflict", "these identifiers belong to another Appointment",
+                         "Appointment.identifier");
     care_appointment a;
     if ((rc = care_appointment_get(st, res.appointment_id, &a)) != CC_OK)
         return rc;
@@ -307,8 +306,8 @@ static int fhir_search_job(store *st, void *ctx)
         json_decref(acc.entries);
         return rc;
     }
-    c->out = json_pack("{s:s,s:s,s:I,s:o}", "resourceType", "Bundle", "type", "searchset",
-                       "total", (json_int_t)json_array_size(acc.entries), "entry", acc.entries);
+    c->out = json_pack("{s:s,s:s,s:I,s:o}", "resourceType", "Bundle", "type", "searchset", "total",
+                       (json_int_t)json_array_size(acc.entries), "entry", acc.entries);
     return c->out ? CC_OK : CC_ERR_NOMEM;
 }
 
@@ -427,12 +426,11 @@ static void fhir_metadata(net_req *r)
     json_t *cs = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:[s],s:[{s:s,s:[{s:s,s:[{s:s},{s:s},{s:s},{s:s}],"
         "s:s,s:o}]}]}",
-        "resourceType", "CapabilityStatement", "status", "active", "date", now, "kind",
-        "instance", "fhirVersion", "4.0.1", "software", "name", "carecomm", "version", "1",
-        "implementation_url", s->public_url, "format", "json", "rest", "mode", "server",
-        "resource", "type", "Appointment", "interaction", "code", "read", "code", "create",
-        "code", "update", "code", "search-type", "versioning", "versioned", "searchParam",
-        params);
+        "resourceType", "CapabilityStatement", "status", "active", "date", now, "kind", "instance",
+        "fhirVersion", "4.0.1", "software", "name", "carecomm", "version", "1",
+        "implementation_url", s->public_url, "format", "json", "rest", "mode", "server", "resource",
+        "type", "Appointment", "interaction", "code", "read", "code", "create", "code", "update",
+        "code", "search-type", "versioning", "versioned", "searchParam", params);
     if (cs) {
         /* "implementation" is an object: built apart (json_pack cannot nest that key above). */
         json_object_del(cs, "implementation_url");
@@ -448,7 +446,7 @@ const net_route interop_fhir_routes[] = {
     {"GET", "/fhir/R4/Appointment", PERM_BOOKINGS, 0, NULL, 0, fhir_search},
     {"POST", "/fhir/R4/Appointment", PERM_BOOKINGS, NET_ROUTE_FREE_BODY, NULL, 0, fhir_create},
     {"GET", "/fhir/R4/Appointment/:id", PERM_BOOKINGS, 0, NULL, 0, fhir_read},
-    {"PUT", "/fhir/R4/Appointment/:id", PERM_BOOKINGS, NET_ROUTE_FREE_BODY, NULL, 0,
-     fhir_update},
+    {"PUT", "/fhir/R4/Appointment/:id", PERM_BOOKINGS, NET_ROUTE_FREE_BODY, NULL, 0, fhir_update},
 };
-const size_t interop_fhir_routes_count = sizeof(interop_fhir_routes) / sizeof(interop_fhir_routes[0]);
+const size_t interop_fhir_routes_count =
+    sizeof(interop_fhir_routes) / sizeof(interop_fhir_routes[0]);

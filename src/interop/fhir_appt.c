@@ -69,8 +69,8 @@ static json_t *fhir_identifiers(const care_ident *ids, size_t n)
         if (id && code)
             json_object_set_new(id, "type",
                                 json_pack("{s:[{s:s,s:s}]}", "coding", "system",
-                                          "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                          "code", code));
+                                          "http://terminology.hl7.org/CodeSystem/v2-0203", "code",
+                                          code));
         json_array_append_new(a, id);
     }
     return a;
@@ -115,8 +115,12 @@ int interop__fhir_parse_instant(const char *s, int64_t *ms)
     }
     if (*p)
         return CC_ERR_INVALID;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = sec};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
     *ms = ((int64_t)timegm(&tm) - (int64_t)off * 60) * 1000;
     return CC_OK;
 }
@@ -197,25 +201,25 @@ json_t *interop__fhir_appointment(const care_appointment *a, const char *link_ur
                                 "system", "urn:carecomm:virtual-service", "code", "carecomm",
                                 "display", "carecomm teleconsultation");
         if (link_url && *link_url)
-            json_array_append_new(ext, json_pack("{s:s,s:s}", "url", "addressUrl", "valueUrl",
-                                                 link_url));
+            json_array_append_new(
+                ext, json_pack("{s:s,s:s}", "url", "addressUrl", "valueUrl", link_url));
         if (staff_url && *staff_url)
-            json_array_append_new(ext, json_pack("{s:s,s:s}", "url", "additionalInfo",
-                                                 "valueUrl", staff_url));
+            json_array_append_new(
+                ext, json_pack("{s:s,s:s}", "url", "additionalInfo", "valueUrl", staff_url));
         if (a->room[0])
-            json_array_append_new(ext, json_pack("{s:s,s:s}", "url", "sessionKey", "valueString",
-                                                 a->room));
-        json_object_set_new(res, "extension",
-                            json_pack("[{s:s,s:o}]", "url", INTEROP_FHIR_VIRTUAL_SERVICE,
-                                      "extension", ext));
+            json_array_append_new(
+                ext, json_pack("{s:s,s:s}", "url", "sessionKey", "valueString", a->room));
+        json_object_set_new(
+            res, "extension",
+            json_pack("[{s:s,s:o}]", "url", INTEROP_FHIR_VIRTUAL_SERVICE, "extension", ext));
     }
     return res;
 }
 
 json_t *interop__fhir_outcome(const char *code, const char *diagnostics, const char *expression)
 {
-    json_t *issue = json_pack("{s:s,s:s,s:s}", "severity", "error", "code", code, "diagnostics",
-                              diagnostics);
+    json_t *issue =
+        json_pack("{s:s,s:s,s:s}", "severity", "error", "code", code, "diagnostics", diagnostics);
     if (issue && expression && *expression)
         json_object_set_new(issue, "expression", json_pack("[s]", expression));
     return json_pack("{s:s,s:[o]}", "resourceType", "OperationOutcome", "issue", issue);

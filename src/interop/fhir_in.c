@@ -122,8 +122,8 @@ static int fhir_patient(const json_t *res, const char *ref, care_booking *b, fhi
     return fhir_bad(e, "Appointment.participant.actor", "no contained resource has that id");
 }
 
-int interop__fhir_to_booking(const json_t *res, const char *tlc_codes, bool update,
-                             care_booking *b, fhir_error *e)
+int interop__fhir_to_booking(const json_t *res, const char *tlc_codes, bool update, care_booking *b,
+                             fhir_error *e)
 {
     memset(b, 0, sizeof *b);
     memset(e, 0, sizeof *e);
@@ -131,9 +131,8 @@ int interop__fhir_to_booking(const json_t *res, const char *tlc_codes, bool upda
     if (!type || strcmp(type, "Appointment") != 0)
         return fhir_bad(e, "resourceType", "the resource must be an Appointment");
     const char *status = fhir_str(res, "status");
-    static const char *const known[] = {"proposed",  "pending",   "booked",
-                                        "arrived",   "fulfilled", "cancelled",
-                                        "noshow",    "entered-in-error",
+    static const char *const known[] = {"proposed",   "pending",   "booked", "arrived",
+                                        "fulfilled",  "cancelled", "noshow", "entered-in-error",
                                         "checked-in", "waitlist"};
     bool ok = false;
     for (size_t i = 0; status && i < sizeof known / sizeof known[0]; i++)

@@ -80,8 +80,13 @@ int hl7_dtm_parse(const char *s, size_t n, int local_offset_min, int min_digits,
     if (off == HL7_LOCAL_TZ) {
         /* Local time of the process's time zone (the hospital's: TZ), its own summer time at
          * that date: an appointment booked in October for December gets December's offset. */
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = day, .tm_hour = h,
-                        .tm_min = mi, .tm_sec = sec, .tm_isdst = -1};
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = day,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_sec = sec,
+                        .tm_isdst = -1};
         time_t local = mktime(&tm);
         if (local == (time_t)-1)
             goto bad;

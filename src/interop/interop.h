@@ -239,7 +239,8 @@ typedef struct {
 } interop_booking;
 
 typedef struct {
-    int local_offset_min;  /* offset of times sent without one, minutes east of UTC, or HL7_LOCAL_TZ */
+    int local_offset_min;  /* offset of times sent without one, minutes east of UTC, or HL7_LOCAL_TZ
+                            */
     const char *tlc_codes; /* comma list of teleconsultation codes; NULL = "TLC,TELECONSULTATION" */
 } interop_siu_opts;
 

@@ -17,20 +17,19 @@ struct interop_svc {
     char *tlc_codes;
     char ack_content[3], ack_unsupported[3], ack_unprocessable[3];
     char *public_url; /* https://host:port, for links in resources */
-    int pending; /* messages in the worker's hands */
+    int pending;      /* messages in the worker's hands */
     struct {
         uint64_t accepted, refused, duplicates, ignored;
     } stats;
 };
 
 /* mllp_in.c */
-void interop__on_mllp_message(void *ud, net_mllp_msg *m, const char *data, size_t n,
-                              bool oversize);
+void interop__on_mllp_message(void *ud, net_mllp_msg *m, const char *data, size_t n, bool oversize);
 void interop__booking_from_siu(const interop_booking *in, int64_t msg_ts, care_booking *b);
 
 /* ---- FHIR R4 (fhir_appt.c, fhir_in.c, fhir_api.c) ----------------------------------------- */
 
-#define INTEROP_FHIR_VIRTUAL_SERVICE                                                              \
+#define INTEROP_FHIR_VIRTUAL_SERVICE                                                               \
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.virtualService"
 
 /* Where a resource a client sent is wrong: a FHIRPath expression and a reason. */
@@ -41,8 +40,8 @@ typedef struct {
 
 /* The booking an Appointment describes (update: an existing appointment is being changed).
  * CC_ERR_INVALID with e filled. */
-int interop__fhir_to_booking(const json_t *res, const char *tlc_codes, bool update,
-                             care_booking *b, fhir_error *e);
+int interop__fhir_to_booking(const json_t *res, const char *tlc_codes, bool update, care_booking *b,
+                             fhir_error *e);
 /* The Appointment resource of an appointment; link_url (the patient's) and staff_url may be "". */
 json_t *interop__fhir_appointment(const care_appointment *a, const char *link_url,
                                   const char *staff_url);

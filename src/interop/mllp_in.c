@@ -39,8 +39,8 @@ static const char *svc_code(const interop_svc *s, hl7_err_kind k)
 }
 
 /* Answers with an ACK of the given code and error (NULL for none). */
-static void svc_answer(interop_svc *s, net_mllp_msg *m, const char *raw, size_t n,
-                       const char *code, const hl7_error *err)
+static void svc_answer(interop_svc *s, net_mllp_msg *m, const char *raw, size_t n, const char *code,
+                       const hl7_error *err)
 {
     cc_buf out = {0};
     char *control = cc_random_token(12); /* 16 characters: MSH-10 is at most 20 */
@@ -115,7 +115,8 @@ void interop__booking_from_siu(const interop_booking *in, int64_t msg_ts, care_b
     snprintf(b->patient.given, sizeof b->patient.given, "%s", p->given);
     snprintf(b->patient.birth, sizeof b->patient.birth, "%s", p->birth_date);
     snprintf(b->patient.email, sizeof b->patient.email, "%s", p->email);
-    snprintf(b->patient.mobile, sizeof b->patient.mobile, "%s", p->mobile[0] ? p->mobile : p->phone);
+    snprintf(b->patient.mobile, sizeof b->patient.mobile, "%s",
+             p->mobile[0] ? p->mobile : p->phone);
     for (size_t i = 0; i < p->n_ids && b->patient.nids < CARE_MAX_IDS; i++)
         svc_ident(&b->patient.ids[b->patient.nids++], NULL, &p->ids[i]);
 }
@@ -165,8 +166,9 @@ static int svc_job(store *st, void *ctx)
 {
     mllp_job *j = ctx;
     store_val k[] = {SV_TEXT(j->sender), SV_TEXT(j->control_id)};
-    int rc = store_query(st, "SELECT code, error FROM care_hl7_seen WHERE sender = ? AND "
-                             "control_id = ?",
+    int rc = store_query(st,
+                         "SELECT code, error FROM care_hl7_seen WHERE sender = ? AND "
+                         "control_id = ?",
                          k, 2, svc_seen_row, j);
     if (rc != CC_OK || j->seen_before)
         return rc;
@@ -260,8 +262,7 @@ static bool svc_type_present(const hl7_msg *h)
     return false;
 }
 
-void interop__on_mllp_message(void *ud, net_mllp_msg *m, const char *data, size_t n,
-                              bool oversize)
+void interop__on_mllp_message(void *ud, net_mllp_msg *m, const char *data, size_t n, bool oversize)
 {
     interop_svc *s = ud;
     hl7_error err;

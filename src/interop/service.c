@@ -70,11 +70,26 @@ static double svc_gauge(const interop_svc *s, int which)
         return (double)st.refused_peers;
     }
 }
-static double svc_g_accepted(void *ud) { return svc_gauge(ud, 0); }
-static double svc_g_refused(void *ud) { return svc_gauge(ud, 1); }
-static double svc_g_duplicates(void *ud) { return svc_gauge(ud, 2); }
-static double svc_g_open(void *ud) { return svc_gauge(ud, 3); }
-static double svc_g_peers(void *ud) { return svc_gauge(ud, 4); }
+static double svc_g_accepted(void *ud)
+{
+    return svc_gauge(ud, 0);
+}
+static double svc_g_refused(void *ud)
+{
+    return svc_gauge(ud, 1);
+}
+static double svc_g_duplicates(void *ud)
+{
+    return svc_gauge(ud, 2);
+}
+static double svc_g_open(void *ud)
+{
+    return svc_gauge(ud, 3);
+}
+static double svc_g_peers(void *ud)
+{
+    return svc_gauge(ud, 4);
+}
 
 static int svc_metrics(interop_svc *s, net_server *srv)
 {

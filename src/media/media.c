@@ -74,7 +74,6 @@ const cc_cfg_key media_config_keys[] = {
 };
 const size_t media_config_keys_count = sizeof(media_config_keys) / sizeof(media_config_keys[0]);
 
-
 static bool set(const char *v)
 {
     return v && *v;
@@ -109,8 +108,8 @@ static int check_file(const char *key, const char *path, int mode, char *why, si
     struct stat sb;
     if (!set(path) || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, mode) != 0) {
         cc_say(why, whylen, "%s: %s is not %s file%s", key, set(path) ? path : "(unset)",
-            mode == X_OK ? "an executable" : "a readable",
-            mode == X_OK ? " (install Debian's janus and coturn: scripts/install-deps)" : "");
+               mode == X_OK ? "an executable" : "a readable",
+               mode == X_OK ? " (install Debian's janus and coturn: scripts/install-deps)" : "");
         return CC_ERR_CONFIG;
     }
     return CC_OK;
@@ -122,8 +121,8 @@ static int check_embedded(const cc_config *cfg, char *why, size_t whylen)
     const char *ip = cc_config_str(cfg, "media_ip"), *pub = cc_config_str(cfg, "media_public_ip");
     if (!set(ip)) {
         cc_say(why, whylen,
-            "media_ip: required when media_mode = embedded (the IPv4 address of this host that "
-            "browsers reach for media)");
+               "media_ip: required when media_mode = embedded (the IPv4 address of this host that "
+               "browsers reach for media)");
         return CC_ERR_CONFIG;
     }
     if (!ipv4_ok(ip)) {
@@ -139,7 +138,8 @@ static int check_embedded(const cc_config *cfg, char *why, size_t whylen)
         return CC_ERR_CONFIG;
     }
     if (media_port_range_parse(cc_config_str(cfg, "turn_relay_port_range"), &a, &b) != CC_OK) {
-        cc_say(why, whylen, "turn_relay_port_range: must be min-max with 1024 <= min < max <= 65535");
+        cc_say(why, whylen,
+               "turn_relay_port_range: must be min-max with 1024 <= min < max <= 65535");
         return CC_ERR_CONFIG;
     }
     int64_t api = cc_config_int(cfg, "janus_api_port"),
@@ -147,8 +147,8 @@ static int check_embedded(const cc_config *cfg, char *why, size_t whylen)
     int64_t turn = cc_config_int(cfg, "turn_port"), tls = cc_config_int(cfg, "turn_tls_port");
     if (api == adm || (tls && tls == turn)) {
         cc_say(why, whylen, "%s: must differ from %s",
-            api == adm ? "janus_admin_port" : "turn_tls_port",
-            api == adm ? "janus_api_port" : "turn_port");
+               api == adm ? "janus_admin_port" : "turn_tls_port",
+               api == adm ? "janus_api_port" : "turn_port");
         return CC_ERR_CONFIG;
     }
     if (tls && ((rc = check_file("turn_tls_cert", cc_config_str(cfg, "turn_tls_cert"), R_OK, why,
@@ -208,8 +208,8 @@ static int check_external(const cc_config *cfg, char *why, size_t whylen)
     }
     if (!set(cc_config_str(cfg, "media_secrets_file"))) {
         cc_say(why, whylen,
-            "media_secrets_file: required when media_mode = external (the secrets Janus and "
-            "coturn were configured with)");
+               "media_secrets_file: required when media_mode = external (the secrets Janus and "
+               "coturn were configured with)");
         return CC_ERR_CONFIG;
     }
     return CC_OK;

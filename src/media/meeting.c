@@ -325,8 +325,8 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
         }
         return;
     }
-    if (!meeting__allowed(mt, conn, principal, guest, c->room->consult, c->room->conv, false,
-                          NULL, 0)) {
+    if (!meeting__allowed(mt, conn, principal, guest, c->room->consult, c->room->conv, false, NULL,
+                          0)) {
         /* removed from the conversation (or the consultation ended) since the join: out */
         meeting__send(mt, conn,
                       json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", c->room->id,
@@ -404,10 +404,9 @@ static void meeting__in_room(meeting *mt, net_ws_conn conn, const void *principa
         } else {
             /* Janus's simulcast: 0 is the lowest layer; it falls back by itself if the one
              * asked for stops arriving. */
-            rc = janus_message(c->sub,
-                               json_pack("{s:s,s:o}", "request", "configure", "streams",
-                                         q->subscribe),
-                               NULL, meeting__layered, r);
+            rc = janus_message(
+                c->sub, json_pack("{s:s,s:o}", "request", "configure", "streams", q->subscribe),
+                NULL, meeting__layered, r);
             q->subscribe = NULL;
         }
         break;
@@ -631,8 +630,8 @@ static void meeting__on_down(void *ud, uint64_t generation, const char *why)
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
 static const char *const meeting__frames[] = {
-    "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer", "meeting.trickle",
-    "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",   "meeting.end",
+    "meeting.join",  "meeting.publish", "meeting.subscribe", "meeting.answer",    "meeting.trickle",
+    "meeting.leave", "meeting.remove",  "meeting.mute",      "meeting.lock",      "meeting.end",
     "meeting.hand",  "meeting.layer",   "meeting.mode",      "meeting.presenter", "meeting.admit",
     "meeting.deny",  "meeting.limits"};
 

@@ -53,9 +53,9 @@ static void host__announce(meeting *mt, meeting_room *r)
 {
     mconn *h = r->host ? meeting__conn(mt, r->host) : NULL;
     meeting__tell_room(mt, r,
-                    json_pack("{s:s,s:s,s:s?,s:s?}", "type", "meeting.host", "room", r->id, "feed",
-                              h && h->feed[0] ? h->feed : NULL, "display",
-                              h ? h->display : NULL),
+                       json_pack("{s:s,s:s,s:s?,s:s?}", "type", "meeting.host", "room", r->id,
+                                 "feed", h && h->feed[0] ? h->feed : NULL, "display",
+                                 h ? h->display : NULL),
                        false);
 }
 
@@ -137,8 +137,9 @@ void meeting__hand(mconn *c, const meeting_req *q)
 {
     /* Ephemeral like everything in a meeting: whoever joins later sees hands raised from then. */
     meeting__tell_room(c->mt, c->room,
-                    json_pack("{s:s,s:s,s:s,s:b,s:s}", "type", "meeting.hand", "room", c->room->id,
-                              "feed", c->feed, "raised", q->locked, "display", c->display),
+                       json_pack("{s:s,s:s,s:s,s:b,s:s}", "type", "meeting.hand", "room",
+                                 c->room->id, "feed", c->feed, "raised", q->locked, "display",
+                                 c->display),
                        false);
 }
 
@@ -199,13 +200,13 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
             return "no_such_feed";
         }
     }
-    json_t *ok = json_pack("{s:s,s:s,s:s}", "type", "meeting.done", "request", q->name, "room",
-                           r->id);
+    json_t *ok =
+        json_pack("{s:s,s:s,s:s}", "type", "meeting.done", "request", q->name, "room", r->id);
     meeting__send(mt, c->conn, ok, q->id);
     switch (q->type) {
     case MEETING_REMOVE:
-        cc_logf(CC_LOG_INFO, "meeting: the host removed a participant", "{s:s,s:s}", "room",
-                r->id, "by", c->user_id);
+        cc_logf(CC_LOG_INFO, "meeting: the host removed a participant", "{s:s,s:s}", "room", r->id,
+                "by", c->user_id);
         /* Janus drops its publisher at once (its media stops for everyone), then we take the
          * connection out: its handles go, and it is told why. */
         if (mt->ctl && janus_handle_alive(mt->ctl))
@@ -217,16 +218,16 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
         meeting__teardown(t);
         break;
     case MEETING_MUTE:
-        meeting__send(mt, t->conn,
-                      json_pack("{s:s,s:s,s:s}", "type", "meeting.muted", "room", r->id, "by",
-                                c->display),
-                      NULL);
+        meeting__send(
+            mt, t->conn,
+            json_pack("{s:s,s:s,s:s}", "type", "meeting.muted", "room", r->id, "by", c->display),
+            NULL);
         break;
     case MEETING_LOCK:
         r->locked = q->locked;
         meeting__tell_room(mt, r,
-                        json_pack("{s:s,s:s,s:b}", "type", "meeting.locked", "room", r->id,
-                                  "locked", r->locked),
+                           json_pack("{s:s,s:s,s:b}", "type", "meeting.locked", "room", r->id,
+                                     "locked", r->locked),
                            false);
         break;
     case MEETING_END:
@@ -238,8 +239,8 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
          * only watch, raise a hand, and present when the host lets them. */
         r->classroom = q->locked;
         meeting__tell_room(mt, r,
-                        json_pack("{s:s,s:s,s:s}", "type", "meeting.mode", "room", r->id, "mode",
-                                  r->classroom ? "class" : "meeting"),
+                           json_pack("{s:s,s:s,s:s}", "type", "meeting.mode", "room", r->id, "mode",
+                                     r->classroom ? "class" : "meeting"),
                            false);
         if (r->classroom) {
             host__list l;
@@ -263,8 +264,7 @@ const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **mes
                       json_pack("{s:s,s:s,s:b}", "type", "meeting.presenter", "room", r->id, "on",
                                 t->presenter),
                       NULL);
-        if (!t->presenter && r->classroom && t->published && t->pub &&
-            janus_handle_alive(t->pub)) {
+        if (!t->presenter && r->classroom && t->published && t->pub && janus_handle_alive(t->pub)) {
             janus_message(t->pub, json_pack("{s:s}", "request", "unpublish"), NULL, host__noop,
                           NULL);
             t->published = false;

@@ -31,14 +31,14 @@ typedef enum {
     MEETING_LOCK,   /* no new joins (locked: true), or again (false) */
     MEETING_END,    /* everyone out, the room destroyed */
     /* anyone's */
-    MEETING_HAND,   /* raise (raised: true) or lower one's hand */
-    MEETING_LAYER,  /* which simulcast layer to receive of some streams (a weak link: lower) */
+    MEETING_HAND,  /* raise (raised: true) or lower one's hand */
+    MEETING_LAYER, /* which simulcast layer to receive of some streams (a weak link: lower) */
     /* the host's, for classes */
     MEETING_MODE,      /* class (only presenters send) or meeting (everyone sends) */
     MEETING_PRESENTER, /* a participant may present (on: true) or not */
     /* the host's, for guests from outside waiting in the lobby */
-    MEETING_ADMIT, /* let a waiting guest in */
-    MEETING_DENY,  /* turn a waiting guest away */
+    MEETING_ADMIT,  /* let a waiting guest in */
+    MEETING_DENY,   /* turn a waiting guest away */
     MEETING_LIMITS, /* the host's caps for this room: people, bitrate */
 } meeting_req_type;
 
@@ -60,8 +60,8 @@ typedef struct {
                                            layer: [{mid, substream}] in subscribe */
     char feed[MEETING_FEED_MAX + 1];    /* remove, mute: the participant */
     char guest[MEETING_LOBBY_ID_LEN + 1]; /* admit, deny: the waiting guest */
-    bool locked;                        /* lock: locked; hand: raised; mode: class; presenter: on */
-    int max_participants, bitrate;      /* limits: 0 = unchanged */
+    bool locked;                   /* lock: locked; hand: raised; mode: class; presenter: on */
+    int max_participants, bitrate; /* limits: 0 = unchanged */
 } meeting_req;
 
 /* Checks obj, a message of the event WebSocket whose "type" starts with "meeting.". On success
@@ -106,17 +106,17 @@ typedef struct meeting_room {
     char *secret, *pin;               /* only carecommd knows them */
     meeting_room_state state;
     uint64_t gen;
-    size_t members;            /* connections in it (joining or joined) */
-    meeting_conn_list waiting; /* joins waiting for the room to be READY */
-    meeting_conn_list rejoin;  /* connections to tell "rejoin" once it is READY again */
-    net_ws_conn host;          /* its host's connection, 0 when none (meeting_host.c) */
+    size_t members;                /* connections in it (joining or joined) */
+    meeting_conn_list waiting;     /* joins waiting for the room to be READY */
+    meeting_conn_list rejoin;      /* connections to tell "rejoin" once it is READY again */
+    net_ws_conn host;              /* its host's connection, 0 when none (meeting_host.c) */
     char host_user[CC_ID_LEN + 1]; /* who hosts: their connection takes it back on rejoining */
-    bool locked;               /* no new joins */
-    bool classroom;            /* class mode: only the host and presenters publish */
-    meeting_lobby lobby;       /* guests from outside waiting for the host */
-    meeting_conn_list admitted; /* guests the host let in: a rejoin after a media restart
-                                   comes straight back in */
-    int max_participants;      /* the host's caps (meeting.limits); 0: the node's */
+    bool locked;                   /* no new joins */
+    bool classroom;                /* class mode: only the host and presenters publish */
+    meeting_lobby lobby;           /* guests from outside waiting for the host */
+    meeting_conn_list admitted;    /* guests the host let in: a rejoin after a media restart
+                                      comes straight back in */
+    int max_participants;          /* the host's caps (meeting.limits); 0: the node's */
     int bitrate;
 } meeting_room;
 
@@ -152,11 +152,11 @@ typedef struct mconn {
     bool gone;
     meeting *mt;
     net_ws_conn conn;
-    bool guest;                  /* on the guest WebSocket (a patient's or a guest's link) */
-    bool admitted;               /* a guest from outside the host let in: the lock does not apply */
+    bool guest;    /* on the guest WebSocket (a patient's or a guest's link) */
+    bool admitted; /* a guest from outside the host let in: the lock does not apply */
     char link[AUTH_LINK_ID_LEN + 1]; /* a guest from outside: its invitation */
-    uint64_t since;              /* order of arrival (meeting_host.c: who hosts next) */
-    char user_id[CC_ID_LEN + 1]; /* "" for a guest */
+    uint64_t since;                  /* order of arrival (meeting_host.c: who hosts next) */
+    char user_id[CC_ID_LEN + 1];     /* "" for a guest */
     char display[AUTH_DISPLAY_MAX + 1];
     meeting_room *room; /* rooms live until meeting_free */
     mconn_state state;
@@ -243,7 +243,7 @@ const char *meeting__enter(meeting *mt, net_ws_conn conn, const char *target, bo
 /* ring.c: call.ring / accept / decline / cancel (registered with the meeting frames). */
 int meeting__ring_register(meeting *mt);
 void meeting__ring_conn_closed(meeting *mt, net_ws_conn conn); /* the caller's socket ended */
-void meeting__ring_stop(meeting *mt);                           /* timers closed */
+void meeting__ring_stop(meeting *mt);                          /* timers closed */
 void meeting__ring_free(meeting *mt);
 
 /* meeting_lobby.c: guests from outside wait in the lobby of a conversation's meeting until its
@@ -268,10 +268,10 @@ void meeting__lobby_revoked(meeting *mt, const char *link);
 void meeting__tell_room(meeting *mt, const meeting_room *r, json_t *o, bool staff_only);
 
 /* meeting_host.c: who hosts, and the host's frames (remove, mute, lock, end). */
-void meeting__host_on_join(mconn *c);     /* a connection enters (before it is joined) */
+void meeting__host_on_join(mconn *c);         /* a connection enters (before it is joined) */
 bool meeting__host_may_enter(const mconn *c); /* false: the room is locked to it */
-void meeting__host_joined(mconn *c);      /* meeting.joined was sent: it has a feed id */
-void meeting__host_on_leave(mconn *c);    /* before it is taken out of the room */
+void meeting__host_joined(mconn *c);          /* meeting.joined was sent: it has a feed id */
+void meeting__host_on_leave(mconn *c);        /* before it is taken out of the room */
 /* A host frame of c (joined): NULL when done (meeting.done answered), or an error code with
  * *message. c may be gone afterwards (meeting.end). */
 const char *meeting__host_frame(mconn *c, const meeting_req *q, const char **message);

@@ -21,11 +21,10 @@ bool meeting__allowed(meeting *mt, net_ws_conn conn, const void *principal, bool
                       bool consult, const char *target, bool join, char *display, size_t n)
 {
     if (consult)
-        return mt->consult &&
-               mt->consult(mt->consult_ud, target,
-                           guest ? NULL : account_principal_user_id(principal),
-                           guest ? principal : NULL, net_ws_guest_ip(mt->srv, conn), join,
-                           display, n);
+        return mt->consult && mt->consult(mt->consult_ud, target,
+                                          guest ? NULL : account_principal_user_id(principal),
+                                          guest ? principal : NULL, net_ws_guest_ip(mt->srv, conn),
+                                          join, display, n);
     if (guest) /* a guest from outside, invited to this conversation's meeting */
         return mt->guest && mt->guest(mt->guest_ud, target, principal, display, n, NULL, 0);
     return mt->member && mt->member(mt->member_ud, target, account_principal_user_id(principal));
@@ -76,8 +75,7 @@ const char *meeting__enter(meeting *mt, net_ws_conn conn, const char *target, bo
     return NULL;
 }
 
-void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool guest,
-                   meeting_req *q)
+void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool guest, meeting_req *q)
 {
     const char *user = guest ? "" : account_principal_user_id(principal);
     const char *code = NULL, *message = NULL;
@@ -87,8 +85,8 @@ void meeting__join(meeting *mt, net_ws_conn conn, const void *principal, bool gu
         code = "already_joined";
         message = "this connection is already in a meeting: meeting.leave first";
     } else if ((r && r->consult != q->consultation) ||
-               !meeting__allowed(mt, conn, principal, guest, q->consultation, q->conversation,
-                                 true, who.display, sizeof(who.display))) {
+               !meeting__allowed(mt, conn, principal, guest, q->consultation, q->conversation, true,
+                                 who.display, sizeof(who.display))) {
         code = q->consultation ? "consultation_not_found" : "conversation_not_found";
         message = q->consultation ? "no such consultation in call" : "no such conversation";
     }

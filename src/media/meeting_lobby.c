@@ -136,8 +136,8 @@ const char *meeting__lobby_decide(mconn *c, const void *principal, const meeting
     meeting_guest_wait w = r->lobby.v[i];
     lobby__remove_at(r, i);
     bool admit = q->type == MEETING_ADMIT;
-    cc_logf(CC_LOG_INFO, admit ? "meeting guest admitted" : "meeting guest denied",
-            "{s:s,s:s,s:s}", "link", w.link, "room", r->id, "by", c->user_id);
+    cc_logf(CC_LOG_INFO, admit ? "meeting guest admitted" : "meeting guest denied", "{s:s,s:s,s:s}",
+            "link", w.link, "room", r->id, "by", c->user_id);
     /* Someone from outside now hears the meeting: who let them in is on record. */
     char object[16 + AUTH_LINK_ID_LEN];
     snprintf(object, sizeof(object), "guest_link:%s", w.link);
@@ -154,15 +154,15 @@ const char *meeting__lobby_decide(mconn *c, const void *principal, const meeting
         if (code) /* the guest hears why; the host's admit itself was done */
             meeting__error(mt, w.conn, "meeting.join", w.join_id, r->id, code, why);
     } else {
-        meeting__send(mt, w.conn,
-                      json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", r->id, "reason",
-                                "denied"),
-                      w.join_id);
+        meeting__send(
+            mt, w.conn,
+            json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", r->id, "reason", "denied"),
+            w.join_id);
     }
-    meeting__send(mt, c->conn,
-                  json_pack("{s:s,s:s,s:s}", "type", "meeting.done", "request", q->name, "room",
-                            r->id),
-                  q->id);
+    meeting__send(
+        mt, c->conn,
+        json_pack("{s:s,s:s,s:s}", "type", "meeting.done", "request", q->name, "room", r->id),
+        q->id);
     lobby__announce(mt, r);
     return NULL;
 }
@@ -189,10 +189,10 @@ static void lobby__revoke_waiting(void *ud, meeting_room *r)
             i++;
             continue;
         }
-        meeting__send(rv->mt, r->lobby.v[i].conn,
-                      json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", r->id, "reason",
-                                "removed"),
-                      NULL);
+        meeting__send(
+            rv->mt, r->lobby.v[i].conn,
+            json_pack("{s:s,s:s,s:s}", "type", "meeting.left", "room", r->id, "reason", "removed"),
+            NULL);
         lobby__remove_at(r, i);
     }
     if (r->lobby.n != before)

@@ -37,9 +37,8 @@ static void meeting__joined(void *ud, int err, const janus_result *res)
     json_t *ice = media_ice_servers(mt->m, c->guest ? c->room->conv : c->user_id, cc_now_ms());
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "type", "meeting.joined", "room",
                           c->room->id, c->room->consult ? "consultation" : "conversation",
-                          c->room->conv, "feed", c->feed,
-                          "ice_servers", ice ? ice : json_array(), "publishers",
-                          json_is_array(pubs) ? json_deep_copy(pubs) : json_array());
+                          c->room->conv, "feed", c->feed, "ice_servers", ice ? ice : json_array(),
+                          "publishers", json_is_array(pubs) ? json_deep_copy(pubs) : json_array());
     if (o) {
         json_object_set_new(o, "host", json_boolean(c->room->host == c->conn));
         mconn *h = c->room->host ? meeting__conn(mt, c->room->host) : NULL;

@@ -252,8 +252,7 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
             goto fail;
         }
         if (!meeting__token(target, CC_ID_LEN) || strlen(target) != CC_ID_LEN) {
-            cc_say(why, whylen, "field '%s' must be an id",
-                   conv ? "conversation" : "consultation");
+            cc_say(why, whylen, "field '%s' must be an id", conv ? "conversation" : "consultation");
             goto fail;
         }
         memcpy(out->conversation, target, CC_ID_LEN + 1);
@@ -276,8 +275,8 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
     case MEETING_SUBSCRIBE: {
         /* streams: [] with an unsubscribe only takes streams away (audio only: no more video) */
         const json_t *add = json_object_get(obj, "streams");
-        bool none = json_is_array(add) && json_array_size(add) == 0 &&
-                    json_object_get(obj, "unsubscribe");
+        bool none =
+            json_is_array(add) && json_array_size(add) == 0 && json_object_get(obj, "unsubscribe");
         rc = none ? ((out->subscribe = json_array()) ? CC_OK : CC_ERR_NOMEM)
                   : meeting__streams(add, "streams", true, &out->subscribe, why, whylen);
         if (rc == CC_OK)
@@ -315,7 +314,8 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
     }
     case MEETING_PRESENTER: {
         const char *feed = json_string_value(json_object_get(obj, "feed"));
-        if (!meeting__token(feed, MEETING_FEED_MAX) || !json_is_boolean(json_object_get(obj, "on"))) {
+        if (!meeting__token(feed, MEETING_FEED_MAX) ||
+            !json_is_boolean(json_object_get(obj, "on"))) {
             cc_say(why, whylen, "meeting.presenter needs feed and on (true or false)");
             break;
         }
@@ -327,8 +327,9 @@ int meeting_req_parse(const json_t *obj, meeting_req *out, char *why, size_t why
     case MEETING_LIMITS: {
         const json_t *n = json_object_get(obj, "max_participants");
         const json_t *b = json_object_get(obj, "bitrate");
-        if ((!n && !b) || (n && (!json_is_integer(n) || json_integer_value(n) < 2 ||
-                                 json_integer_value(n) > 1000)) ||
+        if ((!n && !b) ||
+            (n &&
+             (!json_is_integer(n) || json_integer_value(n) < 2 || json_integer_value(n) > 1000)) ||
             (b && (!json_is_integer(b) || json_integer_value(b) < 64000 ||
                    json_integer_value(b) > 8000000))) {
             cc_say(why, whylen,

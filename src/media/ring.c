@@ -84,8 +84,7 @@ static void ring__finish(ring *r, const char *reason)
     meeting *mt = r->mt;
     ring__tell_callees(r, r->caller,
                        json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
-                                 "conversation", r->conv, "reason",
-                                 r->answered ? "over" : reason));
+                                 "conversation", r->conv, "reason", r->answered ? "over" : reason));
     if (!r->answered && mt->missed)
         mt->missed(mt->missed_ud, r->conv, r->caller, r->display);
     ring__end(r);
@@ -106,8 +105,8 @@ static void ring__timeout(uv_timer_t *t)
 static void ring__stop_for(ring *r, const char *user, const char *reason)
 {
     ring__one one = {user};
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id,
-                          "conversation", r->conv, "reason", reason);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type", "call.ended", "call", r->id, "conversation",
+                          r->conv, "reason", reason);
     if (o)
         net_ws_send_matching(r->mt->srv, ring__is, &one, o);
     json_decref(o);
@@ -182,10 +181,10 @@ static const char *ring__start(meeting *mt, net_ws_conn conn, const void *princi
         return "internal";
     }
     uv_timer_start(&r->timer, ring__timeout, (uint64_t)mt->ring_ms, 0);
-    meeting__send(mt, conn,
-                  json_pack("{s:s,s:s,s:s}", "type", "call.ringing", "call", r->id,
-                            "conversation", r->conv),
-                  req);
+    meeting__send(
+        mt, conn,
+        json_pack("{s:s,s:s,s:s}", "type", "call.ringing", "call", r->id, "conversation", r->conv),
+        req);
     ring__tell_callees(r, r->caller,
                        json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "type", "call.incoming", "call",
                                  r->id, "conversation", r->conv, "from", "user_id", r->caller,
@@ -224,8 +223,7 @@ static const char *ring__on_frame(void *ud, net_ws_conn conn, const void *princi
     if (strcmp(type, "call.cancel") == 0 && caller) {
         json_decref(by);
         ring__finish(r, "cancelled");
-    } else if ((strcmp(type, "call.accept") == 0 || strcmp(type, "call.decline") == 0) &&
-               !caller) {
+    } else if ((strcmp(type, "call.accept") == 0 || strcmp(type, "call.decline") == 0) && !caller) {
         bool accept = strcmp(type, "call.accept") == 0;
         meeting__send(mt, r->caller_conn,
                       json_pack("{s:s,s:s,s:s,s:o}", "type",
@@ -236,8 +234,8 @@ static const char *ring__on_frame(void *ud, net_ws_conn conn, const void *princi
         ring__stop_for(r, user, accept ? "answered" : "declined");
     } else {
         json_decref(by);
-        *message = caller ? "the caller cancels; the others accept or decline"
-                          : "only the caller cancels";
+        *message =
+            caller ? "the caller cancels; the others accept or decline" : "only the caller cancels";
         return "not_allowed";
     }
     return NULL;

@@ -26,7 +26,6 @@ static char **secret_slot(media_secrets *s, size_t i)
     return slots[i];
 }
 
-
 static void secret_wipe(char **p)
 {
     if (*p)
@@ -150,9 +149,9 @@ static int secrets_read(const char *path, media_secrets *out, char *why, size_t 
     if (sb.st_mode & 077) {
         rc = CC_ERR_CONFIG;
         cc_say(why, whylen,
-            "%s has mode %04o: other users may read the media secrets; chmod 600 it (and "
-            "consider them leaked if they could)",
-            path, (unsigned)(sb.st_mode & 07777));
+               "%s has mode %04o: other users may read the media secrets; chmod 600 it (and "
+               "consider them leaked if they could)",
+               path, (unsigned)(sb.st_mode & 07777));
         goto out;
     }
     for (;;) {
@@ -183,9 +182,9 @@ static int secrets_read(const char *path, media_secrets *out, char *why, size_t 
         if (!v || !secret_ok(v)) {
             rc = CC_ERR_INVALID;
             cc_say(why, whylen,
-                "%s: \"%s\" must be a string of %d to %d printable characters without spaces, "
-                "quotes, backslashes or '#'",
-                path, secret_names[i], SECRET_MIN_LEN, SECRET_MAX_LEN);
+                   "%s: \"%s\" must be a string of %d to %d printable characters without spaces, "
+                   "quotes, backslashes or '#'",
+                   path, secret_names[i], SECRET_MIN_LEN, SECRET_MAX_LEN);
             goto out;
         }
         if (!(*secret_slot(out, i) = cc_strdup(v))) {

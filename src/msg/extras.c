@@ -283,11 +283,11 @@ static void extras__acks(net_req *r)
  * rather than at the next reminder. Only where I am still a member, deleted messages left out. */
 static int extras__pending_row(void *ud, const store_row *r)
 {
-    json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:I,s:I}", "message_id", store_row_text(r, 0),
-                          "conversation_id", store_row_text(r, 1), "seq",
-                          (json_int_t)store_row_int(r, 2), "author_id", store_row_text(r, 3),
-                          "created_at", (json_int_t)store_row_int(r, 4), "reminders",
-                          (json_int_t)store_row_int(r, 5));
+    json_t *o =
+        json_pack("{s:s,s:s,s:I,s:s,s:I,s:I}", "message_id", store_row_text(r, 0),
+                  "conversation_id", store_row_text(r, 1), "seq", (json_int_t)store_row_int(r, 2),
+                  "author_id", store_row_text(r, 3), "created_at", (json_int_t)store_row_int(r, 4),
+                  "reminders", (json_int_t)store_row_int(r, 5));
     return o && json_array_append_new(ud, o) == 0 ? 0 : CC_ERR_NOMEM;
 }
 

@@ -19,7 +19,7 @@
 #define GUEST_NAME_MAX 80
 #define GUEST_HOURS_DEFAULT 24
 #define GUEST_HOURS_MAX 168
-#define GUEST_LINKS_MAX 50     /* working links of one conversation */
+#define GUEST_LINKS_MAX 50 /* working links of one conversation */
 
 typedef struct {
     net_guest_kind kind; /* NET_GUEST_MEETING_LINK */
@@ -31,11 +31,11 @@ typedef struct {
 
 static int gst__row_json(void *ud, const store_row *r)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "id", store_row_text(r, 0),
-                          "conversation_id", store_row_text(r, 1), "name", store_row_text(r, 2),
-                          "created_by", store_row_text(r, 3), "created_at",
-                          (json_int_t)store_row_int(r, 4), "expires_at",
-                          (json_int_t)store_row_int(r, 5));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "id", store_row_text(r, 0), "conversation_id",
+                  store_row_text(r, 1), "name", store_row_text(r, 2), "created_by",
+                  store_row_text(r, 3), "created_at", (json_int_t)store_row_int(r, 4), "expires_at",
+                  (json_int_t)store_row_int(r, 5));
     if (!o || json_array_append_new(ud, o) != 0)
         return CC_ERR_NOMEM;
     return 0;
@@ -82,8 +82,9 @@ static int gst__create_job(store *st, void *ctx)
         return rc;
     int64_t now = msg__now();
     const char *name = json_string_value(json_object_get(c->in, "name"));
-    store_val p[] = {SV_TEXT(id),  SV_TEXT(c->conv), SV_TEXT(name), SV_TEXT(c->who.user_id),
-                     SV_INT(now), SV_INT(now + c->limit * 3600000)};
+    store_val p[] = {SV_TEXT(id),   SV_TEXT(c->conv),
+                     SV_TEXT(name), SV_TEXT(c->who.user_id),
+                     SV_INT(now),   SV_INT(now + c->limit * 3600000)};
     if ((rc = store_exec(st,
                          "INSERT INTO msg_guest_links(id, conversation_id, name, created_by, "
                          "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -91,8 +92,8 @@ static int gst__create_job(store *st, void *ctx)
         return rc;
     links = json_array();
     store_val q[] = {SV_TEXT(id)};
-    if (!links || (rc = store_query(st, "SELECT " GST_COLS " FROM msg_guest_links WHERE id = ?",
-                                    q, 1, gst__row_json, links)) != CC_OK) {
+    if (!links || (rc = store_query(st, "SELECT " GST_COLS " FROM msg_guest_links WHERE id = ?", q,
+                                    1, gst__row_json, links)) != CC_OK) {
         json_decref(links);
         return links ? rc : CC_ERR_NOMEM;
     }
@@ -287,11 +288,11 @@ static int gst__hello_job(store *st, void *ctx)
 
 static void gst__hello_reply(gst_hello *h, const char *code, const char *message)
 {
-    json_t *o = code ? json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "request",
-                                 "meeting.guest_hello", "code", code, "message", message)
-                     : json_pack("{s:s,s:s,s:s,s:s}", "type", "meeting.guest_welcome",
-                                 "conversation", h->guest->conversation, "name", h->guest->name,
-                                 "title", h->title);
+    json_t *o =
+        code ? json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "request", "meeting.guest_hello",
+                         "code", code, "message", message)
+             : json_pack("{s:s,s:s,s:s,s:s}", "type", "meeting.guest_welcome", "conversation",
+                         h->guest->conversation, "name", h->guest->name, "title", h->title);
     if (o && h->req_id[0])
         json_object_set_new(o, "id", json_string(h->req_id));
     if (o)
@@ -310,10 +311,11 @@ static void gst__hello_done(void *ctx, int rc)
         if (strcmp(h->code, "link_unknown") == 0 &&
             cc_guesses_failed(h->m->guest_guesses, h->ip, cc_now_ms()) > 0)
             cc_logf(CC_LOG_WARN, "wrong meeting guest link", "{s:s}", "ip", h->ip);
-        gst__hello_reply(h, h->code,
-                         strcmp(h->code, "link_unknown") == 0
-                             ? "this link does not open any meeting"
-                             : "this invitation no longer works: ask who invited you for a new one");
+        gst__hello_reply(
+            h, h->code,
+            strcmp(h->code, "link_unknown") == 0
+                ? "this link does not open any meeting"
+                : "this invitation no longer works: ask who invited you for a new one");
     } else if (net_ws_guest_bind(h->m->srv, h->conn, g, cc_free_ptr) == CC_OK) {
         h->guest = g; /* the connection's now; read for the welcome only */
         gst__hello_reply(h, NULL, NULL);
@@ -370,8 +372,8 @@ int msg__guests_register(msg *m)
     return net_server_add_ws_guest_message(m->srv, "meeting.guest_hello", gst__hello, m);
 }
 
-bool msg_guest_allowed(msg *m, const char *conv_id, const void *principal, char *display,
-                       size_t n, char *link, size_t ln)
+bool msg_guest_allowed(msg *m, const char *conv_id, const void *principal, char *display, size_t n,
+                       char *link, size_t ln)
 {
     (void)m;
     const msg_guest *g = principal;

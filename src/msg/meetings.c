@@ -28,7 +28,7 @@ static int mtg__row_json(void *ud, const store_row *r)
 }
 
 #define MTG_COLS                                                                                   \
-    "g.id, g.conversation_id, g.title, g.agenda, g.start_ms, g.end_ms, g.created_by, "            \
+    "g.id, g.conversation_id, g.title, g.agenda, g.start_ms, g.end_ms, g.created_by, "             \
     "g.created_at, g.cancelled_at"
 
 static int mtg__one(store *st, const char *id, json_t **out)
@@ -96,8 +96,8 @@ static int mtg__create_job(store *st, void *ctx)
     }
     char id[CC_ID_LEN + 1], line[400], object[16 + CC_ID_LEN];
     cc_id_new(id);
-    store_val p[] = {SV_TEXT(id),  SV_TEXT(conv),          SV_TEXT(title),    SV_TEXT(agenda),
-                     SV_INT(start), SV_INT(end), SV_TEXT(c->who.user_id), SV_INT(msg__now())};
+    store_val p[] = {SV_TEXT(id),   SV_TEXT(conv), SV_TEXT(title),          SV_TEXT(agenda),
+                     SV_INT(start), SV_INT(end),   SV_TEXT(c->who.user_id), SV_INT(msg__now())};
     json_t *meeting = NULL;
     if ((rc = store_exec(st,
                          "INSERT INTO msg_meetings(id, conversation_id, title, agenda, start_ms, "

@@ -300,19 +300,18 @@ static void msg__tick(uv_timer_t *t)
 }
 
 static const net_route *const msg__tables[] = {
-    msg_conv_routes,   msg_member_routes,   msg_message_routes,  msg_extra_routes,
-    msg_search_routes, msg_presence_routes, msg_directory_routes, msg_meeting_routes,
-    msg_guest_routes};
+    msg_conv_routes,      msg_member_routes,  msg_message_routes,
+    msg_extra_routes,     msg_search_routes,  msg_presence_routes,
+    msg_directory_routes, msg_meeting_routes, msg_guest_routes};
 
 int msg_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys, store *st,
                net_server *srv, account *acct, msg **out)
 {
     int rc = CC_ERR_NOMEM;
-    const size_t counts[] = {msg_conv_routes_count,     msg_member_routes_count,
-                             msg_message_routes_count,  msg_extra_routes_count,
-                             msg_search_routes_count,   msg_presence_routes_count,
-                             msg_directory_routes_count, msg_meeting_routes_count,
-                             msg_guest_routes_count};
+    const size_t counts[] = {
+        msg_conv_routes_count,      msg_member_routes_count,  msg_message_routes_count,
+        msg_extra_routes_count,     msg_search_routes_count,  msg_presence_routes_count,
+        msg_directory_routes_count, msg_meeting_routes_count, msg_guest_routes_count};
     msg *m = cc_calloc(1, sizeof(*m));
     *out = NULL;
     if (!m)

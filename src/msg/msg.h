@@ -38,8 +38,8 @@ bool msg_is_member(msg *m, const char *conv_id, const char *user_id);
 /* Whether principal (bound on the guest WebSocket) is a guest from outside invited to conv_id's
  * meeting, whose link has not ended; display gets its name and link its link id (each may be
  * NULL). The media_guest_fn main wires. Memory only. */
-bool msg_guest_allowed(msg *m, const char *conv_id, const void *principal, char *display,
-                       size_t n, char *link, size_t ln);
+bool msg_guest_allowed(msg *m, const char *conv_id, const void *principal, char *display, size_t n,
+                       char *link, size_t ln);
 /* Stops the timers (shutdown, before the worker stops). */
 void msg_stop(msg *m);
 /* After the server (whose WebSockets it observes) has been freed. NULL is a no-op. */
@@ -78,10 +78,8 @@ char *msg_text_snippet(const char *text, size_t n, const char *const *terms, siz
 
 /* A public channel owned by owner with these members (owner may be among them). */
 int msg_seed_channel(store *st, const char *name, const char *topic, const char *owner,
-                     const char *const *members, size_t n, int64_t at,
-                     char id_out[CC_ID_LEN + 1]);
+                     const char *const *members, size_t n, int64_t at, char id_out[CC_ID_LEN + 1]);
 /* A plain message (no mention, thread, urgency or attachment) by author at time at. */
-int msg_seed_message(store *st, const char *conv, const char *author, const char *body,
-                     int64_t at);
+int msg_seed_message(store *st, const char *conv, const char *author, const char *body, int64_t at);
 
 #endif

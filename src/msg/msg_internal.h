@@ -173,7 +173,8 @@ int msg__conv_create_job(store *st, void *ctx);
 extern const net_route msg_meeting_routes[];
 extern const size_t msg_meeting_routes_count;
 
-/* ---- guests.c: links for guests from outside to a conversation's meeting ---------------------- */
+/* ---- guests.c: links for guests from outside to a conversation's meeting ----------------------
+ */
 extern const net_route msg_guest_routes[];
 extern const size_t msg_guest_routes_count;
 /* Registers meeting.guest_hello on the guest WebSocket. */

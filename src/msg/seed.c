@@ -7,8 +7,7 @@
 #include <string.h>
 
 int msg_seed_channel(store *st, const char *name, const char *topic, const char *owner,
-                     const char *const *members, size_t n, int64_t at,
-                     char id_out[CC_ID_LEN + 1])
+                     const char *const *members, size_t n, int64_t at, char id_out[CC_ID_LEN + 1])
 {
     cc_id_new(id_out);
     json_t *conv = NULL;
@@ -39,8 +38,7 @@ static int seed_view_row(void *ud, const store_row *r)
     return 1;
 }
 
-int msg_seed_message(store *st, const char *conv, const char *author, const char *body,
-                     int64_t at)
+int msg_seed_message(store *st, const char *conv, const char *author, const char *body, int64_t at)
 {
     char id[CC_ID_LEN + 1];
     int64_t seq = 0, ev_seq = 0;
@@ -54,8 +52,8 @@ int msg_seed_message(store *st, const char *conv, const char *author, const char
     if (rc == CC_OK)
         rc = store_query_int(st, "SELECT last_seq FROM msg_conversations WHERE id = ?", up + 1, 1,
                              &seq);
-    store_val p[] = {SV_TEXT(id), SV_TEXT(conv), SV_INT(seq), SV_TEXT(author), SV_TEXT(body),
-                     SV_INT(at)};
+    store_val p[] = {SV_TEXT(id),     SV_TEXT(conv), SV_INT(seq),
+                     SV_TEXT(author), SV_TEXT(body), SV_INT(at)};
     if (rc == CC_OK)
         rc = store_exec(st,
                         "INSERT INTO msg_messages(id, conversation_id, seq, author_id, body, "

@@ -58,8 +58,8 @@ static const char *net__method_of(int m)
 {
     /* Order of lws_http_get_uri_and_method(): GET POST OPTIONS PUT PATCH DELETE CONNECT HEAD
      * then h2 :path. */
-    static const char *const names[] = {"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE",
-                                        "CONNECT", "HEAD"};
+    static const char *const names[] = {"GET",   "POST",   "OPTIONS", "PUT",
+                                        "PATCH", "DELETE", "CONNECT", "HEAD"};
     if (m >= 0 && m < (int)(sizeof(names) / sizeof(names[0])))
         return names[m];
     return NULL;
@@ -305,8 +305,8 @@ bool net_req_query_int(net_req *r, const char *name, int64_t min, int64_t max, b
     long long v = strtoll(buf, &end, 10);
     if (!*buf || *end || v < min || v > max) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "query argument '%s' must be an integer from %lld to %lld",
-                 name, (long long)min, (long long)max);
+        snprintf(msg, sizeof(msg), "query argument '%s' must be an integer from %lld to %lld", name,
+                 (long long)min, (long long)max);
         net_reply_error(r, 400, "invalid_request", msg);
         return false;
     }
@@ -392,11 +392,11 @@ void net_reply_raw(net_req *r, int status, const char *content_type, const void 
     net__metrics_record(r->srv, r, now);
     /* One line per request: the route template, never the path or the query (they can name
      * people), and the request id that ties it to other lines. */
-    cc_log_level lvl = r->status >= 500 ? CC_LOG_ERROR : r->srv->access_log ? CC_LOG_INFO
-                                                                             : CC_LOG_DEBUG;
-    cc_logf(lvl, "request", "{s:s,s:s,s:s,s:i,s:I}", "req_id", r->id, "method", r->method,
-            "route", net_req_route_path(r), "status", r->status, "us",
-            (json_int_t)(now - r->start_us));
+    cc_log_level lvl = r->status >= 500     ? CC_LOG_ERROR
+                       : r->srv->access_log ? CC_LOG_INFO
+                                            : CC_LOG_DEBUG;
+    cc_logf(lvl, "request", "{s:s,s:s,s:s,s:i,s:I}", "req_id", r->id, "method", r->method, "route",
+            net_req_route_path(r), "status", r->status, "us", (json_int_t)(now - r->start_us));
     if (r->wsi && !r->in_callback)
         lws_callback_on_writable(r->wsi);
 }
@@ -460,34 +460,41 @@ static int net__header(struct lws *wsi, const char *name, const char *value, uns
 
 /* HTTP/1.1's status line; lws's own goes through snprintf. Reason phrases are only for people
  * reading traces (RFC 9112, 4): the usual ones are given, others are left empty. */
+static const struct {
+    int status;
+    const char *reason;
+} net__reasons[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {500, "Internal Server Error"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
 static int net__put_status_h1(int status, unsigned char **p, unsigned char *end)
 {
     const char *reason = "";
-    switch (status) {
-    case 200: reason = "OK"; break;
-    case 201: reason = "Created"; break;
-    case 202: reason = "Accepted"; break;
-    case 204: reason = "No Content"; break;
-    case 301: reason = "Moved Permanently"; break;
-    case 302: reason = "Found"; break;
-    case 304: reason = "Not Modified"; break;
-    case 400: reason = "Bad Request"; break;
-    case 401: reason = "Unauthorized"; break;
-    case 403: reason = "Forbidden"; break;
-    case 404: reason = "Not Found"; break;
-    case 405: reason = "Method Not Allowed"; break;
-    case 408: reason = "Request Timeout"; break;
-    case 409: reason = "Conflict"; break;
-    case 410: reason = "Gone"; break;
-    case 413: reason = "Content Too Large"; break;
-    case 415: reason = "Unsupported Media Type"; break;
-    case 422: reason = "Unprocessable Content"; break;
-    case 429: reason = "Too Many Requests"; break;
-    case 500: reason = "Internal Server Error"; break;
-    case 502: reason = "Bad Gateway"; break;
-    case 503: reason = "Service Unavailable"; break;
-    case 504: reason = "Gateway Timeout"; break;
-    }
+    for (size_t i = 0; i < sizeof net__reasons / sizeof net__reasons[0]; i++)
+        if (net__reasons[i].status == status)
+            reason = net__reasons[i].reason;
     if (status < 100 || status > 999)
         status = 500;
     size_t rlen = strlen(reason);
@@ -511,7 +518,7 @@ int net__security_headers(net_server *s, struct lws *wsi, const char *content_ty
                           unsigned char **p, unsigned char *end)
 {
     bool document = content_type && (strncmp(content_type, "text/html", 9) == 0 ||
-                                      strncmp(content_type, "image/svg+xml", 13) == 0);
+                                     strncmp(content_type, "image/svg+xml", 13) == 0);
     if (net__header(wsi, "x-content-type-options:", "nosniff", p, end))
         return -1;
     const char *csp =
@@ -636,8 +643,8 @@ int net__req_write(net_req *r)
         name[n] = '\0';
         if (strcmp(name, "cache-control:") == 0)
             has_cache = true;
-        if (net__put_header(wsi, r->is_h2, name, r->headers_out[i][1],
-                            strlen(r->headers_out[i][1]), &p, end))
+        if (net__put_header(wsi, r->is_h2, name, r->headers_out[i][1], strlen(r->headers_out[i][1]),
+                            &p, end))
             goto out;
     }
     if (!has_cache && net__put_header(wsi, r->is_h2, "cache-control:", "no-store", 8, &p, end))

@@ -61,10 +61,11 @@ char *net__metrics_render(net_server *s)
     rc |= cc_buf_appendf(&b, "# HELP carecomm_http_requests_total HTTP requests answered.\n"
                              "# TYPE carecomm_http_requests_total counter\n");
     for (net_metric_row *row = s->metric_rows; row; row = row->next)
-        rc |= cc_buf_appendf(&b,
-                             "carecomm_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"}"
-                             " %llu\n",
-                             row->route, row->method, row->status, (unsigned long long)row->count);
+        rc |=
+            cc_buf_appendf(&b,
+                           "carecomm_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"}"
+                           " %llu\n",
+                           row->route, row->method, row->status, (unsigned long long)row->count);
     rc |= cc_buf_appendf(&b, "# HELP carecomm_http_request_duration_seconds Time from request "
                              "headers to response.\n"
                              "# TYPE carecomm_http_request_duration_seconds histogram\n");
@@ -81,22 +82,23 @@ char *net__metrics_render(net_server *s)
                          "carecomm_http_request_duration_seconds_count %llu\n",
                          (unsigned long long)cum, s->latency_sum,
                          (unsigned long long)s->latency_count);
-    rc |= cc_buf_appendf(&b,
-                         "# HELP carecomm_websockets_open Event WebSockets being served (not closing).\n"
-                         "# TYPE carecomm_websockets_open gauge\ncarecomm_websockets_open %zu\n"
-                         "# HELP carecomm_event_log_head Highest event sequence delivered.\n"
-                         "# TYPE carecomm_event_log_head gauge\ncarecomm_event_log_head %lld\n"
-                         "# HELP carecomm_http_requests_in_flight Requests not yet answered.\n"
-                         "# TYPE carecomm_http_requests_in_flight gauge\n"
-                         "carecomm_http_requests_in_flight %d\n"
-                         "# HELP carecomm_memory_bytes Bytes allocated through carecomm's "
-                         "allocator.\n# TYPE carecomm_memory_bytes gauge\n"
-                         "carecomm_memory_bytes %lld\n"
-                         "# HELP carecomm_loop_stalls_total Times the event loop was held 100 ms "
-                         "or more.\n# TYPE carecomm_loop_stalls_total counter\n"
-                         "carecomm_loop_stalls_total %llu\n",
-                         net__ws_serving(s), (long long)net_hub_head(s), s->inflight,
-                         (long long)cc_mem_live_bytes(), (unsigned long long)s->loop_stalls);
+    rc |= cc_buf_appendf(
+        &b,
+        "# HELP carecomm_websockets_open Event WebSockets being served (not closing).\n"
+        "# TYPE carecomm_websockets_open gauge\ncarecomm_websockets_open %zu\n"
+        "# HELP carecomm_event_log_head Highest event sequence delivered.\n"
+        "# TYPE carecomm_event_log_head gauge\ncarecomm_event_log_head %lld\n"
+        "# HELP carecomm_http_requests_in_flight Requests not yet answered.\n"
+        "# TYPE carecomm_http_requests_in_flight gauge\n"
+        "carecomm_http_requests_in_flight %d\n"
+        "# HELP carecomm_memory_bytes Bytes allocated through carecomm's "
+        "allocator.\n# TYPE carecomm_memory_bytes gauge\n"
+        "carecomm_memory_bytes %lld\n"
+        "# HELP carecomm_loop_stalls_total Times the event loop was held 100 ms "
+        "or more.\n# TYPE carecomm_loop_stalls_total counter\n"
+        "carecomm_loop_stalls_total %llu\n",
+        net__ws_serving(s), (long long)net_hub_head(s), s->inflight, (long long)cc_mem_live_bytes(),
+        (unsigned long long)s->loop_stalls);
     for (size_t i = 0; i < s->ngauges; i++)
         rc |= cc_buf_appendf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", s->gauges[i].name,
                              s->gauges[i].help, s->gauges[i].name,

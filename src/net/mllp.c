@@ -14,9 +14,9 @@
 #define MLLP_READ_CHUNK 65536
 
 typedef struct {
-    int family;      /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     uint8_t addr[16];
-    int prefix;      /* bits */
+    int prefix; /* bits */
 } mllp_net;
 
 typedef struct mllp_conn mllp_conn;
@@ -57,7 +57,7 @@ struct mllp_conn {
     int handles;               /* libuv handles still open (tcp, idle) */
     bool reading, closing;
     char *rbuf;
-    SSL *ssl;        /* with TLS: owns the two BIOs */
+    SSL *ssl;         /* with TLS: owns the two BIOs */
     BIO *rbio, *wbio; /* network -> SSL, SSL -> network */
 };
 
@@ -327,11 +327,10 @@ static int mllp_tls_in(mllp_conn *c, const char *p, size_t n)
     return rc;
 }
 
-
 static void mllp_read_resume(mllp_conn *c)
 {
-    if (!c->reading && !c->closing && uv_read_start((uv_stream_t *)&c->tcp, mllp_alloc,
-                                                    mllp_on_read) == 0)
+    if (!c->reading && !c->closing &&
+        uv_read_start((uv_stream_t *)&c->tcp, mllp_alloc, mllp_on_read) == 0)
         c->reading = true;
 }
 
@@ -441,8 +440,7 @@ static void mllp_on_connection(uv_stream_t *server, int status)
     }
     if (!mllp_peer_allowed(l, c)) {
         l->stats.refused_peers++;
-        cc_logf(CC_LOG_WARN, "MLLP connection refused by the allow list", "{s:s}", "peer",
-                c->peer);
+        cc_logf(CC_LOG_WARN, "MLLP connection refused by the allow list", "{s:s}", "peer", c->peer);
         mllp_conn_close(c);
         return;
     }
@@ -468,8 +466,7 @@ static void mllp_on_connection(uv_stream_t *server, int status)
 
 /* ---- the listener -------------------------------------------------------------------------- */
 
-static int mllp_parse_listen(const char *hp, struct sockaddr_storage *ss, char *why,
-                             size_t whylen)
+static int mllp_parse_listen(const char *hp, struct sockaddr_storage *ss, char *why, size_t whylen)
 {
     char host[64];
     const char *colon = hp && hp[0] == '[' ? strstr(hp, "]:") : (hp ? strrchr(hp, ':') : NULL);
@@ -521,8 +518,7 @@ static int mllp_tls_ctx(net_mllp *l, const net_mllp_opts *o, char *why, size_t w
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->tls_client_ca);
         if (!names || SSL_CTX_load_verify_locations(l->tls, o->tls_client_ca, NULL) != 1) {
             sk_X509_NAME_pop_free(names, X509_NAME_free);
-            cc_say(why, whylen, "MLLP TLS: cannot read the client CA file %s",
-                   o->tls_client_ca);
+            cc_say(why, whylen, "MLLP TLS: cannot read the client CA file %s", o->tls_client_ca);
             SSL_CTX_free(l->tls);
             l->tls = NULL;
             return CC_ERR_CONFIG;

@@ -33,8 +33,8 @@ static int frame_keep(net_mllp_frame *f, const uint8_t *p, size_t n)
     return n ? cc_buf_append(&f->msg, p, n) : CC_OK;
 }
 
-int net_mllp_frame_feed(net_mllp_frame *f, const uint8_t *data, size_t n,
-                        net_mllp_frame_fn fn, void *ud)
+int net_mllp_frame_feed(net_mllp_frame *f, const uint8_t *data, size_t n, net_mllp_frame_fn fn,
+                        void *ud)
 {
     size_t i = 0;
     while (i < n) {

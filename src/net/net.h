@@ -22,7 +22,7 @@ extern const size_t net_config_keys_count;
 typedef void (*net_handler_fn)(net_req *r);
 
 enum {
-    NET_ROUTE_PUBLIC = 1u << 0,     /* no authentication (login, health) */
+    NET_ROUTE_PUBLIC = 1u << 0,        /* no authentication (login, health) */
     NET_ROUTE_RESTRICTED_OK = 1u << 1, /* usable by a session that must still enrol 2FA or change
                                           its password */
     NET_ROUTE_FREE_BODY = 1u << 2,     /* a JSON object body the handler checks itself (FHIR
@@ -197,8 +197,8 @@ int net_ws_send_to(net_server *s, net_ws_conn conn, const json_t *obj);
  * WebSocket that has said hello and whose principal matches. A socket whose send queue is full
  * misses it (ephemeral frames are best effort; they never close a connection). Returns the
  * number of sockets it was queued to. */
-size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
-                            void *ud, const json_t *obj);
+size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
+                            const json_t *obj);
 
 /* ---- the guest WebSocket ---------------------------------------------------------------------
  * A second WebSocket path for people without an account (a patient with a consultation link, a
@@ -245,10 +245,10 @@ typedef enum { NET_WS_MSG_HELLO = 1, NET_WS_MSG_PING, NET_WS_MSG_OTHER } net_ws_
 typedef struct {
     net_ws_msg_type type;
     bool has_last_seq;
-    int64_t last_seq;  /* hello: resume after this seq */
-    char ping_id[65];  /* ping: echoed in the pong ("" if none) */
+    int64_t last_seq;                /* hello: resume after this seq */
+    char ping_id[65];                /* ping: echoed in the pong ("" if none) */
     char other[NET_WS_TYPE_MAX + 1]; /* OTHER: the type, [a-z][a-z0-9_.]* */
-    json_t *obj;       /* OTHER: the whole message, owned: net_ws_msg_clear frees it */
+    json_t *obj; /* OTHER: the whole message, owned: net_ws_msg_clear frees it */
 } net_ws_msg;
 /* Parses one text message: hello and ping fully checked; any other object whose "type" is a
  * well-formed name is OTHER (a module's message, checked by its handler). CC_ERR_INVALID with a
@@ -294,7 +294,6 @@ int net_metrics_add_gauge(net_server *s, const char *name, const char *help, net
 int net_metrics_add_counter(net_server *s, const char *name, const char *help, net_gauge_fn fn,
                             void *ud);
 
-
 /* ---- MLLP (HL7 v2 over TCP) ---------------------------------------------------------------- */
 
 /* The framing decoder (mllp_frame.c; pure, fuzzed): feed it any chunks, it calls fn once per
@@ -330,13 +329,13 @@ typedef struct net_mllp_msg net_mllp_msg;
 typedef void (*net_mllp_msg_fn)(void *ud, net_mllp_msg *m, const char *msg, size_t n,
                                 bool oversize);
 typedef struct {
-    size_t max_message;   /* bytes */
-    int idle_timeout_ms;  /* a connection silent this long (nothing pending) is closed */
-    const char *allow;    /* comma list of addresses or CIDR blocks; NULL or "" = any */
+    size_t max_message;             /* bytes */
+    int idle_timeout_ms;            /* a connection silent this long (nothing pending) is closed */
+    const char *allow;              /* comma list of addresses or CIDR blocks; NULL or "" = any */
     const char *tls_cert, *tls_key; /* PEM files: TLS (1.2 or later) on every connection; NULL =
                                        plain TCP */
-    const char *tls_client_ca; /* with TLS: PEM CAs a client certificate must chain to (mutual
-                                  TLS); NULL or "" = none asked */
+    const char *tls_client_ca;      /* with TLS: PEM CAs a client certificate must chain to (mutual
+                                       TLS); NULL or "" = none asked */
 } net_mllp_opts;
 /* Listens on host:port (numeric IPv4 or [IPv6]; port 0 picks one). o is copied. CC_ERR_CONFIG
  * with why for a bad address, allow list or certificate, CC_ERR_IO when the port cannot be

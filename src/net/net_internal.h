@@ -18,8 +18,8 @@ typedef struct net_ws net_ws;
 
 /* Per-connection user data of the one lws protocol: an HTTP transaction or a WebSocket. */
 typedef struct {
-    net_req *req; /* current HTTP transaction, owned (one reference) */
-    net_ws *ws;   /* WebSocket state after upgrade, owned */
+    net_req *req;            /* current HTTP transaction, owned (one reference) */
+    net_ws *ws;              /* WebSocket state after upgrade, owned */
     void *upgrade_principal; /* principal authenticated at the upgrade, handed to ws */
     void (*upgrade_principal_free)(void *);
     int refuse_code; /* HTTP/2 upgrade accepted only to be closed with this code (ws.c) */
@@ -113,8 +113,8 @@ struct net_server {
     int inflight;
     uv_timer_t drain_timer;
     bool drain_timer_init;
-    bool drain_grace_over;  /* requests sent just before the drain began have been read */
-    int drain_rest_ms;      /* the drain's deadline, counted from the end of the grace */
+    bool drain_grace_over; /* requests sent just before the drain began have been read */
+    int drain_rest_ms;     /* the drain's deadline, counted from the end of the grace */
     void (*drain_done)(void *);
     void *drain_ud;
     /* routes */
@@ -152,7 +152,7 @@ struct net_server {
     size_t nws_observers;
     /* the guest WebSocket (ws_guest.c): a path without sessions, its own message handlers */
     char *guest_path;
-    char *public_url; /* net_server_public_url */
+    char *public_url;     /* net_server_public_url */
     cc_map *guests_by_ip; /* source address -> open guest connections (int *), for the cap */
     struct {
         const char *type;

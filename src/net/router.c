@@ -148,8 +148,8 @@ void net__body_complete(net_req *r)
         net_reply_error(r, 400, "bad_body", "the body is shorter than its Content-Length");
         return;
     }
-    r->json = cc_json_parse_object(r->body.data ? r->body.data : "", r->body.len, r->srv->max_body,
-                                   &why);
+    r->json =
+        cc_json_parse_object(r->body.data ? r->body.data : "", r->body.len, r->srv->max_body, &why);
     if (!r->json) {
         snprintf(msg, sizeof(msg), "invalid JSON body: %s", why ? why : "parse error");
         net_reply_error(r, 400, "invalid_json", msg);

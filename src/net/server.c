@@ -15,7 +15,8 @@ const cc_cfg_key net_config_keys[] = {
     {"tls_key", CC_CFG_STRING, NULL, 0, 0, true, "PEM private key of tls_cert"},
     {"tls_ciphersuites", CC_CFG_STRING,
      "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384", 0, 0, false,
-     "TLS 1.3 cipher suites, the server's choice first (the first costs least memory per connection)"},
+     "TLS 1.3 cipher suites, the server's choice first (the first costs least memory per "
+     "connection)"},
     {"plain_http", CC_CFG_BOOL, "false", 0, 0, false,
      "Serve plain HTTP instead of HTTPS; refused unless listen is a loopback address"},
     {"public_url", CC_CFG_STRING, NULL, 0, 0, false,
@@ -49,8 +50,7 @@ const cc_cfg_key net_config_keys[] = {
      "Log one line per request (route template, status, duration; never the path or data)"},
     {"metrics_token", CC_CFG_STRING, NULL, 0, 0, true,
      "Bearer token a remote Prometheus presents for /metrics (localhost needs none)"},
-    {"static_dir", CC_CFG_STRING, "web/dist", 0, 0, false,
-     "Folder of the built web application"},
+    {"static_dir", CC_CFG_STRING, "web/dist", 0, 0, false, "Folder of the built web application"},
 };
 const size_t net_config_keys_count = sizeof(net_config_keys) / sizeof(net_config_keys[0]);
 
@@ -71,8 +71,7 @@ static const struct lws_protocols net__protocols[] = {
 /* Bind subprotocol-less WebSocket upgrades to our protocol (notes/lws-libuv.md). */
 static const struct lws_protocol_vhost_options net__pvo_default = {NULL, NULL, "default", "1"};
 /* lws keeps pointers to these for the life of the vhost: static storage. */
-static const struct lws_protocol_vhost_options net__pvo = {NULL, &net__pvo_default, "carecomm",
-                                                           ""};
+static const struct lws_protocol_vhost_options net__pvo = {NULL, &net__pvo_default, "carecomm", ""};
 
 static void net__lws_log(int level, const char *line)
 {
@@ -249,7 +248,8 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
         goto fail;
     }
     if (s->tls && !net__tls_ciphersuites_valid(cc_config_str(cfg, "tls_ciphersuites"))) {
-        snprintf(why, whylen, "tls_ciphersuites: not a list of TLS 1.3 cipher suites OpenSSL knows");
+        snprintf(why, whylen,
+                 "tls_ciphersuites: not a list of TLS 1.3 cipher suites OpenSSL knows");
         goto fail;
     }
     if (s->tls) {
@@ -265,8 +265,8 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
                 rc = CC_ERR_NOMEM;
                 goto fail;
             }
-        } else if ((rc = net__tls_ensure_dev_cert(cc_config_str(cfg, "data_dir"), &cert, &key,
-                                                  why, whylen)) != CC_OK) {
+        } else if ((rc = net__tls_ensure_dev_cert(cc_config_str(cfg, "data_dir"), &cert, &key, why,
+                                                  whylen)) != CC_OK) {
             goto fail;
         }
     }
@@ -338,8 +338,8 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
     }
     s->port = lws_get_vhost_listen_port(s->vhost);
     if ((rc = net__setup_origins(s, s->port)) != CC_OK ||
-        (rc = net__setup_public_url(s, host, s->port)) != CC_OK || (rc = net__hub_create(s)) != CC_OK ||
-        (rc = net__builtin_register(s)) != CC_OK) {
+        (rc = net__setup_public_url(s, host, s->port)) != CC_OK ||
+        (rc = net__hub_create(s)) != CC_OK || (rc = net__builtin_register(s)) != CC_OK) {
         snprintf(why, whylen, "net: set-up failed (%s)", cc_strerror(rc));
         goto fail;
     }
@@ -414,8 +414,7 @@ int net_server_add_ws_message(net_server *s, const char *type, net_ws_msg_fn fn,
     return net__add_ws_message(s, type, fn, NULL, ud);
 }
 
-int net_server_add_ws_conn_message(net_server *s, const char *type, net_ws_conn_msg_fn fn,
-                                   void *ud)
+int net_server_add_ws_conn_message(net_server *s, const char *type, net_ws_conn_msg_fn fn, void *ud)
 {
     return net__add_ws_message(s, type, NULL, fn, ud);
 }

@@ -19,8 +19,8 @@ static void net__wd_tick(uv_timer_t *t)
     net_server *s = t->data;
     uint64_t now = net__wd_now();
     /* The gap is the period plus however long the loop was held past it. */
-    uint64_t held = now - s->wd_last_ms > NET_WD_PERIOD_MS ? now - s->wd_last_ms - NET_WD_PERIOD_MS
-                                                           : 0;
+    uint64_t held =
+        now - s->wd_last_ms > NET_WD_PERIOD_MS ? now - s->wd_last_ms - NET_WD_PERIOD_MS : 0;
     s->wd_last_ms = now;
     if (held >= NET_STALL_MS) {
         s->loop_stalls++;

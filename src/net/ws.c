@@ -171,8 +171,8 @@ static void net__ws_on_message(net_ws *ws)
     char why[160];
     net_hub *h = ws->srv->hub;
     if (net_ws_msg_parse(ws->rx.data, ws->rx.len, &m, why, sizeof(why)) != CC_OK) {
-        net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", "bad_message",
-                                        "message", why));
+        net__ws_send_json(
+            ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", "bad_message", "message", why));
         return;
     }
     if (m.type == NET_WS_MSG_PING) {
@@ -183,9 +183,8 @@ static void net__ws_on_message(net_ws *ws)
         if (m.type == NET_WS_MSG_OTHER)
             net__ws_on_guest_message(ws, &m);
         else
-            net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code",
-                                            "not_allowed", "message",
-                                            "this connection receives no events"));
+            net__ws_send_json(ws, json_pack("{s:s,s:s,s:s}", "type", "error", "code", "not_allowed",
+                                            "message", "this connection receives no events"));
         net_ws_msg_clear(&m);
         return;
     }
@@ -206,9 +205,9 @@ static void net__ws_on_message(net_ws *ws)
         ws->cursor = h->head;
         reset = true;
     }
-    net__ws_send_json(ws, json_pack("{s:s,s:I,s:I,s:b}", "type", "welcome", "head",
-                                    (json_int_t)h->head, "resume_from", (json_int_t)ws->cursor,
-                                    "reset", reset));
+    net__ws_send_json(ws,
+                      json_pack("{s:s,s:I,s:I,s:b}", "type", "welcome", "head", (json_int_t)h->head,
+                                "resume_from", (json_int_t)ws->cursor, "reset", reset));
     ws->state = WS_CATCHUP;
     net__ws_pump(ws);
 }
@@ -347,8 +346,7 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
                 if (s->ws_observers[i].on_close && !ws->guest)
                     s->ws_observers[i].on_close(s->ws_observers[i].ud, ws->principal);
                 if (s->ws_observers[i].on_close_conn)
-                    s->ws_observers[i].on_close_conn(s->ws_observers[i].ud, ws->id,
-                                                     ws->principal);
+                    s->ws_observers[i].on_close_conn(s->ws_observers[i].ud, ws->id, ws->principal);
             }
             net__ws_unref(ws);
             net__drain_check(s);

@@ -416,8 +416,7 @@ void net_hub_publish(void *server, const store_event *evs, size_t n)
         net_frame *f = net__frame_event(&evs[i]);
         if (!f) {
             /* Cannot happen with events this server wrote; skip rather than stall everyone. */
-            cc_logf(CC_LOG_ERROR, "event not publishable", "{s:I}", "seq",
-                    (json_int_t)evs[i].seq);
+            cc_logf(CC_LOG_ERROR, "event not publishable", "{s:I}", "seq", (json_int_t)evs[i].seq);
             h->head = evs[i].seq;
             continue;
         }
@@ -473,7 +472,8 @@ size_t net__ws_send_if(net_server *s, bool guests, bool (*match)(void *ud, const
     net_frame *f = NULL;
     for (net_ws *ws = s->hub ? s->hub->conns : NULL; ws; ws = ws->next) {
         /* Staff sockets once they said hello; guests once a module bound them. */
-        bool ready = guests ? ws->guest && ws->principal : !ws->guest && ws->state != WS_AWAIT_HELLO;
+        bool ready =
+            guests ? ws->guest && ws->principal : !ws->guest && ws->state != WS_AWAIT_HELLO;
         if (!ready || ws->closing || !match(ud, ws->principal))
             continue;
         if (!f && !(f = net__frame_json(json_incref((json_t *)obj))))
@@ -486,8 +486,8 @@ size_t net__ws_send_if(net_server *s, bool guests, bool (*match)(void *ud, const
     return sent;
 }
 
-size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal),
-                            void *ud, const json_t *obj)
+size_t net_ws_send_matching(net_server *s, bool (*match)(void *ud, const void *principal), void *ud,
+                            const json_t *obj)
 {
     return net__ws_send_if(s, false, match, ud, obj);
 }

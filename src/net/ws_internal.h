@@ -5,7 +5,6 @@
 
 #include "net/net_internal.h"
 
-
 #define NET_WS_PAGE 500
 
 typedef struct net_frame {
@@ -53,7 +52,7 @@ struct net_hub {
     size_t nconns;
     cc_map *by_id;       /* decimal id -> net_ws, while established (net_ws_send_to) */
     net_ws_conn next_id; /* the last id given */
-    size_t nclosing; /* of nconns, those with a close under way */
+    size_t nclosing;     /* of nconns, those with a close under way */
 };
 
 void net__frame_unref(net_frame *f);

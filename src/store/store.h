@@ -70,7 +70,7 @@ typedef struct store_row store_row;
 /* Column accessors, valid only during the row callback. Columns count from 0. */
 int store_row_cols(const store_row *r);
 bool store_row_is_null(const store_row *r, int col);
-int64_t store_row_int(const store_row *r, int col);     /* 0 for NULL */
+int64_t store_row_int(const store_row *r, int col);      /* 0 for NULL */
 const char *store_row_text(const store_row *r, int col); /* NULL for NULL; borrowed */
 
 /* Called once per row. Return 0 to continue, 1 to stop early (not an error), <0 to abort with

@@ -16,8 +16,7 @@ static account *new_account(cc_config **cfg_out)
     assert_int_equal(cc_config_register(cfg, account_config_keys, account_config_keys_count),
                      CC_OK);
     assert_int_equal(cc_config_set(cfg, "login_delay_after", "3", why, sizeof(why)), CC_OK);
-    assert_int_equal(cc_config_set(cfg, "login_block_address_after", "6", why, sizeof(why)),
-                     CC_OK);
+    assert_int_equal(cc_config_set(cfg, "login_block_address_after", "6", why, sizeof(why)), CC_OK);
     account *a = cc_calloc(1, sizeof(*a));
     a->cfg = cfg;
     a->users = cc_map_new();
@@ -89,8 +88,7 @@ static void test_throttle_counts_parallel_attempts(void **state)
     free_account(a, cfg);
 }
 
-static void add_session(account *a, const char *id, const char *hash, int64_t created,
-                        int64_t seen)
+static void add_session(account *a, const char *id, const char *hash, int64_t created, int64_t seen)
 {
     auth_session s;
     memset(&s, 0, sizeof(s));
@@ -190,8 +188,7 @@ static void test_module_scopes(void **state)
     memcpy(p.user_id, u.id, sizeof(p.user_id));
     assert_false(acct_visible(a, &p, "conv:7")); /* nobody resolves it yet */
     assert_int_equal(account_add_scope(a, "conv:", PERM_MESSAGES, only_conv_7, &calls), CC_OK);
-    assert_int_equal(account_add_scope(a, "", PERM_MESSAGES, only_conv_7, &calls),
-                     CC_ERR_INVALID);
+    assert_int_equal(account_add_scope(a, "", PERM_MESSAGES, only_conv_7, &calls), CC_ERR_INVALID);
     assert_true(acct_visible(a, &p, "conv:7"));
     assert_false(acct_visible(a, &p, "conv:8"));
     assert_false(acct_visible(a, &p, "convx"));

@@ -61,9 +61,9 @@ static void test_perm_names(void **state)
 {
     static const char *const roles[] = {"admin",     "practitioner", "nurse",
                                         "secretary", "it_support",   "booking_system"};
-    static const char *const perms[] = {"self",       "events",       "users.read", "users.write",
-                                        "audit.read", "patient.read", "messages",   "meetings",
-                                        "bookings"};
+    static const char *const perms[] = {"self",        "events",     "users.read",
+                                        "users.write", "audit.read", "patient.read",
+                                        "messages",    "meetings",   "bookings"};
     auth_role r;
     auth_perm p;
     (void)state;

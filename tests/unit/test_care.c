@@ -37,9 +37,10 @@ static int setup(void **state)
     if (tb_open(&g_st) != CC_OK)
         return -1;
     static const char *const clean[] = {
-        "DELETE FROM care_outbox", "DELETE FROM care_links",        "DELETE FROM care_appt_ids",
-        "DELETE FROM care_appointments", "DELETE FROM user_idents", "DELETE FROM events",
-        "DELETE FROM audit",       "DELETE FROM users",
+        "DELETE FROM care_outbox",   "DELETE FROM care_links",
+        "DELETE FROM care_appt_ids", "DELETE FROM care_appointments",
+        "DELETE FROM user_idents",   "DELETE FROM events",
+        "DELETE FROM audit",         "DELETE FROM users",
     };
     for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++)
         if (store_exec(g_st, clean[i], NULL, 0, NULL) != CC_OK)
@@ -151,9 +152,8 @@ static void test_book_reschedule_cancel(void **state)
     /* The same booking sent again (a lost ACK) changes nothing visible and sends nothing. */
     r = apply_ok(&b, T0);
     assert_int_equal(r.outcome, CARE_UPDATED);
-    assert_int_equal(count("SELECT COUNT(*) FROM care_outbox WHERE appointment_id = ?",
-                           r.appointment_id),
-                     1);
+    assert_int_equal(
+        count("SELECT COUNT(*) FROM care_outbox WHERE appointment_id = ?", r.appointment_id), 1);
 
     /* Rescheduled a day later: the same link follows, the patient is told. */
     care_booking s13 = booking("RDV-1", CARE_RESCHEDULE, T0 + 1000);
@@ -183,11 +183,9 @@ static void test_book_reschedule_cancel(void **state)
                            "appointment_id = ?",
                            r.appointment_id),
                      1);
-    assert_int_equal(count("SELECT COUNT(*) FROM care_appointments WHERE patient_family = ?",
-                           "Dupont"),
-                     1);
     assert_int_equal(
-        count("SELECT COUNT(*) FROM audit WHERE action LIKE ?", "appointment.%"), 4);
+        count("SELECT COUNT(*) FROM care_appointments WHERE patient_family = ?", "Dupont"), 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM audit WHERE action LIKE ?", "appointment.%"), 4);
 }
 
 static void test_cancel_overtakes_booking(void **state)
@@ -202,12 +200,10 @@ static void test_cancel_overtakes_booking(void **state)
     r = apply_ok(&s12, T0 + 10);
     assert_int_equal(r.outcome, CARE_STALE);
     assert_string_equal(r.status, "cancelled");
-    assert_int_equal(count("SELECT COUNT(*) FROM care_links WHERE appointment_id = ?",
-                           r.appointment_id),
-                     0);
-    assert_int_equal(count("SELECT COUNT(*) FROM care_outbox WHERE appointment_id = ?",
-                           r.appointment_id),
-                     0);
+    assert_int_equal(
+        count("SELECT COUNT(*) FROM care_links WHERE appointment_id = ?", r.appointment_id), 0);
+    assert_int_equal(
+        count("SELECT COUNT(*) FROM care_outbox WHERE appointment_id = ?", r.appointment_id), 0);
     /* Made in the same second (HL7 times often have no more): the cancellation still wins. */
     care_booking tie = booking("RDV-2", CARE_BOOK, T0 + 5000);
     assert_int_equal(apply_ok(&tie, T0 + 20).outcome, CARE_STALE);
@@ -370,8 +366,8 @@ static void test_outbox_lease(void **state)
     outbox_claimer later = {.st = g_st, .now = T0 + 1000 + 5 * 60000};
     outbox_claim_in_tx(&later);
     assert_int_equal(later.n, 1);
-    assert_int_equal(care_outbox_done(g_st, later.items[0].id, later.items[0].attempts, NULL,
-                                      30000, T0 + 400000),
+    assert_int_equal(care_outbox_done(g_st, later.items[0].id, later.items[0].attempts, NULL, 30000,
+                                      T0 + 400000),
                      CC_OK);
     outbox_claimer sent = {.st = g_st, .now = T0 + 3600000};
     outbox_claim_in_tx(&sent);
@@ -402,11 +398,12 @@ static void test_outbox_concurrent_claims(void **state)
     assert_int_equal(pthread_create(&t, NULL, outbox_claim_in_tx, &other), 0);
     int64_t waiting = 0;
     for (int i = 0; i < 1000 && waiting == 0; i++) {
-        assert_int_equal(store_query_int(watcher,
-                                         "SELECT COUNT(*) FROM pg_stat_activity WHERE "
-                                         "wait_event_type = 'Lock' AND datname = current_database()",
-                                         NULL, 0, &waiting),
-                         CC_OK);
+        assert_int_equal(
+            store_query_int(watcher,
+                            "SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                            "wait_event_type = 'Lock' AND datname = current_database()",
+                            NULL, 0, &waiting),
+            CC_OK);
         if (waiting == 0)
             usleep(10000);
     }
@@ -433,9 +430,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_concurrent_claims, setup, teardown),
     };
-    int failed = cmocka_run_group_tests_name("care_sqlite", tests, group_setup_sqlite,
-                                             group_teardown);
-    failed += cmocka_run_group_tests_name("care_postgresql", tests, group_setup_pg,
-                                          group_teardown);
+    int failed =
+        cmocka_run_group_tests_name("care_sqlite", tests, group_setup_sqlite, group_teardown);
+    failed += cmocka_run_group_tests_name("care_postgresql", tests, group_setup_pg, group_teardown);
     return failed;
 }

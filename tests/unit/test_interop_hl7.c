@@ -496,9 +496,11 @@ static void test_dtm_local_zone(void **state)
     char why[120];
     setenv("TZ", "Europe/Paris", 1);
     tzset();
-    assert_int_equal(hl7_dtm_parse("202612010900", 12, HL7_LOCAL_TZ, 12, &ms, why, sizeof why), CC_OK);
+    assert_int_equal(hl7_dtm_parse("202612010900", 12, HL7_LOCAL_TZ, 12, &ms, why, sizeof why),
+                     CC_OK);
     assert_int_equal(ms, 1796112000000LL); /* 2026-12-01T08:00:00Z */
-    assert_int_equal(hl7_dtm_parse("202607010900", 12, HL7_LOCAL_TZ, 12, &ms, why, sizeof why), CC_OK);
+    assert_int_equal(hl7_dtm_parse("202607010900", 12, HL7_LOCAL_TZ, 12, &ms, why, sizeof why),
+                     CC_OK);
     assert_int_equal(ms, 1782889200000LL); /* 2026-07-01T07:00:00Z */
     assert_int_equal(hl7_dtm_parse("202607010900+0000", 17, HL7_LOCAL_TZ, 12, &ms, why, sizeof why),
                      CC_OK);

@@ -37,8 +37,9 @@ static void check_same_as_jansson(const char *json_in)
 static void test_like_jansson(void **state)
 {
     (void)state;
-    check_same_as_jansson("{\"user\":{\"id\":\"01M80\",\"name\":\"Dr Émile Çaça\",\"n\":42,"
-                          "\"ok\":true,\"no\":false,\"x\":null},\"list\":[1,-2,3000000000000,[],{}]}");
+    check_same_as_jansson(
+        "{\"user\":{\"id\":\"01M80\",\"name\":\"Dr Émile Çaça\",\"n\":42,"
+        "\"ok\":true,\"no\":false,\"x\":null},\"list\":[1,-2,3000000000000,[],{}]}");
     check_same_as_jansson("\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r\"");
     check_same_as_jansson("\"\\u0001\\u001f\\b\\f control characters\"");
     check_same_as_jansson("\"emoji \\ud83d\\ude00 and \\u00e9\"");
@@ -118,7 +119,9 @@ static void test_jw_like_tree(void **state)
     cc_jw_raw(&w, "raw", "[1,{\"a\":null}]", 14);
     cc_jw_obj_end(&w);
     assert_int_equal(cc_jw_finish(&w), CC_OK);
-    assert_string_equal(text.data, "{\"plain\":1,\"quote\\\"back\\\\slash\\nline\":\"v\",\"\":true,\"raw\":[1,{\"a\":null}]}");
+    assert_string_equal(
+        text.data,
+        "{\"plain\":1,\"quote\\\"back\\\\slash\\nline\":\"v\",\"\":true,\"raw\":[1,{\"a\":null}]}");
     cc_buf_free(&text);
 
     /* Unbalanced containers are reported, not written silently. */

@@ -38,8 +38,8 @@ static void test_frames_accepted(void **state)
     meeting_req_clear(&q);
 
     /* the host's frames */
-    assert_int_equal(parse("{\"type\":\"meeting.remove\",\"room\":\"12\",\"feed\":\"a-1\"}", &q, why),
-                     CC_OK);
+    assert_int_equal(
+        parse("{\"type\":\"meeting.remove\",\"room\":\"12\",\"feed\":\"a-1\"}", &q, why), CC_OK);
     assert_int_equal(q.type, MEETING_REMOVE);
     assert_string_equal(q.feed, "a-1");
     meeting_req_clear(&q);
@@ -105,9 +105,10 @@ static void test_frames_accepted(void **state)
     meeting_req_clear(&q);
 
     /* the host's answer to a guest waiting in the lobby */
-    assert_int_equal(parse("{\"type\":\"meeting.admit\",\"room\":\"7\",\"guest\":\"Ab-_0123456789xy\"}",
-                           &q, why),
-                     CC_OK);
+    assert_int_equal(
+        parse("{\"type\":\"meeting.admit\",\"room\":\"7\",\"guest\":\"Ab-_0123456789xy\"}", &q,
+              why),
+        CC_OK);
     assert_int_equal(q.type, MEETING_ADMIT);
     assert_string_equal(q.guest, "Ab-_0123456789xy");
     meeting_req_clear(&q);

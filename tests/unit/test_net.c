@@ -77,7 +77,8 @@ static void test_ws_refused(void **state)
         "{\"type\":\"hello\",\"last_seq\":1.5}",
         "{\"type\":\"hello\",\"extra\":true}",
         "{\"type\":\"ping\",\"id\":12}",
-        "{\"type\":\"ping\",\"id\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}",
+        "{\"type\":\"ping\",\"id\":"
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\"}",
         "{\"type\":\"hello\",\"type\":\"ping\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

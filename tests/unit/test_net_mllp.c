@@ -62,8 +62,12 @@ static void test_frame_split_and_merged(void **state)
     assert_string_equal(f.msgs[3], "MSH|4");
     assert_int_equal(d.skipped, 2);
     /* a 0x1C not followed by 0x0D is content */
-    feed(&d, &f, "\x0b" "a\x1c" "b\x1c\x0d");
-    assert_string_equal(f.msgs[4], "a\x1c" "b");
+    feed(&d, &f,
+         "\x0b"
+         "a\x1c"
+         "b\x1c\x0d");
+    assert_string_equal(f.msgs[4], "a\x1c"
+                                   "b");
     /* an unfinished frame followed by a new start is dropped */
     feed(&d, &f, "\x0bhalf\x0bMSH|6\x1c\x0d");
     assert_int_equal(f.n, 6);
@@ -163,15 +167,17 @@ static void test_listener_answers_in_order(void **state)
     net_mllp_opts o = {.max_message = 1 << 20, .idle_timeout_ms = 10000, .allow = "127.0.0.0/8"};
     net_mllp *l = NULL;
     char why[160];
-    assert_int_equal(net_mllp_listen(&loop, "127.0.0.1:0", &o, on_message, &h, &l, why,
-                                     sizeof why),
+    assert_int_equal(net_mllp_listen(&loop, "127.0.0.1:0", &o, on_message, &h, &l, why, sizeof why),
                      CC_OK);
     int fd = connect_to(net_mllp_port(l));
     /* three messages in one write; the handler answers the third first */
     static const char three[] = "\x0bM1\x1c\x0d\x0bM2\x1c\x0d\x0bM3\x1c\x0d";
     assert_int_equal(write(fd, three, sizeof three - 1), (ssize_t)(sizeof three - 1));
     char buf[256];
-    static const char want[] = "\x0b" "ACK:M1\x1c\x0d\x0b" "ACK:M2\x1c\x0d\x0b" "ACK:M3\x1c\x0d";
+    static const char want[] = "\x0b"
+                               "ACK:M1\x1c\x0d\x0b"
+                               "ACK:M2\x1c\x0d\x0b"
+                               "ACK:M3\x1c\x0d";
     assert_int_equal(read_answers(&loop, fd, buf, sizeof want - 1), sizeof want - 1);
     assert_string_equal(buf, want);
     net_mllp_stats st;
@@ -194,18 +200,17 @@ static void test_listener_allow_list_and_idle(void **state)
     char why[160];
     net_mllp *l = NULL;
     net_mllp_opts bad = {.max_message = 1024, .idle_timeout_ms = 100, .allow = "10.0.0.0/33"};
-    assert_int_equal(net_mllp_listen(&loop, "127.0.0.1:0", &bad, on_message, &h, &l, why,
-                                     sizeof why),
-                     CC_ERR_CONFIG);
+    assert_int_equal(
+        net_mllp_listen(&loop, "127.0.0.1:0", &bad, on_message, &h, &l, why, sizeof why),
+        CC_ERR_CONFIG);
     assert_non_null(strstr(why, "10.0.0.0/33"));
-    assert_int_equal(net_mllp_listen(&loop, "nowhere:2575", &bad, on_message, &h, &l, why,
-                                     sizeof why),
-                     CC_ERR_CONFIG);
+    assert_int_equal(
+        net_mllp_listen(&loop, "nowhere:2575", &bad, on_message, &h, &l, why, sizeof why),
+        CC_ERR_CONFIG);
 
     /* Only 10.0.0.0/8 may send: a loopback peer is closed without a byte read. */
     net_mllp_opts o = {.max_message = 1024, .idle_timeout_ms = 100, .allow = "10.0.0.0/8, ::1"};
-    assert_int_equal(net_mllp_listen(&loop, "127.0.0.1:0", &o, on_message, &h, &l, why,
-                                     sizeof why),
+    assert_int_equal(net_mllp_listen(&loop, "127.0.0.1:0", &o, on_message, &h, &l, why, sizeof why),
                      CC_OK);
     int fd = connect_to(net_mllp_port(l));
     static const char one[] = "\x0bM1\x1c\x0d";
@@ -224,13 +229,13 @@ static void test_listener_allow_list_and_idle(void **state)
 
     /* Allowed, then silent: closed after the idle timeout. */
     o.allow = NULL;
-    assert_int_equal(net_mllp_listen(&loop, "127.0.0.1:0", &o, on_message, &h, &l, why,
-                                     sizeof why),
+    assert_int_equal(net_mllp_listen(&loop, "127.0.0.1:0", &o, on_message, &h, &l, why, sizeof why),
                      CC_OK);
     fd = connect_to(net_mllp_port(l));
     assert_int_equal(write(fd, one, sizeof one - 1), (ssize_t)(sizeof one - 1));
     assert_int_equal(read_answers(&loop, fd, buf, 9), 9);
-    assert_string_equal(buf, "\x0b" "ACK:M1\x1c\x0d");
+    assert_string_equal(buf, "\x0b"
+                             "ACK:M1\x1c\x0d");
     /* nothing more is sent: the server closes (recv returns 0) */
     assert_int_equal(read_answers(&loop, fd, buf, 1), 0);
     net_mllp_get_stats(l, &st);
