@@ -252,38 +252,11 @@ static int json__write_string(cc_buf *b, const char *s, size_t n)
         if (i > run && (rc = cc_buf_append(b, s + run, i - run)) != CC_OK)
             break;
         run = i + 1;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            en = 6;
-        }
+        /* JSON's two-character escapes, and \u00XX for the other control characters. */
+        static const char shortened[] = "\"\\\n\r\t\b\f", letter[] = "\"\\nrtbf";
+        const char *k = memchr(shortened, c, sizeof shortened - 1);
+        char esc[6] = {'\\', k ? letter[k - shortened] : 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        size_t en = k ? 2 : 6;
         rc = cc_buf_append(b, esc, en);
     }
     if (rc == CC_OK && n > run)
