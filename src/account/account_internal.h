@@ -10,6 +10,10 @@
 typedef struct {
     auth_session s;
     int64_t persisted_seen; /* last_seen_at as last written to the store */
+    /* Request rate limit (GCRA): when the bucket is next empty, in monotonic microseconds, and
+     * when a refusal was last audited. Per node, like the login counters. */
+    int64_t rate_tat_us;
+    int64_t rate_audited_us;
 } acct_session;
 
 /* Who a request or WebSocket is: copied out of the caches so it stays valid on its own. Kept
@@ -44,6 +48,8 @@ struct account {
     uv_timer_t timer;
     bool timer_init;
     int64_t idle_ms, max_ms;
+    int64_t rate_interval_us;         /* one request's worth of the session's budget; 0: no limit */
+    int64_t rate_tolerance_us;        /* how far ahead of now the budget may run (the burst) */
     char dummy_hash[AUTH_PWHASH_LEN]; /* verified against for unknown users: same timing */
     struct {
         const char *prefix;
@@ -74,6 +80,11 @@ void acct_close_sockets(account *a, const char *user_id, const char *session_id,
 const char *acct_restriction(const auth_user *u, const char **message);
 
 /* authn.c */
+/* Sets the per-session request budget: per_second sustained (0: no limit), burst at once. */
+void acct_rate_configure(account *a, int64_t per_second, int64_t burst);
+/* Takes one request from the session's budget: 0 if allowed, else microseconds until the next
+ * request is. now_us is a monotonic clock. */
+int64_t acct_rate_take(const account *a, acct_session *s, int64_t now_us);
 bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags);
 bool acct_visible(void *ud, const void *principal, const char *scope);
 void acct_principal_free(void *p);

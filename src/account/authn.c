@@ -109,6 +109,54 @@ static void acct__deny(account *a, net_req *r, const acct_principal *p, int stat
     net_reply_error(r, status, code, message);
 }
 
+/* GCRA, the leaky bucket as one timestamp: each request pushes the session's "theoretical
+ * arrival time" one interval further; a request is refused while that time is more than the
+ * burst ahead of now. Refusals do not count, so a client that backs off gets through. */
+void acct_rate_configure(account *a, int64_t per_second, int64_t burst)
+{
+    a->rate_interval_us = 0;
+    a->rate_tolerance_us = 0;
+    if (per_second <= 0)
+        return;
+    a->rate_interval_us = per_second >= 1000000 ? 1 : 1000000 / per_second;
+    a->rate_tolerance_us = a->rate_interval_us * (burst > 1 ? burst - 1 : 0);
+}
+
+int64_t acct_rate_take(const account *a, acct_session *s, int64_t now_us)
+{
+    if (a->rate_interval_us == 0)
+        return 0;
+    int64_t tat = s->rate_tat_us > now_us ? s->rate_tat_us : now_us;
+    if (tat - now_us > a->rate_tolerance_us)
+        return tat - now_us - a->rate_tolerance_us;
+    s->rate_tat_us = tat + a->rate_interval_us;
+    return 0;
+}
+
+/* The audit gets one record a minute per flooding session, not one per refused request. */
+#define ACCT_RATE_AUDIT_EVERY_US 60000000LL
+
+static void acct__refuse_rate(account *a, net_req *r, acct_session *s, const acct_principal *p,
+                              int64_t wait_us, int64_t now_us)
+{
+    int64_t seconds = (wait_us + 999999) / 1000000;
+    char ra[24];
+    if (s->rate_audited_us == 0 || now_us - s->rate_audited_us >= ACCT_RATE_AUDIT_EVERY_US) {
+        char object[8 + CC_ID_LEN];
+        snprintf(object, sizeof(object), "user:%s", p->user_id);
+        s->rate_audited_us = now_us;
+        acct_audit_async(
+            a, p, "api.throttled", object, net_req_source_ip(r), "denied",
+            json_pack("{s:s,s:s}", "session", p->session_id, "route", net_req_route_path(r)));
+    }
+    snprintf(ra, sizeof(ra), "%lld", (long long)seconds);
+    net_reply_header(r, "Retry-After", ra);
+    net_reply_json(r, 429,
+                   json_pack("{s:{s:s,s:s,s:I}}", "error", "code", "too_many_requests", "message",
+                             "too many requests from this session: wait, then try again",
+                             "retry_after", (json_int_t)seconds));
+}
+
 bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags)
 {
     account *a = ud;
@@ -143,6 +191,14 @@ bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags)
     memcpy(p->session_id, s->s.id, sizeof(p->session_id));
     memcpy(p->username, u->username, strnlen(u->username, sizeof(p->username) - 1));
     p->role = u->role;
+
+    int64_t now_us = (int64_t)(uv_hrtime() / 1000);
+    int64_t wait_us = acct_rate_take(a, s, now_us);
+    if (wait_us > 0) {
+        acct__refuse_rate(a, r, s, p, wait_us, now_us);
+        acct_principal_free(p);
+        return false;
+    }
 
     const char *msg;
     const char *restricted = acct_restriction(u, &msg);

@@ -203,6 +203,9 @@ describe('event WebSocket', () => {
   before(async () => {
     server = await new Server({
       env: {
+        // These tests produce hundreds of events as fast as one admin session can (renameMany):
+        // a load generator, not a user, so the per-session request limit is off.
+        CARECOMM_API_RATE_PER_SECOND: '0',
         CARECOMM_EVENT_RING_SIZE: '100',
         // Written as operators do: with the default port and a path. Browsers send neither.
         CARECOMM_PUBLIC_URL: `${PUBLIC_URL}:443/carecomm/`,
@@ -552,7 +555,10 @@ describe('event WebSocket with ws_send_queue=16', () => {
   let target;
 
   before(async () => {
-    server = await new Server({ env: { CARECOMM_WS_SEND_QUEUE: '16', CARECOMM_EVENT_RING_SIZE: '500' } }).start();
+    server = await new Server({
+      // A slow reader is made by flooding it from one admin session: no per-session limit.
+      env: { CARECOMM_API_RATE_PER_SECOND: '0', CARECOMM_WS_SEND_QUEUE: '16', CARECOMM_EVENT_RING_SIZE: '500' },
+    }).start();
     createUser(server, 'root', 'admin');
     admin = await loginReady(server, 'root');
     target = await apiCreateUser(server, admin.token, 'target', 'secretary');

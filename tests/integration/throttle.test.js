@@ -5,7 +5,7 @@
 // the legitimate users on 127.0.0.1, as it would see different machines.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, createUser, loginReady, sleep, PASSWORD } from './lib/harness.js';
+import { Server, EventSocket, createUser, loginReady, sleep, PASSWORD } from './lib/harness.js';
 import { login, adminSession, auditQuery, listUsers, nextCode, wrongCode } from './lib/accounts.js';
 
 const WRONG = 'Wrong-Password-123';
@@ -209,5 +209,64 @@ describe('address blocking', () => {
     assert.ok(r.body.error.retry_after > 30, `blocked for the lock period: ${r.body.error.retry_after}`);
     r = await login(server, 'good', PASSWORD);
     assert.equal(r.status, 200, 'the same account from another address: ' + r.text);
+  });
+});
+
+describe('request rate of a session', () => {
+  let server;
+  let root;
+  before(async () => {
+    server = await new Server({
+      env: { CARECOMM_API_RATE_PER_SECOND: '2', CARECOMM_API_RATE_BURST: '6' },
+    }).start();
+    root = await adminSession(server, 'root');
+    createUser(server, 'script', 'it_support');
+    createUser(server, 'colleague', 'it_support');
+  });
+  after(async () => {
+    await server.stop();
+    server.cleanup();
+  });
+
+  test('a session that floods gets 429 with Retry-After, once audited; others and the flooder after waiting get through', async () => {
+    const colleague = await loginReady(server, 'colleague');
+    const script = await loginReady(server, 'script');
+    await sleep(3100); // logging in used some of the budget: 3 s at 2/s refill the burst of 6
+    // A runaway client: 30 requests at once. The burst passes, the rest is refused.
+    const flood = await Promise.all(
+      Array.from({ length: 30 }, () => server.request('GET', '/api/v1/me', { token: script.token })),
+    );
+    const ok = flood.filter((r) => r.status === 200).length;
+    const refused = flood.filter((r) => r.status === 429);
+    assert.ok(ok >= 6 && ok <= 7, `the burst passes (and one more if the flood took 0.5 s): ${ok}`);
+    assert.equal(ok + refused.length, 30, flood.map((r) => r.status).join(','));
+    for (const r of refused) {
+      assertThrottled(r, 'too_many_requests');
+      assert.ok(r.body.error.retry_after <= 2, `at 2 requests/s the wait is short: ${r.body.error.retry_after}`);
+    }
+    // The event stream of the same session is refused as well, with the same status.
+    const ws = new EventSocket(`wss://localhost:${server.port}/api/v1/events`, {
+      ca: server.ca(),
+      headers: { authorization: `Bearer ${script.token}` },
+    });
+    await assert.rejects(ws.opened, /upgrade refused: 429/);
+
+    // A colleague, on the same address, is not slowed down.
+    for (let i = 0; i < 5; i++) {
+      const r = await server.request('GET', '/api/v1/me', { token: colleague.token });
+      assert.equal(r.status, 200, r.text);
+    }
+    // The flooder waits as told, then gets through; refused requests did not lengthen the wait.
+    await sleep(refused.at(-1).body.error.retry_after * 1000 + 100);
+    const again = await server.request('GET', '/api/v1/me', { token: script.token });
+    assert.equal(again.status, 200, again.text);
+
+    // One audit record for the episode, not one per refused request.
+    const a = await auditQuery(server, root.token, { action: 'api.throttled' });
+    assert.equal(a.records.length, 1, JSON.stringify(a.records));
+    assert.equal(a.records[0].actor_name, 'script');
+    assert.equal(a.records[0].outcome, 'denied');
+    assert.equal(a.records[0].details.route, '/api/v1/me');
+    assert.equal(a.records[0].details.session, script.sessionId);
   });
 });
