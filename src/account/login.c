@@ -146,8 +146,10 @@ typedef struct {
     auth_user_secrets secrets;
     bool reserved; /* holds a throttle slot (released in login__free) */
     login_outcome outcome;
-    int64_t totp_step;                       /* step used, to refuse replays */
-    char recovery_hash[CC_HASH_HEX_LEN + 1]; /* a recovery code was used instead */
+    int64_t totp_step;                               /* step used, to refuse replays */
+    char recovery_hash[CC_HASH_HEX_LEN + 1];         /* a recovery code was used instead */
+    char recovery_hash_unkeyed[CC_HASH_HEX_LEN + 1]; /* how codes made before the key are kept */
+    char *resealed; /* the TOTP secret sealed for its user, to replace a first-format one */
     int64_t lock_until;
     char token[64];
     auth_session session;
@@ -160,6 +162,7 @@ static void login__free(login_ctx *c)
         cc_free(&c->password);
     }
     auth_user_secrets_clear(&c->secrets);
+    cc_free(&c->resealed);
     if (c->reserved)
         acct_throttle_release(c->a, net_req_source_ip(c->r), c->username);
     net_req_unref(c->r);
@@ -209,16 +212,22 @@ static void login__verify_work(uv_work_t *w)
         return;
     }
     if (login__looks_like_recovery(c->totp)) {
-        if (auth_recovery_code_hash(c->totp, c->recovery_hash) != CC_OK)
+        if (auth_recovery_code_hash(c->a->keys, c->totp, c->recovery_hash) != CC_OK ||
+            auth_recovery_code_hash(NULL, c->totp, c->recovery_hash_unkeyed) != CC_OK)
             c->recovery_hash[0] = '\0';
         c->outcome = c->recovery_hash[0] ? LOGIN_OK : LOGIN_BAD_TOTP;
         return;
     }
     char *secret = NULL;
-    if (auth_secret_open(c->a->keys, c->secrets.totp_sealed, &secret) != CC_OK) {
+    bool first_format = false;
+    if (auth_secret_open(c->a->keys, c->user.id, c->secrets.totp_sealed, &secret, &first_format) !=
+        CC_OK) {
         c->outcome = LOGIN_ERROR;
         return;
     }
+    /* Sealed before secrets were bound to their user: bind it now (failing that, it stays). */
+    if (first_format && auth_secret_seal(c->a->keys, c->user.id, secret, &c->resealed) != CC_OK)
+        c->resealed = NULL;
     int64_t now_s = cc_now_ms() / 1000;
     c->outcome =
         auth_totp_verify(secret, c->totp, now_s, c->secrets.totp_last_step, &c->totp_step) == CC_OK
@@ -226,6 +235,15 @@ static void login__verify_work(uv_work_t *w)
             : LOGIN_BAD_TOTP;
     login__wipe(secret);
     cc_free(&secret);
+}
+
+/* The keyed hash first; codes made before recovery codes were keyed are stored unkeyed. */
+static int login__use_recovery_code(store *st, login_ctx *c)
+{
+    int rc = auth_user_use_recovery_code(st, c->user.id, c->recovery_hash);
+    if (rc == CC_ERR_NOT_FOUND)
+        rc = auth_user_use_recovery_code(st, c->user.id, c->recovery_hash_unkeyed);
+    return rc;
 }
 
 static json_t *login__details(login_ctx *c, const char *reason)
@@ -254,11 +272,13 @@ static int login__record_job(store *st, void *ctx)
     int rc;
     switch (c->outcome) {
     case LOGIN_OK:
-        if (c->recovery_hash[0] &&
-            auth_user_use_recovery_code(st, c->user.id, c->recovery_hash) != CC_OK) {
+        if (c->recovery_hash[0] && login__use_recovery_code(st, c) != CC_OK) {
             c->outcome = LOGIN_BAD_TOTP;
             return login__record_job(st, ctx);
         }
+        if (c->resealed && (rc = auth_user_reseal_totp(st, c->user.id, c->secrets.totp_sealed,
+                                                       c->resealed)) != CC_OK)
+            return rc;
         if (c->totp_step) {
             rc = auth_user_set_totp_step(st, c->user.id, c->totp_step);
             if (rc == CC_ERR_DENIED) {

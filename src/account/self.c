@@ -375,7 +375,7 @@ static void self__totp_enroll(net_req *r)
     char secret[AUTH_TOTP_SECRET_B32_LEN + 1];
     auth_totp_new_secret(secret);
     char *uri = auth_totp_uri(cc_config_str(a->cfg, "totp_issuer"), c->who.username, secret);
-    if (!uri || auth_secret_seal(a->keys, secret, &c->sealed) != CC_OK) {
+    if (!uri || auth_secret_seal(a->keys, c->who.user_id, secret, &c->sealed) != CC_OK) {
         cc_free(&uri);
         self__fail(c, 500, "internal", "could not create a secret");
         self__reply_done(c, CC_OK);
@@ -416,7 +416,8 @@ static void self__confirm_read_done(void *ctx, int rc)
         self__reply_done(c, CC_OK);
         return;
     }
-    if (auth_secret_open(c->a->keys, c->secrets.totp_pending_sealed, &secret) != CC_OK) {
+    if (auth_secret_open(c->a->keys, c->who.user_id, c->secrets.totp_pending_sealed, &secret,
+                         NULL) != CC_OK) {
         self__fail(c, 500, "internal", "could not read the secret");
         self__reply_done(c, CC_OK);
         return;
@@ -432,7 +433,7 @@ static void self__confirm_read_done(void *ctx, int rc)
     json_t *codes = json_array();
     for (int i = 0; i < AUTH_RECOVERY_CODES; i++) {
         auth_recovery_code_new(c->recovery[i]);
-        auth_recovery_code_hash(c->recovery[i], c->hashes[i]);
+        auth_recovery_code_hash(c->a->keys, c->recovery[i], c->hashes[i]);
         json_array_append_new(codes, json_string(c->recovery[i]));
     }
     c->result = json_pack("{s:o}", "recovery_codes", codes);

@@ -51,9 +51,10 @@ bool auth_role_requires_totp(auth_role r);
  * audit chain key and the TOTP encryption key are derived. */
 #define AUTH_KEY_BYTES 32
 typedef struct {
-    uint8_t audit_key[AUTH_KEY_BYTES]; /* keys the BLAKE2b of the audit chain */
-    uint8_t totp_key[AUTH_KEY_BYTES];  /* encrypts TOTP secrets at rest */
-    uint8_t link_key[AUTH_KEY_BYTES];  /* keys the MAC of patient links */
+    uint8_t audit_key[AUTH_KEY_BYTES];    /* keys the BLAKE2b of the audit chain */
+    uint8_t totp_key[AUTH_KEY_BYTES];     /* encrypts TOTP secrets at rest */
+    uint8_t link_key[AUTH_KEY_BYTES];     /* keys the MAC of patient links */
+    uint8_t recovery_key[AUTH_KEY_BYTES]; /* keys the hashes of 2FA recovery codes */
 } auth_keys;
 /* Loads <data_dir>/server.key, creating it when create is true and it does not exist. */
 int auth_keys_load(const char *data_dir, bool create, auth_keys *out, char *why, size_t whylen);
@@ -99,10 +100,13 @@ int auth_totp_verify(const char *secret_b32, const char *code, int64_t unix_seco
 /* otpauth://totp/<issuer>:<account>?secret=...&issuer=...&algorithm=SHA1&digits=6&period=30,
  * percent-encoded. Caller frees. */
 char *auth_totp_uri(const char *issuer, const char *account, const char *secret_b32);
-/* Encrypts / decrypts a TOTP secret for storage (XChaCha20-Poly1305 with keys->totp_key;
- * base64 text). Caller frees the result. */
-int auth_secret_seal(const auth_keys *keys, const char *plain, char **sealed);
-int auth_secret_open(const auth_keys *keys, const char *sealed, char **plain);
+/* Encrypts / decrypts a TOTP secret for storage: XChaCha20-Poly1305 with keys->totp_key and
+ * the owner's user id as associated data, so a sealed secret copied onto another user's row does
+ * not open ("v2:" then base64). Open also reads the first format, sealed without the user id,
+ * and then sets *legacy (may be NULL) so that the caller seals it again. Caller frees. */
+int auth_secret_seal(const auth_keys *keys, const char *user_id, const char *plain, char **sealed);
+int auth_secret_open(const auth_keys *keys, const char *user_id, const char *sealed, char **plain,
+                     bool *legacy);
 
 /* ---- recovery codes ------------------------------------------------------------------------ */
 
@@ -110,8 +114,10 @@ int auth_secret_open(const auth_keys *keys, const char *sealed, char **plain);
 #define AUTH_RECOVERY_CODE_LEN 11 /* "abcde-fghij" */
 /* Random code from an unambiguous alphabet. */
 void auth_recovery_code_new(char out[AUTH_RECOVERY_CODE_LEN + 1]);
-/* Normalised (lower case, dash optional) BLAKE2b hex of a code, for storage and lookup. */
-int auth_recovery_code_hash(const char *code, char out[CC_HASH_HEX_LEN + 1]);
+/* Normalised (lower case, dash optional) BLAKE2b hex of a code keyed with keys->recovery_key,
+ * for storage and lookup: a copy of the database does not allow guessing codes offline. With
+ * keys NULL, the unkeyed hash that codes made before the key had (still accepted at login). */
+int auth_recovery_code_hash(const auth_keys *keys, const char *code, char out[CC_HASH_HEX_LEN + 1]);
 
 /* ---- audit chain --------------------------------------------------------------------------- */
 
@@ -203,6 +209,9 @@ int auth_user_enable_totp(store *st, const char *id, int64_t step,
 /* Records the TOTP step a login used, only moving forward: CC_ERR_DENIED if a step as recent
  * was already used (a replay, possibly by a concurrent login). */
 int auth_user_set_totp_step(store *st, const char *id, int64_t step);
+/* Replaces the active sealed TOTP secret by the same secret sealed again (bound to its user),
+ * only if it is still old_sealed: a concurrent reset or re-enrolment wins. */
+int auth_user_reseal_totp(store *st, const char *id, const char *old_sealed, const char *sealed);
 /* Marks a recovery code used; CC_ERR_NOT_FOUND if unknown or already used. */
 int auth_user_use_recovery_code(store *st, const char *id, const char *code_hash);
 /* Adds one failed login in the store (not from a count read earlier: concurrent guesses must

@@ -22,6 +22,8 @@
 #define KDF_TOTP_ID 2
 #define KDF_LINK_CTX "cclink__"
 #define KDF_LINK_ID 3
+#define KDF_RECOVERY_CTX "ccrecov_"
+#define KDF_RECOVERY_ID 4
 
 static void set_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -200,7 +202,9 @@ int auth_keys_load(const char *data_dir, bool create, auth_keys *out, char *why,
         crypto_kdf_derive_from_key(out->link_key, sizeof out->link_key, KDF_LINK_ID, KDF_LINK_CTX,
                                    secret) != 0 ||
         crypto_kdf_derive_from_key(out->totp_key, sizeof out->totp_key, KDF_TOTP_ID, KDF_TOTP_CTX,
-                                   secret) != 0) {
+                                   secret) != 0 ||
+        crypto_kdf_derive_from_key(out->recovery_key, sizeof out->recovery_key, KDF_RECOVERY_ID,
+                                   KDF_RECOVERY_CTX, secret) != 0) {
         rc = CC_ERR_CRYPTO;
         set_why(why, whylen, "key derivation failed");
         goto out;

@@ -27,7 +27,7 @@ void auth_recovery_code_new(char out[AUTH_RECOVERY_CODE_LEN + 1])
     out[o] = '\0';
 }
 
-int auth_recovery_code_hash(const char *code, char out[CC_HASH_HEX_LEN + 1])
+int auth_recovery_code_hash(const auth_keys *keys, const char *code, char out[CC_HASH_HEX_LEN + 1])
 {
     char norm[RC_CHARS];
     size_t n = 0;
@@ -58,7 +58,10 @@ int auth_recovery_code_hash(const char *code, char out[CC_HASH_HEX_LEN + 1])
         rc = CC_ERR_INVALID;
         goto out;
     }
-    cc_blake2b_hex(norm, n, NULL, 0, out);
+    if (keys)
+        cc_blake2b_hex(norm, n, keys->recovery_key, sizeof keys->recovery_key, out);
+    else
+        cc_blake2b_hex(norm, n, NULL, 0, out);
     rc = CC_OK;
 out:
     sodium_memzero(norm, sizeof norm);

@@ -288,16 +288,21 @@ char *auth_totp_uri(const char *issuer, const char *account, const char *secret_
 #define SEAL_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define SEAL_TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 
-/* Output: base64(nonce || ciphertext || tag). A random 192-bit nonce cannot collide in
- * practice, so no counter has to be kept anywhere. */
-int auth_secret_seal(const auth_keys *keys, const char *plain, char **sealed)
+/* The current format's prefix; the first format was the bare base64, sealed without the user
+ * id (':' is not a base64 character, so the two cannot be confused). */
+#define SEAL_V2 "v2:"
+#define SEAL_V2_LEN (sizeof SEAL_V2 - 1)
+
+/* Output: "v2:" base64(nonce || ciphertext || tag), the user id as associated data. A random
+ * 192-bit nonce cannot collide in practice, so no counter has to be kept anywhere. */
+int auth_secret_seal(const auth_keys *keys, const char *user_id, const char *plain, char **sealed)
 {
     uint8_t *bin = NULL;
     char *b64 = NULL;
     size_t plen, binlen, b64len;
     unsigned long long clen = 0;
     int rc;
-    if (!keys || !plain || !sealed) {
+    if (!keys || !user_id || !*user_id || !plain || !sealed) {
         rc = CC_ERR_INVALID;
         goto out;
     }
@@ -310,20 +315,21 @@ int auth_secret_seal(const auth_keys *keys, const char *plain, char **sealed)
     binlen = SEAL_NONCE + plen + SEAL_TAG;
     b64len = sodium_base64_ENCODED_LEN(binlen, sodium_base64_VARIANT_ORIGINAL);
     bin = cc_malloc(binlen);
-    b64 = cc_malloc(b64len);
+    b64 = cc_malloc(SEAL_V2_LEN + b64len);
     if (!bin || !b64) {
         rc = CC_ERR_NOMEM;
         goto out;
     }
     randombytes_buf(bin, SEAL_NONCE);
-    if (crypto_aead_xchacha20poly1305_ietf_encrypt(bin + SEAL_NONCE, &clen,
-                                                   (const unsigned char *)plain, plen, NULL, 0,
-                                                   NULL, bin, keys->totp_key) != 0 ||
+    if (crypto_aead_xchacha20poly1305_ietf_encrypt(
+            bin + SEAL_NONCE, &clen, (const unsigned char *)plain, plen,
+            (const unsigned char *)user_id, strlen(user_id), NULL, bin, keys->totp_key) != 0 ||
         clen != plen + SEAL_TAG) {
         rc = CC_ERR_CRYPTO;
         goto out;
     }
-    sodium_bin2base64(b64, b64len, bin, binlen, sodium_base64_VARIANT_ORIGINAL);
+    memcpy(b64, SEAL_V2, SEAL_V2_LEN);
+    sodium_bin2base64(b64 + SEAL_V2_LEN, b64len, bin, binlen, sodium_base64_VARIANT_ORIGINAL);
     *sealed = b64;
     b64 = NULL;
     rc = CC_OK;
@@ -333,18 +339,28 @@ out:
     return rc;
 }
 
-int auth_secret_open(const auth_keys *keys, const char *sealed, char **plain)
+int auth_secret_open(const auth_keys *keys, const char *user_id, const char *sealed, char **plain,
+                     bool *legacy)
 {
     uint8_t *bin = NULL;
     char *pt = NULL;
     size_t slen, binmax, binlen = 0;
     unsigned long long plen = 0;
+    const unsigned char *ad = NULL;
+    size_t adlen = 0;
     int rc;
-    if (!keys || !sealed || !plain) {
+    if (!keys || !user_id || !*user_id || !sealed || !plain) {
         rc = CC_ERR_INVALID;
         goto out;
     }
     *plain = NULL;
+    if (strncmp(sealed, SEAL_V2, SEAL_V2_LEN) == 0) {
+        sealed += SEAL_V2_LEN;
+        ad = (const unsigned char *)user_id;
+        adlen = strlen(user_id);
+    }
+    if (legacy)
+        *legacy = ad == NULL;
     slen = strlen(sealed);
     if (slen > sodium_base64_ENCODED_LEN(SEAL_NONCE + SEAL_MAX_PLAIN + SEAL_TAG,
                                          sodium_base64_VARIANT_ORIGINAL)) {
@@ -369,9 +385,10 @@ int auth_secret_open(const auth_keys *keys, const char *sealed, char **plain)
         goto out;
     }
     if (crypto_aead_xchacha20poly1305_ietf_decrypt((unsigned char *)pt, &plen, NULL,
-                                                   bin + SEAL_NONCE, binlen - SEAL_NONCE, NULL, 0,
+                                                   bin + SEAL_NONCE, binlen - SEAL_NONCE, ad, adlen,
                                                    bin, keys->totp_key) != 0) {
-        rc = CC_ERR_TAMPERED; /* altered, truncated, or sealed under another server key */
+        /* altered, truncated, sealed under another server key or for another user */
+        rc = CC_ERR_TAMPERED;
         goto out;
     }
     pt[plen] = '\0';

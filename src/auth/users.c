@@ -308,6 +308,13 @@ int auth_user_set_totp_step(store *st, const char *id, int64_t step)
     return changes ? CC_OK : CC_ERR_DENIED;
 }
 
+int auth_user_reseal_totp(store *st, const char *id, const char *old_sealed, const char *sealed)
+{
+    store_val p[] = {SV_TEXT(sealed), SV_TEXT(id), SV_TEXT(old_sealed)};
+    return store_exec(st, "UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?", p, 3,
+                      NULL);
+}
+
 int auth_user_use_recovery_code(store *st, const char *id, const char *code_hash)
 {
     int64_t changes = 0;

@@ -53,7 +53,7 @@ static int demo_user_tx(cli_ctx *c, demo_user *u)
         return rc;
     snprintf(u->id, sizeof u->id, "%s", out.id);
     auth_totp_new_secret(secret);
-    if ((rc = auth_secret_seal(&c->keys, secret, &sealed)) == CC_OK &&
+    if ((rc = auth_secret_seal(&c->keys, u->id, secret, &sealed)) == CC_OK &&
         (rc = auth_user_set_totp_pending(c->st, u->id, sealed)) == CC_OK)
         rc = auth_user_enable_totp(c->st, u->id, 0, none, 0);
     sodium_memzero(secret, sizeof secret);
@@ -186,7 +186,7 @@ static int demo_code(cli_ctx *c, const char *name)
     cc_free(&flag);
     if (auth_user_get(c->st, NULL, name, &u) != CC_OK ||
         auth_user_get_secrets(c->st, u.id, &sec) != CC_OK || !sec.totp_sealed ||
-        auth_secret_open(&c->keys, sec.totp_sealed, &plain) != CC_OK) {
+        auth_secret_open(&c->keys, u.id, sec.totp_sealed, &plain, NULL) != CC_OK) {
         fprintf(stderr, "carecomm: no demo user '%s' with 2FA\n", name);
         auth_user_secrets_clear(&sec);
         return 1;

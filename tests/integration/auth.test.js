@@ -2,6 +2,8 @@
 // bearer and cookie authentication, and a user's own sessions: what a member of staff sees.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { Server, createUser, loginReady, totp } from './lib/harness.js';
 import {
   PASSWORD,
@@ -411,4 +413,29 @@ test('the same TOTP code or recovery code sent twice at once logs in only once',
   ]);
   const ok2 = twice.filter((r) => r.status === 200).length;
   assert.equal(ok2, 1, `a recovery code raced twice gave ${ok2} sessions`);
+});
+
+test("someone who can write the database cannot give an account their own authenticator: a sealed secret copied onto another row does not open", async () => {
+  createUser(server, 'mallory', 'practitioner');
+  createUser(server, 'victor', 'practitioner');
+  const mallory = await loginReady(server, 'mallory');
+  const victor = await loginReady(server, 'victor');
+  const sql = (statement) =>
+    execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dataDir, 'carecomm.db'), statement], {
+      encoding: 'utf8',
+    }).trim();
+  const sealed = sql(`SELECT totp_secret FROM users WHERE id = '${mallory.userId}'`);
+  assert.match(sealed, /^v2:/, 'sealed in the format bound to its user');
+  assert.ok(!sealed.includes(mallory.secret), 'not readable in the database');
+  // Mallory knows Victor's password (say) and copies her sealed secret onto his row.
+  sql(`UPDATE users SET totp_secret = '${sealed}' WHERE id = '${victor.userId}'`);
+  let r = await login(server, 'victor', PASSWORD, { totp: nextCode(mallory.secret) });
+  assert.notEqual(r.status, 200, `Mallory's code logged Victor in: ${r.text}`);
+  assert.ok(!('token' in r.body));
+  // Mallory herself is not affected.
+  r = await login(server, 'mallory', PASSWORD, { totp: nextCode(mallory.secret) });
+  assert.equal(r.status, 200, r.text);
+  // Victor's recovery codes still let him in (and an admin can reset his 2FA).
+  r = await login(server, 'victor', PASSWORD, { totp: victor.recovery[0] });
+  assert.equal(r.status, 200, r.text);
 });

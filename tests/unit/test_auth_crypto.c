@@ -134,6 +134,9 @@ static void test_keys_file(void **state)
     assert_int_equal(sb.st_mode & 07777, 0600);
     assert_int_equal(sb.st_size, AUTH_KEY_BYTES);
     assert_memory_not_equal(k1.audit_key, k1.totp_key, AUTH_KEY_BYTES);
+    assert_memory_not_equal(k1.recovery_key, k1.totp_key, AUTH_KEY_BYTES);
+    assert_memory_not_equal(k1.recovery_key, k1.audit_key, AUTH_KEY_BYTES);
+    assert_memory_not_equal(k1.recovery_key, k1.link_key, AUTH_KEY_BYTES);
 
     /* reload (with or without create) gives the same keys, and does not rewrite the file */
     assert_int_equal(auth_keys_load(sub, false, &k2, why, sizeof why), CC_OK);
@@ -424,46 +427,101 @@ static void test_totp_secret_and_uri(void **state)
 
 /* ---- sealing ------------------------------------------------------------------------------- */
 
+#define USER_A "01JBN0A6X5S0ZQ4M3T8V9WCDEF"
+#define USER_B "01JBN0A6X5S0ZQ4M3T8V9WCDEG"
+
 static void test_seal_open(void **state)
 {
     auth_keys k, other;
     char *s1 = NULL, *s2 = NULL, *p = NULL;
+    bool legacy = true;
     (void)state;
     randombytes_buf(&k, sizeof k);
     randombytes_buf(&other, sizeof other);
-    assert_int_equal(auth_secret_seal(&k, RFC_SECRET_B32, &s1), CC_OK);
-    assert_int_equal(auth_secret_seal(&k, RFC_SECRET_B32, &s2), CC_OK);
+    assert_int_equal(auth_secret_seal(&k, USER_A, RFC_SECRET_B32, &s1), CC_OK);
+    assert_int_equal(auth_secret_seal(&k, USER_A, RFC_SECRET_B32, &s2), CC_OK);
     assert_string_not_equal(s1, s2); /* random nonce */
     assert_null(strstr(s1, RFC_SECRET_B32));
-    assert_int_equal(auth_secret_open(&k, s1, &p), CC_OK);
+    assert_int_equal(strncmp(s1, "v2:", 3), 0);
+    assert_int_equal(auth_secret_open(&k, USER_A, s1, &p, &legacy), CC_OK);
+    assert_false(legacy);
     assert_string_equal(p, RFC_SECRET_B32);
     cc_free(&p);
+    /* Copied onto another user's row, it does not open. */
+    assert_int_equal(auth_secret_open(&k, USER_B, s1, &p, NULL), CC_ERR_TAMPERED);
+    assert_null(p);
 
-    /* every single-character change is caught */
-    for (size_t i = 0; i + 2 < strlen(s1); i++) {
+    /* every single-character change is caught: in the data, and in the prefix */
+    for (size_t i = 3; i + 2 < strlen(s1); i++) {
         char saved = s1[i];
         s1[i] = saved == 'A' ? 'B' : 'A';
-        assert_int_equal(auth_secret_open(&k, s1, &p), CC_ERR_TAMPERED);
+        assert_int_equal(auth_secret_open(&k, USER_A, s1, &p, NULL), CC_ERR_TAMPERED);
         assert_null(p);
         s1[i] = saved;
     }
-    /* another key, truncation, garbage */
-    assert_int_equal(auth_secret_open(&other, s1, &p), CC_ERR_TAMPERED);
+    for (size_t i = 0; i < 3; i++) {
+        char saved = s1[i];
+        s1[i] = 'w';
+        assert_int_not_equal(auth_secret_open(&k, USER_A, s1, &p, NULL), CC_OK);
+        assert_null(p);
+        s1[i] = saved;
+    }
+    /* Without its prefix the text would be read as the first format (no user id): it fails
+     * there too, so the prefix cannot be dropped to escape the binding. */
+    assert_int_equal(auth_secret_open(&k, USER_B, s1 + 3, &p, NULL), CC_ERR_TAMPERED);
+    /* another key, truncation, garbage, no user */
+    assert_int_equal(auth_secret_open(&other, USER_A, s1, &p, NULL), CC_ERR_TAMPERED);
+    assert_int_equal(auth_secret_open(&k, "", s1, &p, NULL), CC_ERR_INVALID);
+    assert_int_equal(auth_secret_seal(&k, NULL, RFC_SECRET_B32, &s2 /* untouched */),
+                     CC_ERR_INVALID);
     s1[strlen(s1) - 4] = '\0';
-    assert_int_not_equal(auth_secret_open(&k, s1, &p), CC_OK);
-    assert_int_equal(auth_secret_open(&k, "!!!!", &p), CC_ERR_INVALID);
-    assert_int_equal(auth_secret_open(&k, "", &p), CC_ERR_INVALID);
-    assert_int_equal(auth_secret_open(&k, "AAAA", &p), CC_ERR_INVALID);
+    assert_int_not_equal(auth_secret_open(&k, USER_A, s1, &p, NULL), CC_OK);
+    assert_int_equal(auth_secret_open(&k, USER_A, "!!!!", &p, NULL), CC_ERR_INVALID);
+    assert_int_equal(auth_secret_open(&k, USER_A, "", &p, NULL), CC_ERR_INVALID);
+    assert_int_equal(auth_secret_open(&k, USER_A, "AAAA", &p, NULL), CC_ERR_INVALID);
+    assert_int_equal(auth_secret_open(&k, USER_A, "v2:", &p, NULL), CC_ERR_INVALID);
     assert_null(p);
     cc_free(&s1);
     cc_free(&s2);
 
     /* empty plaintext is allowed */
-    assert_int_equal(auth_secret_seal(&k, "", &s1), CC_OK);
-    assert_int_equal(auth_secret_open(&k, s1, &p), CC_OK);
+    assert_int_equal(auth_secret_seal(&k, USER_A, "", &s1), CC_OK);
+    assert_int_equal(auth_secret_open(&k, USER_A, s1, &p, NULL), CC_OK);
     assert_string_equal(p, "");
     cc_free(&p);
     cc_free(&s1);
+}
+
+/* Secrets sealed in the first format (base64 of nonce, ciphertext and tag, no associated data)
+ * still open, for any user id, and say so, so that login seals them again for their owner. */
+static void test_open_first_format(void **state)
+{
+    auth_keys k;
+    uint8_t bin[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + sizeof RFC_SECRET_B32 - 1 +
+                crypto_aead_xchacha20poly1305_ietf_ABYTES];
+    char b64[sodium_base64_ENCODED_LEN(sizeof bin, sodium_base64_VARIANT_ORIGINAL)];
+    unsigned long long clen = 0;
+    char *p = NULL;
+    bool legacy = false;
+    (void)state;
+    randombytes_buf(&k, sizeof k);
+    randombytes_buf(bin, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    assert_int_equal(crypto_aead_xchacha20poly1305_ietf_encrypt(
+                         bin + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
+                         (const unsigned char *)RFC_SECRET_B32, sizeof RFC_SECRET_B32 - 1, NULL, 0,
+                         NULL, bin, k.totp_key),
+                     0);
+    sodium_bin2base64(b64, sizeof b64, bin, sizeof bin, sodium_base64_VARIANT_ORIGINAL);
+    assert_int_equal(auth_secret_open(&k, USER_A, b64, &p, &legacy), CC_OK);
+    assert_true(legacy);
+    assert_string_equal(p, RFC_SECRET_B32);
+    cc_free(&p);
+    /* A first-format text under the "v2:" prefix is bound to nobody: it does not open. */
+    char *prefixed = cc_malloc(3 + sizeof b64);
+    memcpy(prefixed, "v2:", 3);
+    memcpy(prefixed + 3, b64, sizeof b64);
+    assert_int_equal(auth_secret_open(&k, USER_A, prefixed, &p, NULL), CC_ERR_TAMPERED);
+    cc_free(&prefixed);
 }
 
 /* ---- recovery codes ------------------------------------------------------------------------ */
@@ -472,7 +530,10 @@ static void test_recovery_codes(void **state)
 {
     char c1[AUTH_RECOVERY_CODE_LEN + 1], c2[AUTH_RECOVERY_CODE_LEN + 1];
     char h1[CC_HASH_HEX_LEN + 1], h2[CC_HASH_HEX_LEN + 1];
+    auth_keys k, other;
     (void)state;
+    randombytes_buf(&k, sizeof k);
+    randombytes_buf(&other, sizeof other);
     for (int i = 0; i < 200; i++) {
         auth_recovery_code_new(c1);
         assert_int_equal(strlen(c1), AUTH_RECOVERY_CODE_LEN);
@@ -483,27 +544,37 @@ static void test_recovery_codes(void **state)
             assert_non_null(strchr("23456789abcdefghjkmnpqrstuvwxyz", c1[j]));
         }
         assert_null(strpbrk(c1, "01oli"));
-        assert_int_equal(auth_recovery_code_hash(c1, h1), CC_OK);
+        assert_int_equal(auth_recovery_code_hash(&k, c1, h1), CC_OK);
     }
     auth_recovery_code_new(c2);
     assert_string_not_equal(c1, c2);
 
-    assert_int_equal(auth_recovery_code_hash("k7mqz-2xw9p", h1), CC_OK);
+    assert_int_equal(auth_recovery_code_hash(&k, "k7mqz-2xw9p", h1), CC_OK);
     assert_int_equal(strlen(h1), CC_HASH_HEX_LEN);
-    assert_int_equal(auth_recovery_code_hash("K7MQZ2XW9P", h2), CC_OK);
+    assert_int_equal(auth_recovery_code_hash(&k, "K7MQZ2XW9P", h2), CC_OK);
     assert_string_equal(h1, h2);
-    assert_int_equal(auth_recovery_code_hash(" k7mqz - 2XW9p ", h2), CC_OK);
+    assert_int_equal(auth_recovery_code_hash(&k, " k7mqz - 2XW9p ", h2), CC_OK);
+    assert_string_equal(h1, h2);
+    /* Keyed with the server's recovery key: not the plain hash anyone could compute from a
+     * guess, and not another server's. */
+    cc_blake2b_hex("k7mqz2xw9p", 10, k.recovery_key, sizeof k.recovery_key, h2);
     assert_string_equal(h1, h2);
     cc_blake2b_hex("k7mqz2xw9p", 10, NULL, 0, h2);
+    assert_string_not_equal(h1, h2);
+    assert_int_equal(auth_recovery_code_hash(&other, "k7mqz-2xw9p", h2), CC_OK);
+    assert_string_not_equal(h1, h2);
+    /* Without keys: the unkeyed hash of the codes made before the key. */
+    assert_int_equal(auth_recovery_code_hash(NULL, "K7MQZ-2XW9P", h1), CC_OK);
+    cc_blake2b_hex("k7mqz2xw9p", 10, NULL, 0, h2);
     assert_string_equal(h1, h2);
-    assert_int_equal(auth_recovery_code_hash("k7mqz-2xw9q", h2), CC_OK);
+    assert_int_equal(auth_recovery_code_hash(&k, "k7mqz-2xw9q", h2), CC_OK);
     assert_string_not_equal(h1, h2);
 
-    assert_int_equal(auth_recovery_code_hash("k7mqz-2xw9", h2), CC_ERR_INVALID);
-    assert_int_equal(auth_recovery_code_hash("k7mqz-2xw9pp", h2), CC_ERR_INVALID);
-    assert_int_equal(auth_recovery_code_hash("k7mqz-2xw9o", h2), CC_ERR_INVALID);
-    assert_int_equal(auth_recovery_code_hash("", h2), CC_ERR_INVALID);
-    assert_int_equal(auth_recovery_code_hash(NULL, h2), CC_ERR_INVALID);
+    assert_int_equal(auth_recovery_code_hash(&k, "k7mqz-2xw9", h2), CC_ERR_INVALID);
+    assert_int_equal(auth_recovery_code_hash(&k, "k7mqz-2xw9pp", h2), CC_ERR_INVALID);
+    assert_int_equal(auth_recovery_code_hash(&k, "k7mqz-2xw9o", h2), CC_ERR_INVALID);
+    assert_int_equal(auth_recovery_code_hash(&k, "", h2), CC_ERR_INVALID);
+    assert_int_equal(auth_recovery_code_hash(&k, NULL, h2), CC_ERR_INVALID);
 }
 
 int main(void)
@@ -515,7 +586,8 @@ int main(void)
         cmocka_unit_test(test_base32_invalid),  cmocka_unit_test(test_base32_roundtrip),
         cmocka_unit_test(test_totp_rfc6238),    cmocka_unit_test(test_totp_window_replay),
         cmocka_unit_test(test_totp_malformed),  cmocka_unit_test(test_totp_secret_and_uri),
-        cmocka_unit_test(test_seal_open),       cmocka_unit_test(test_recovery_codes),
+        cmocka_unit_test(test_seal_open),       cmocka_unit_test(test_open_first_format),
+        cmocka_unit_test(test_recovery_codes),
     };
     if (cc_crypto_init() != CC_OK)
         return 1;
