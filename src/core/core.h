@@ -246,6 +246,16 @@ extern const size_t core_config_keys_count;
 int cc_file_read(const char *path, size_t max, char **out, size_t *outlen);
 /* Writes data to path atomically (temp file, fsync, rename) with the given mode. */
 int cc_file_write_atomic(const char *path, const void *data, size_t n, unsigned mode);
+/* Creates path (mode 0600) holding data, never replacing an existing file: written beside it,
+ * synced, then link()ed into place, which fails if another process (a second node, the CLI)
+ * created it first; theirs then stays and this returns CC_OK, so read the file afterwards. */
+int cc_file_create_private(const char *path, const void *data, size_t n, char *why, size_t whylen);
+/* Reads a file that holds a secret into buf (at most max bytes, not NUL-terminated; *got gets
+ * the length). Refuses a file that is not regular or that group or others may access
+ * (CC_ERR_CONFIG: a secret that may have leaked is not one, and carrying on would hide it),
+ * naming `what` ("the server key") in why; CC_ERR_TOO_BIG above max; CC_ERR_NOT_FOUND. */
+int cc_file_read_private(const char *path, const char *what, void *buf, size_t max, size_t *got,
+                         char *why, size_t whylen);
 /* mkdir -p with mode 0700 for the last component. */
 int cc_mkdir_p(const char *path);
 

@@ -169,3 +169,113 @@ out:
     cc_free(&p);
     return rc;
 }
+
+/* ---- private files (keys, secrets) --------------------------------------------------------- */
+
+int cc_file_create_private(const char *path, const void *data, size_t n, char *why, size_t whylen)
+{
+    int rc = CC_ERR_IO, fd = -1, dfd = -1;
+    char *tmp = cc_sprintf("%s.XXXXXX", path);
+    char *dir = cc_strdup(path);
+    bool tmp_made = false;
+    if (!tmp || !dir) {
+        rc = CC_ERR_NOMEM;
+        goto out;
+    }
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        cc_say(why, whylen, "cannot create a file beside %s: %s", path, strerror(errno));
+        goto out;
+    }
+    tmp_made = true;
+    /* mkstemp already uses 0600, but a secret must not depend on the libc. */
+    if (fchmod(fd, 0600) != 0 || write_all(fd, data, n) != CC_OK || fsync(fd) != 0) {
+        cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    int cr = close(fd);
+    fd = -1;
+    if (cr != 0) {
+        cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    /* link() fails with EEXIST where rename() would replace: the first file stays. */
+    if (link(tmp, path) != 0 && errno != EEXIST) {
+        cc_say(why, whylen, "cannot create %s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* The new name must survive a crash too. */
+    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        cc_say(why, whylen, "cannot sync the folder of %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = CC_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (dfd >= 0)
+        close(dfd);
+    if (tmp_made)
+        unlink(tmp);
+    cc_free(&tmp);
+    cc_free(&dir);
+    return rc;
+}
+
+int cc_file_read_private(const char *path, const char *what, void *buf, size_t max, size_t *got,
+                         char *why, size_t whylen)
+{
+    struct stat sb;
+    size_t len = 0;
+    int rc = CC_ERR_IO;
+    *got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        rc = errno == ENOENT ? CC_ERR_NOT_FOUND : CC_ERR_IO;
+        cc_say(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* fstat on the open descriptor, so what is checked is what is read. */
+    if (fstat(fd, &sb) != 0) {
+        cc_say(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = CC_ERR_CONFIG;
+        cc_say(why, whylen, "%s is not a regular file", path);
+        goto out;
+    }
+    if (sb.st_mode & 077) {
+        rc = CC_ERR_CONFIG;
+        cc_say(why, whylen,
+               "%s has mode %04o: other users may read %s; chmod 600 it (and consider it leaked if "
+               "they could)",
+               path, (unsigned)(sb.st_mode & 07777), what);
+        goto out;
+    }
+    for (;;) {
+        char extra;
+        /* Once buf is full, one byte more tells a file that is too large. */
+        ssize_t r = len < max ? read(fd, (char *)buf + len, max - len) : read(fd, &extra, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            cc_say(why, whylen, "cannot read %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        if (len == max) {
+            rc = CC_ERR_TOO_BIG;
+            cc_say(why, whylen, "%s is larger than %zu bytes", path, max);
+            goto out;
+        }
+        len += (size_t)r;
+    }
+    rc = CC_OK;
+out:
+    *got = len;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}

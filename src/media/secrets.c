@@ -3,14 +3,9 @@
  * never in carecomm.conf, a log or the repository. */
 #include "media/media_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define SECRETS_MAX_BYTES 4096
 #define SECRET_MIN_LEN 16
@@ -61,9 +56,7 @@ static bool secret_ok(const char *v)
  * overwrites the first one's secrets: theirs wins and both read it. */
 static int secrets_create(const char *path, char *why, size_t whylen)
 {
-    char tmp[PATH_MAX];
-    int fd = -1, rc = CC_ERR_IO;
-    bool tmp_made = false;
+    int rc = CC_ERR_IO;
     json_t *obj = json_object();
     char *text = NULL;
     if (!obj) {
@@ -85,42 +78,8 @@ static int secrets_create(const char *path, char *why, size_t whylen)
         rc = CC_ERR_NOMEM;
         goto out;
     }
-    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
-        rc = CC_ERR_INVALID;
-        cc_say(why, whylen, "path too long: %s", path);
-        goto out;
-    }
-    if ((fd = mkstemp(tmp)) < 0) {
-        cc_say(why, whylen, "cannot create %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    tmp_made = true;
-    size_t n = strlen(text), off = 0;
-    if (fchmod(fd, 0600) != 0)
-        goto write_failed;
-    while (off < n) {
-        ssize_t w = write(fd, text + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            goto write_failed;
-        off += (size_t)w;
-    }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0)
-        goto write_failed;
-    if (link(tmp, path) != 0 && errno != EEXIST) {
-        cc_say(why, whylen, "cannot create %s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = CC_OK;
-    goto out;
-write_failed:
-    cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+    rc = cc_file_create_private(path, text, strlen(text), why, whylen);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp_made)
-        unlink(tmp);
     if (text) {
         sodium_memzero(text, strlen(text));
         free(text); /* jansson's allocator */
@@ -131,46 +90,12 @@ out:
 
 static int secrets_read(const char *path, media_secrets *out, char *why, size_t whylen)
 {
-    struct stat sb;
-    char buf[SECRETS_MAX_BYTES + 1];
+    char buf[SECRETS_MAX_BYTES];
     size_t got = 0;
     json_t *obj = NULL;
-    int rc = CC_ERR_IO;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        rc = errno == ENOENT ? CC_ERR_NOT_FOUND : CC_ERR_IO;
-        cc_say(why, whylen, "cannot open %s: %s", path, strerror(errno));
+    int rc = cc_file_read_private(path, "the media secrets", buf, sizeof buf, &got, why, whylen);
+    if (rc != CC_OK)
         goto out;
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        cc_say(why, whylen, "%s is not a readable regular file", path);
-        goto out;
-    }
-    if (sb.st_mode & 077) {
-        rc = CC_ERR_CONFIG;
-        cc_say(why, whylen,
-               "%s has mode %04o: other users may read the media secrets; chmod 600 it (and "
-               "consider them leaked if they could)",
-               path, (unsigned)(sb.st_mode & 07777));
-        goto out;
-    }
-    for (;;) {
-        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            cc_say(why, whylen, "cannot read %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-        if (got == sizeof(buf) - 1) {
-            rc = CC_ERR_INVALID;
-            cc_say(why, whylen, "%s is larger than %d bytes", path, SECRETS_MAX_BYTES);
-            goto out;
-        }
-    }
     json_error_t jerr;
     if (!(obj = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &jerr)) || !json_is_object(obj)) {
         rc = CC_ERR_INVALID;
@@ -194,8 +119,6 @@ static int secrets_read(const char *path, media_secrets *out, char *why, size_t 
     }
     rc = CC_OK;
 out:
-    if (fd >= 0)
-        close(fd);
     sodium_memzero(buf, sizeof buf);
     if (obj) {
         /* The parsed strings hold the secrets too. */

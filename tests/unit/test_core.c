@@ -361,6 +361,65 @@ static void test_files(void **state)
     cc_free(&sub);
 }
 
+/* Files that hold secrets: created once (a second creator keeps the first's content), private,
+ * and read only while they stay private, whole and within their size. */
+static void test_private_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cc_test_XXXXXX", why[256], buf[8];
+    size_t got = 99;
+    struct stat st;
+    assert_non_null(mkdtemp(dir));
+    char *path = cc_sprintf("%s/secret", dir);
+    assert_int_equal(
+        cc_file_read_private(path, "the thing", buf, sizeof buf, &got, why, sizeof why),
+        CC_ERR_NOT_FOUND);
+    assert_int_equal(got, 0);
+    assert_int_equal(cc_file_create_private(path, "first", 5, why, sizeof why), CC_OK);
+    assert_int_equal(cc_file_create_private(path, "second", 6, why, sizeof why), CC_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(
+        cc_file_read_private(path, "the thing", buf, sizeof buf, &got, why, sizeof why), CC_OK);
+    assert_int_equal(got, 5);
+    assert_memory_equal(buf, "first", 5);
+    /* no temporary file left beside it */
+    char *cmd = cc_sprintf("test $(ls -A '%s' | wc -l) -eq 1", dir);
+    assert_int_equal(system(cmd), 0);
+    cc_free(&cmd);
+
+    /* exactly the size fits; one byte more does not */
+    assert_int_equal(cc_file_read_private(path, "the thing", buf, 5, &got, why, sizeof why), CC_OK);
+    assert_int_equal(cc_file_read_private(path, "the thing", buf, 4, &got, why, sizeof why),
+                     CC_ERR_TOO_BIG);
+    /* readable by the group or others: refused, naming the file, its mode and what it holds */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(
+        cc_file_read_private(path, "the thing", buf, sizeof buf, &got, why, sizeof why),
+        CC_ERR_CONFIG);
+    assert_non_null(strstr(why, "0640"));
+    assert_non_null(strstr(why, "the thing"));
+    assert_non_null(strstr(why, path));
+    assert_int_equal(chmod(path, 0602), 0);
+    assert_int_equal(
+        cc_file_read_private(path, "the thing", buf, sizeof buf, &got, why, sizeof why),
+        CC_ERR_CONFIG);
+    /* not a regular file */
+    assert_int_equal(chmod(dir, 0700), 0);
+    assert_int_equal(cc_file_read_private(dir, "the thing", buf, sizeof buf, &got, why, sizeof why),
+                     CC_ERR_CONFIG);
+    /* a folder that does not exist */
+    char *nowhere = cc_sprintf("%s/no/such/secret", dir);
+    assert_int_equal(cc_file_create_private(nowhere, "x", 1, why, sizeof why), CC_ERR_IO);
+    assert_true(why[0] != '\0');
+
+    cmd = cc_sprintf("rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    cc_free(&cmd);
+    cc_free(&nowhere);
+    cc_free(&path);
+}
+
 static void test_guesses(void **state)
 {
     (void)state;
@@ -395,7 +454,8 @@ int main(void)
         cmocka_unit_test(test_ids),           cmocka_unit_test(test_time),
         cmocka_unit_test(test_crypto),        cmocka_unit_test(test_json_parse),
         cmocka_unit_test(test_json_validate), cmocka_unit_test(test_log),
-        cmocka_unit_test(test_files),         cmocka_unit_test(test_guesses),
+        cmocka_unit_test(test_files),         cmocka_unit_test(test_private_files),
+        cmocka_unit_test(test_guesses),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
