@@ -18,9 +18,9 @@ const cc_cfg_key account_config_keys[] = {
      "Failed logins from one address within the window that block the address"},
     {"login_lock_minutes", CC_CFG_INT, "15", 1, 1440, false,
      "How long an account lock or address block lasts (also the counting window)"},
-    {"api_rate_per_second", CC_CFG_INT, "100", 0, 1000000, false,
-     "Requests per second one session may make on authenticated routes, sustained (429 above); "
-     "0: no limit"},
+    {"api_rate_per_minute", CC_CFG_INT, "6000", 0, 60000000, false,
+     "Requests per minute one session may make on authenticated routes, sustained (429 above; "
+     "6000 is 100 a second); 0: no limit"},
     {"api_rate_burst", CC_CFG_INT, "600", 1, 10000000, false,
      "Requests one session may make at once above the sustained rate"},
     {"totp_issuer", CC_CFG_STRING, "carecomm", 0, 0, false,
@@ -335,7 +335,7 @@ int account_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys,
     a->srv = srv;
     a->idle_ms = cc_config_int(cfg, "session_idle_minutes") * 60000;
     a->max_ms = cc_config_int(cfg, "session_max_hours") * 3600000;
-    acct_rate_configure(a, cc_config_int(cfg, "api_rate_per_second"),
+    acct_rate_configure(a, cc_config_int(cfg, "api_rate_per_minute"),
                         cc_config_int(cfg, "api_rate_burst"));
     if (!(a->users = cc_map_new()) || !(a->sessions = cc_map_new()) ||
         !(a->sessions_by_id = cc_map_new()) || !(a->throttle_ip = cc_map_new_keyed()) ||

@@ -80,8 +80,8 @@ void acct_close_sockets(account *a, const char *user_id, const char *session_id,
 const char *acct_restriction(const auth_user *u, const char **message);
 
 /* authn.c */
-/* Sets the per-session request budget: per_second sustained (0: no limit), burst at once. */
-void acct_rate_configure(account *a, int64_t per_second, int64_t burst);
+/* Sets the per-session request budget: per_minute sustained (0: no limit), burst at once. */
+void acct_rate_configure(account *a, int64_t per_minute, int64_t burst);
 /* Takes one request from the session's budget: 0 if allowed, else microseconds until the next
  * request is. now_us is a monotonic clock. */
 int64_t acct_rate_take(const account *a, acct_session *s, int64_t now_us);

@@ -112,13 +112,13 @@ static void acct__deny(account *a, net_req *r, const acct_principal *p, int stat
 /* GCRA, the leaky bucket as one timestamp: each request pushes the session's "theoretical
  * arrival time" one interval further; a request is refused while that time is more than the
  * burst ahead of now. Refusals do not count, so a client that backs off gets through. */
-void acct_rate_configure(account *a, int64_t per_second, int64_t burst)
+void acct_rate_configure(account *a, int64_t per_minute, int64_t burst)
 {
     a->rate_interval_us = 0;
     a->rate_tolerance_us = 0;
-    if (per_second <= 0)
+    if (per_minute <= 0)
         return;
-    a->rate_interval_us = per_second >= 1000000 ? 1 : 1000000 / per_second;
+    a->rate_interval_us = per_minute >= 60000000 ? 1 : 60000000 / per_minute;
     a->rate_tolerance_us = a->rate_interval_us * (burst > 1 ? burst - 1 : 0);
 }
 

@@ -22,14 +22,16 @@ bool net__ws_origin_allowed(net_server *s, const char *origin)
  * why. Over HTTP/2 (RFC 8441) lws 4.1.6 cannot refuse cleanly: it has allocated the stream's
  * WebSocket state before asking us and leaks it (224 bytes, for anyone who asks) when we refuse;
  * so such an upgrade is accepted and closed at once, before anything is sent, with the code
- * matching the status (4001: log in; 1008: not allowed; 1001: shutting down). Returns what the
- * FILTER callback returns. */
+ * matching the status (4001: log in; 4029: too many requests, retry later; 1008: not allowed;
+ * 1001: shutting down). Returns what the FILTER callback returns. */
 static int net__ws_refuse(struct lws *wsi, net_pss *pss, unsigned int status)
 {
     if (lws_get_network_wsi(wsi) != wsi) {
         pss->refuse_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
         if (status == HTTP_STATUS_UNAUTHORIZED)
             pss->refuse_code = 4001;
+        else if (status == 429)
+            pss->refuse_code = 4029;
         else if (status == HTTP_STATUS_SERVICE_UNAVAILABLE)
             pss->refuse_code = LWS_CLOSE_STATUS_GOINGAWAY;
         return 0;
@@ -42,6 +44,8 @@ static const char *net__ws_refuse_reason(int code)
 {
     if (code == 4001)
         return "log in first";
+    if (code == 4029)
+        return "too many requests: wait, then reconnect";
     return code == LWS_CLOSE_STATUS_GOINGAWAY ? "server shutting down" : "not allowed";
 }
 

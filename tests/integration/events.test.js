@@ -4,10 +4,9 @@
 // app what happened (4001, 4003, 1009, 1003) and a slow reader closed with 4008 while others go on.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import http2 from 'node:http2';
 import https from 'node:https';
 import { Server, EventSocket, createUser, loginReady, sleep, totp, PASSWORD } from './lib/harness.js';
+import { H2EventSocket } from './lib/h2ws.js';
 
 const PUBLIC_URL = 'https://carecomm.hospital.example';
 const EXTRA_ORIGIN = 'https://console.hospital.example';
@@ -102,96 +101,6 @@ function assertIncreasing(seqs) {
   for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i] > seqs[i - 1], `seq ${seqs[i]} after ${seqs[i - 1]}`);
 }
 
-// The event WebSocket over HTTP/2 (RFC 8441: a CONNECT stream with :protocol websocket), which
-// browsers use when the server announces SETTINGS_ENABLE_CONNECT_PROTOCOL, as lws does. A
-// minimal client: masked text frames out, frames parsed in; close frames give {code, reason}.
-class H2EventSocket {
-  constructor(server, token, { origin } = {}) {
-    this.messages = [];
-    this.waiters = [];
-    this.session = http2.connect(`https://localhost:${server.port}`, { ca: server.ca() });
-    this.session.on('error', () => {});
-    let buf = Buffer.alloc(0);
-    this.closed = new Promise((resolve) => (this.onClose = resolve));
-    this.opened = new Promise((resolve, reject) => {
-      this.session.once('remoteSettings', (settings) => {
-        if (!settings.enableConnectProtocol) return reject(new Error('no extended CONNECT'));
-        const headers = {
-          ':method': 'CONNECT',
-          ':protocol': 'websocket',
-          ':scheme': 'https',
-          ':path': '/api/v1/events',
-          ':authority': `localhost:${server.port}`,
-          'sec-websocket-version': '13',
-        };
-        if (token) headers.authorization = `Bearer ${token}`;
-        if (origin) headers.origin = origin;
-        this.stream = this.session.request(headers, { endStream: false });
-        this.stream.on('error', () => {});
-        this.stream.on('response', (h) => (h[':status'] === 200 ? resolve() : reject(new Error(`status ${h[':status']}`))));
-        this.stream.on('close', () => {
-          reject(new Error('stream closed before the upgrade'));
-          this.onClose({ code: 1006, reason: '' });
-        });
-        this.stream.on('data', (d) => {
-          buf = Buffer.concat([buf, d]);
-          for (;;) {
-            if (buf.length < 2) return;
-            let len = buf[1] & 0x7f;
-            let off = 2;
-            if (len === 126) {
-              if (buf.length < 4) return;
-              len = buf.readUInt16BE(2);
-              off = 4;
-            } else if (len === 127) {
-              if (buf.length < 10) return;
-              len = Number(buf.readBigUInt64BE(2));
-              off = 10;
-            }
-            if (buf.length < off + len) return;
-            const opcode = buf[0] & 0x0f;
-            const payload = buf.subarray(off, off + len);
-            buf = buf.subarray(off + len);
-            if (opcode === 1) {
-              const m = JSON.parse(payload.toString('utf8'));
-              this.messages.push(m);
-              this.waiters = this.waiters.filter((w) => !w(m));
-            } else if (opcode === 8) {
-              this.onClose({ code: payload.readUInt16BE(0), reason: payload.subarray(2).toString('utf8') });
-            }
-          }
-        });
-      });
-      this.session.once('error', reject);
-    });
-  }
-
-  send(obj) {
-    const payload = Buffer.from(JSON.stringify(obj));
-    const mask = crypto.randomBytes(4);
-    const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-    this.stream.write(Buffer.concat([head, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]))]));
-  }
-
-  next(pred, timeoutMs = 10000) {
-    const found = this.messages.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('timed out waiting for a WebSocket message')), timeoutMs);
-      this.waiters.push((m) => {
-        if (!pred(m)) return false;
-        clearTimeout(t);
-        resolve(m);
-        return true;
-      });
-    });
-  }
-
-  close() {
-    this.session.destroy();
-  }
-}
-
 // ---- one server for most tests: small ring, known public URL and extra origins ---------------
 
 describe('event WebSocket', () => {
@@ -205,7 +114,7 @@ describe('event WebSocket', () => {
       env: {
         // These tests produce hundreds of events as fast as one admin session can (renameMany):
         // a load generator, not a user, so the per-session request limit is off.
-        CARECOMM_API_RATE_PER_SECOND: '0',
+        CARECOMM_API_RATE_PER_MINUTE: '0',
         CARECOMM_EVENT_RING_SIZE: '100',
         // Written as operators do: with the default port and a path. Browsers send neither.
         CARECOMM_PUBLIC_URL: `${PUBLIC_URL}:443/carecomm/`,
@@ -557,7 +466,7 @@ describe('event WebSocket with ws_send_queue=16', () => {
   before(async () => {
     server = await new Server({
       // A slow reader is made by flooding it from one admin session: no per-session limit.
-      env: { CARECOMM_API_RATE_PER_SECOND: '0', CARECOMM_WS_SEND_QUEUE: '16', CARECOMM_EVENT_RING_SIZE: '500' },
+      env: { CARECOMM_API_RATE_PER_MINUTE: '0', CARECOMM_WS_SEND_QUEUE: '16', CARECOMM_EVENT_RING_SIZE: '500' },
     }).start();
     createUser(server, 'root', 'admin');
     admin = await loginReady(server, 'root');

@@ -221,8 +221,8 @@ static void test_request_rate(void **state)
     cc_config *cfg;
     account *a = new_account(&cfg);
     acct_session s1 = {0}, s2 = {0};
-    int64_t t = 5000000000LL; /* a monotonic clock in microseconds */
-    acct_rate_configure(a, 10, 5);
+    int64_t t = 5000000000LL;       /* a monotonic clock in microseconds */
+    acct_rate_configure(a, 600, 5); /* 10 a second */
     for (int i = 0; i < 5; i++)
         assert_int_equal(acct_rate_take(a, &s1, t), 0);
     int64_t wait = acct_rate_take(a, &s1, t);
@@ -251,7 +251,7 @@ static void test_request_rate(void **state)
     for (int i = 0; i < 10000; i++)
         assert_int_equal(acct_rate_take(a, &s1, u), 0);
     acct_session s3 = {0};
-    acct_rate_configure(a, 1000000, 1);
+    acct_rate_configure(a, 60000000, 1);
     assert_int_equal(acct_rate_take(a, &s3, u), 0);
     assert_int_equal(acct_rate_take(a, &s3, u), 1);
     free_account(a, cfg);
