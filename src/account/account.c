@@ -335,8 +335,8 @@ int account_create(uv_loop_t *loop, const cc_config *cfg, const auth_keys *keys,
     a->srv = srv;
     a->idle_ms = cc_config_int(cfg, "session_idle_minutes") * 60000;
     a->max_ms = cc_config_int(cfg, "session_max_hours") * 3600000;
-    acct_rate_configure(a, cc_config_int(cfg, "api_rate_per_minute"),
-                        cc_config_int(cfg, "api_rate_burst"));
+    a->rate = cc_rate_per_minute(cc_config_int(cfg, "api_rate_per_minute"),
+                                 cc_config_int(cfg, "api_rate_burst"));
     if (!(a->users = cc_map_new()) || !(a->sessions = cc_map_new()) ||
         !(a->sessions_by_id = cc_map_new()) || !(a->throttle_ip = cc_map_new_keyed()) ||
         !(a->throttle_user = cc_map_new_keyed()))

@@ -48,8 +48,7 @@ struct account {
     uv_timer_t timer;
     bool timer_init;
     int64_t idle_ms, max_ms;
-    int64_t rate_interval_us;         /* one request's worth of the session's budget; 0: no limit */
-    int64_t rate_tolerance_us;        /* how far ahead of now the budget may run (the burst) */
+    cc_rate rate;                     /* each session's request budget (api_rate_*) */
     char dummy_hash[AUTH_PWHASH_LEN]; /* verified against for unknown users: same timing */
     struct {
         const char *prefix;
@@ -80,11 +79,6 @@ void acct_close_sockets(account *a, const char *user_id, const char *session_id,
 const char *acct_restriction(const auth_user *u, const char **message);
 
 /* authn.c */
-/* Sets the per-session request budget: per_minute sustained (0: no limit), burst at once. */
-void acct_rate_configure(account *a, int64_t per_minute, int64_t burst);
-/* Takes one request from the session's budget: 0 if allowed, else microseconds until the next
- * request is. now_us is a monotonic clock. */
-int64_t acct_rate_take(const account *a, acct_session *s, int64_t now_us);
 bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags);
 bool acct_visible(void *ud, const void *principal, const char *scope);
 void acct_principal_free(void *p);

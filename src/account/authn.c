@@ -109,30 +109,6 @@ static void acct__deny(account *a, net_req *r, const acct_principal *p, int stat
     net_reply_error(r, status, code, message);
 }
 
-/* GCRA, the leaky bucket as one timestamp: each request pushes the session's "theoretical
- * arrival time" one interval further; a request is refused while that time is more than the
- * burst ahead of now. Refusals do not count, so a client that backs off gets through. */
-void acct_rate_configure(account *a, int64_t per_minute, int64_t burst)
-{
-    a->rate_interval_us = 0;
-    a->rate_tolerance_us = 0;
-    if (per_minute <= 0)
-        return;
-    a->rate_interval_us = per_minute >= 60000000 ? 1 : 60000000 / per_minute;
-    a->rate_tolerance_us = a->rate_interval_us * (burst > 1 ? burst - 1 : 0);
-}
-
-int64_t acct_rate_take(const account *a, acct_session *s, int64_t now_us)
-{
-    if (a->rate_interval_us == 0)
-        return 0;
-    int64_t tat = s->rate_tat_us > now_us ? s->rate_tat_us : now_us;
-    if (tat - now_us > a->rate_tolerance_us)
-        return tat - now_us - a->rate_tolerance_us;
-    s->rate_tat_us = tat + a->rate_interval_us;
-    return 0;
-}
-
 /* The audit gets one record a minute per flooding session, not one per refused request. */
 #define ACCT_RATE_AUDIT_EVERY_US 60000000LL
 
@@ -193,7 +169,7 @@ bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags)
     p->role = u->role;
 
     int64_t now_us = (int64_t)(uv_hrtime() / 1000);
-    int64_t wait_us = acct_rate_take(a, s, now_us);
+    int64_t wait_us = cc_rate_take(&a->rate, &s->rate_tat_us, now_us);
     if (wait_us > 0) {
         acct__refuse_rate(a, r, s, p, wait_us, now_us);
         acct_principal_free(p);

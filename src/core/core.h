@@ -91,6 +91,18 @@ bool cc_memeq_ct(const void *a, const void *b, size_t n);
 
 int64_t cc_now_ms(void);       /* wall clock, Unix milliseconds */
 int64_t cc_monotonic_ms(void); /* monotonic clock */
+
+/* A rate limit as one timestamp per client (GCRA, the leaky bucket): `burst` at once, then one
+ * every interval_us. cc_rate_take takes one unit at now_us (a monotonic clock): 0 if allowed,
+ * else the microseconds until one is. Refusals take nothing, so a client that waits gets
+ * through. A limit with interval_us 0 allows everything. */
+typedef struct {
+    int64_t interval_us;  /* one unit's worth; 0: no limit */
+    int64_t tolerance_us; /* how far ahead of now the budget may run: (burst - 1) units */
+} cc_rate;
+/* per_minute 0 means no limit; burst below 1 counts as 1. */
+cc_rate cc_rate_per_minute(int64_t per_minute, int64_t burst);
+int64_t cc_rate_take(const cc_rate *rate, int64_t *tat_us, int64_t now_us);
 /* A time-ordered unique id: 26 chars of Crockford base32 (48-bit ms time + 80 random bits),
  * written to out (27 bytes with NUL). */
 #define CC_ID_LEN 26

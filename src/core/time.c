@@ -21,6 +21,27 @@ int64_t cc_monotonic_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+cc_rate cc_rate_per_minute(int64_t per_minute, int64_t burst)
+{
+    cc_rate r = {0, 0};
+    if (per_minute <= 0)
+        return r;
+    r.interval_us = per_minute >= 60000000 ? 1 : 60000000 / per_minute;
+    r.tolerance_us = r.interval_us * (burst > 1 ? burst - 1 : 0);
+    return r;
+}
+
+int64_t cc_rate_take(const cc_rate *rate, int64_t *tat_us, int64_t now_us)
+{
+    if (rate->interval_us == 0)
+        return 0;
+    int64_t tat = *tat_us > now_us ? *tat_us : now_us;
+    if (tat - now_us > rate->tolerance_us)
+        return tat - now_us - rate->tolerance_us;
+    *tat_us = tat + rate->interval_us;
+    return 0;
+}
+
 void cc_time_format(int64_t ms, char out[32])
 {
     /* Floor division so instants before 1970 still get a 0..999 millisecond part. */

@@ -164,6 +164,7 @@ struct net_server {
     size_t max_body;
     uint64_t request_timeout_us; /* for the headers (lws) and the whole body (http callback) */
     size_t max_ws_message;
+    cc_rate ws_rx_rate; /* messages a client may send on one WebSocket */
     size_t ws_queue_max;
     char **origins;
     size_t norigins;

@@ -30,6 +30,11 @@ const cc_cfg_key net_config_keys[] = {
      "Largest request line plus headers accepted"},
     {"max_ws_message_bytes", CC_CFG_INT, "65536", 1024, 16777216, false,
      "Largest WebSocket message accepted from a client (closed with 1009 above)"},
+    {"ws_messages_per_minute", CC_CFG_INT, "3000", 0, 60000000, false,
+     "Messages per minute a client may send on one WebSocket, sustained (3000 is 50 a second); "
+     "above it the socket is closed with 4029; 0: no limit"},
+    {"ws_messages_burst", CC_CFG_INT, "300", 1, 10000000, false,
+     "Messages a client may send at once on one WebSocket above the sustained rate"},
     {"ws_send_queue", CC_CFG_INT, "1024", 16, 1000000, false,
      "Messages queued for one WebSocket before the client is closed as too slow (4008)"},
     {"ws_ping_seconds", CC_CFG_INT, "30", 5, 3600, false,
@@ -230,6 +235,8 @@ int net_server_create(uv_loop_t *loop, const cc_config *cfg, net_server **out, c
     s->request_timeout_us = (uint64_t)cc_config_int(cfg, "request_timeout_seconds") * 1000000u;
     s->max_ws_message = (size_t)cc_config_int(cfg, "max_ws_message_bytes");
     s->ws_queue_max = (size_t)cc_config_int(cfg, "ws_send_queue");
+    s->ws_rx_rate = cc_rate_per_minute(cc_config_int(cfg, "ws_messages_per_minute"),
+                                       cc_config_int(cfg, "ws_messages_burst"));
     s->access_log = cc_config_bool(cfg, "access_log");
     const char *sd = cc_config_str(cfg, "static_dir");
     if (sd && *sd && !(s->static_dir = cc_strdup(sd))) {

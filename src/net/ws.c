@@ -111,7 +111,6 @@ static int net__ws_established(net_server *s, struct lws *wsi, net_pss *pss)
     ws->refs = 1;
     ws->srv = s;
     ws->wsi = wsi;
-    ws->qmax = s->ws_queue_max;
     ws->direct = lws_get_network_wsi(wsi) == wsi;
     if (!pss->upgrade_principal && !pss->guest) {
         net__ws_unref(ws);
@@ -267,7 +266,7 @@ static int net__ws_writeable(net_ws *ws)
         net__frame_unref(f);
         if (w < 0)
             return -1;
-        if (ws->state == WS_CATCHUP && ws->qlen < ws->qmax / 2)
+        if (ws->state == WS_CATCHUP && ws->qlen < ws->srv->ws_queue_max / 2)
             net__ws_pump(ws);
     } while (ws->direct && !ws->closing && !lws_partial_buffered(ws->wsi));
     if (ws->qlen || ws->closing)
@@ -307,7 +306,13 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
         if (cc_buf_append(&ws->rx, in, len) != CC_OK)
             return -1;
         if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
-            net__ws_on_message(ws);
+            /* A client sending faster than any page does is closed rather than read: each
+             * message is parsed and may reach Janus, on the loop every other client shares. */
+            if (cc_rate_take(&ws->srv->ws_rx_rate, &ws->rx_tat_us, (int64_t)(uv_hrtime() / 1000)) >
+                0)
+                net__ws_start_close(ws, 4029, "too many messages: wait, then reconnect");
+            else
+                net__ws_on_message(ws);
             cc_buf_free(&ws->rx);
         }
         return 0;

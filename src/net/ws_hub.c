@@ -166,12 +166,12 @@ void net__ws_start_close(net_ws *ws, int code, const char *reason)
     lws_callback_on_writable(ws->wsi);
 }
 
-/* Doubles the queue ring (up to qmax), keeping order. */
+/* Doubles the queue ring (up to ws_send_queue), keeping order. */
 static bool net__ws_grow(net_ws *ws)
 {
     size_t cap = ws->qcap ? ws->qcap * 2 : 8;
-    if (cap > ws->qmax)
-        cap = ws->qmax;
+    if (cap > ws->srv->ws_queue_max)
+        cap = ws->srv->ws_queue_max;
     if (cap <= ws->qcap)
         return false;
     net_frame **q = cc_malloc(cap * sizeof(*q));
@@ -231,7 +231,7 @@ void net__ws_pump(net_ws *ws);
  * NET_WS_PAGE / 4 (the minimum is 16) would never let a resume start. */
 static size_t net__ws_reserve(const net_ws *ws)
 {
-    size_t r = ws->qmax / 4;
+    size_t r = ws->srv->ws_queue_max / 4;
     return r < NET_WS_PAGE / 4 ? r : NET_WS_PAGE / 4;
 }
 
@@ -301,7 +301,7 @@ static void net__fetch_done(void *ctx, int rc)
                 if (net__visible(ws->srv, ws, f->evs[i].scope)) {
                     /* Control messages queued during the read may have taken the room: stop
                      * without moving the cursor, the rest is read again once the client reads. */
-                    if (ws->qlen >= ws->qmax)
+                    if (ws->qlen >= ws->srv->ws_queue_max)
                         break;
                     net_frame *fr = net__frame_event(&f->evs[i]);
                     bool ok = fr && net__ws_enqueue(ws, fr);
@@ -342,11 +342,11 @@ void net__ws_pump(net_ws *ws)
         }
         /* Pages are paced by the client's reading: leave room for live control messages. */
         size_t reserve = net__ws_reserve(ws);
-        if (ws->qlen + reserve >= ws->qmax)
+        if (ws->qlen + reserve >= ws->srv->ws_queue_max)
             return;
         if (ws->cursor >= h->ring_from) {
             size_t i = net__ring_after(h, ws->cursor);
-            size_t budget = ws->qmax - ws->qlen - reserve;
+            size_t budget = ws->srv->ws_queue_max - ws->qlen - reserve;
             for (; i < h->count && budget > 0; i++) {
                 net_frame *f = h->ring[(h->start + i) % h->cap];
                 if (net__visible(s, ws, f->scope) && !net__ws_enqueue(ws, f)) {
@@ -368,7 +368,7 @@ void net__ws_pump(net_ws *ws)
         }
         f->ws = ws;
         f->after = ws->cursor;
-        f->limit = ws->qmax - ws->qlen - reserve;
+        f->limit = ws->srv->ws_queue_max - ws->qlen - reserve;
         if (f->limit > NET_WS_PAGE)
             f->limit = NET_WS_PAGE;
         ws->refs++;
@@ -479,7 +479,7 @@ size_t net__ws_send_if(net_server *s, bool guests, bool (*match)(void *ud, const
         if (!f && !(f = net__frame_json(json_incref((json_t *)obj))))
             return sent;
         /* Best effort: a full queue keeps its room for the events that must arrive. */
-        if (ws->qlen < ws->qmax && net__ws_enqueue(ws, f))
+        if (ws->qlen < ws->srv->ws_queue_max && net__ws_enqueue(ws, f))
             sent++;
     }
     net__frame_unref(f);
@@ -513,7 +513,7 @@ int net_ws_send_to(net_server *s, net_ws_conn conn, const json_t *obj)
     net_ws *ws = net__ws_by_id(s, conn);
     if (!ws || ws->closing || !ws->wsi)
         return CC_ERR_NOT_FOUND;
-    if (ws->qlen >= ws->qmax)
+    if (ws->qlen >= ws->srv->ws_queue_max)
         return CC_ERR_TOO_BIG; /* the slot is kept for the events that must arrive */
     net_frame *f = net__frame_json(json_incref((json_t *)obj));
     if (!f)

@@ -29,9 +29,11 @@ struct net_ws {
     void *principal;
     void (*principal_free)(void *);
     int64_t cursor;
-    net_frame **q; /* ring buffer, grown on demand up to qmax: idle sockets stay small */
-    size_t qcap, qhead, qlen, qmax;
+    net_frame *
+        *q; /* ring buffer, grown on demand up to srv->ws_queue_max: idle sockets stay small */
+    size_t qcap, qhead, qlen;
     cc_buf rx;
+    int64_t rx_tat_us; /* the client's message budget (srv->ws_rx_rate), monotonic */
     char *guest_ip;
     char *close_reason; /* set when closing: idle sockets carry no room for it */
     int close_code;

@@ -281,3 +281,58 @@ describe('request rate of a session', () => {
     assert.equal(a.records[0].details.session, script.sessionId);
   });
 });
+
+describe('messages on a WebSocket', () => {
+  let server;
+  before(async () => {
+    // 10 at once, then one every 10 s: a used budget stays used while the test looks.
+    server = await new Server({
+      env: { CARECOMM_WS_MESSAGES_PER_MINUTE: '6', CARECOMM_WS_MESSAGES_BURST: '10' },
+    }).start();
+    createUser(server, 'chatty', 'it_support');
+    createUser(server, 'quiet', 'it_support');
+  });
+  after(async () => {
+    await server.stop();
+    server.cleanup();
+  });
+
+  const open = async (token) => {
+    const w = new EventSocket(`wss://localhost:${server.port}/api/v1/events`, {
+      ca: server.ca(),
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await w.opened;
+    return w;
+  };
+
+  test('a client flooding its socket is closed with 4029; the others keep talking, and it may reconnect', async () => {
+    const chatty = await loginReady(server, 'chatty');
+    const quiet = await loginReady(server, 'quiet');
+    const q = await open(quiet.token);
+    const c = await open(chatty.token);
+    c.send({ type: 'hello' });
+    await c.next((m) => m.type === 'welcome');
+    for (let i = 0; i < 40; i++) c.send({ type: 'ping', id: `p${i}` });
+    assert.deepEqual(await c.closed, { code: 4029, reason: 'too many messages: wait, then reconnect' });
+    const pongs = c.messages.filter((m) => m.type === 'pong').map((m) => m.id);
+    // hello and nine pings fit the burst of ten (a tenth one if the flood took 10 s); no more.
+    assert.ok(pongs.length === 9 || pongs.length === 10, `answered before the close: ${pongs}`);
+    assert.deepEqual(pongs, pongs.map((_, i) => `p${i}`), 'the first ones, in order');
+
+    // Someone else's socket is not affected.
+    q.send({ type: 'hello' });
+    await q.next((m) => m.type === 'welcome');
+    q.send({ type: 'ping', id: 'still-here' });
+    assert.deepEqual(await q.next((m) => m.type === 'pong'), { type: 'pong', id: 'still-here' });
+    await q.close();
+
+    // Reconnecting (as the web app does, with backoff) gives a socket that works.
+    const again = await open(chatty.token);
+    again.send({ type: 'hello' });
+    await again.next((m) => m.type === 'welcome');
+    again.send({ type: 'ping', id: 'back' });
+    assert.deepEqual(await again.next((m) => m.type === 'pong'), { type: 'pong', id: 'back' });
+    await again.close();
+  });
+});

@@ -213,50 +213,6 @@ static void test_temp_password(void **state)
     assert_int_equal(auth_password_policy(a, "someone", &why), CC_OK);
 }
 
-/* The request budget of a session: a burst at once, then the sustained rate; refusals cost
- * nothing, so a client that waits as told gets through; sessions do not share a budget. */
-static void test_request_rate(void **state)
-{
-    (void)state;
-    cc_config *cfg;
-    account *a = new_account(&cfg);
-    acct_session s1 = {0}, s2 = {0};
-    int64_t t = 5000000000LL;       /* a monotonic clock in microseconds */
-    acct_rate_configure(a, 600, 5); /* 10 a second */
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(acct_rate_take(a, &s1, t), 0);
-    int64_t wait = acct_rate_take(a, &s1, t);
-    assert_int_equal(wait, 100000); /* one request's worth at 10/s */
-    /* Hammering while refused does not push the wait further. */
-    for (int i = 0; i < 50; i++)
-        assert_int_equal(acct_rate_take(a, &s1, t), 100000);
-    assert_int_equal(acct_rate_take(a, &s2, t), 0);
-    /* Just before the wait is over: still refused; at its end: one request, not two. */
-    assert_true(acct_rate_take(a, &s1, t + wait - 1) > 0);
-    assert_int_equal(acct_rate_take(a, &s1, t + wait), 0);
-    assert_true(acct_rate_take(a, &s1, t + wait) > 0);
-    /* Sustained at the rate: every request passes. */
-    int64_t u = t + wait;
-    for (int i = 0; i < 100; i++) {
-        u += 100000;
-        assert_int_equal(acct_rate_take(a, &s1, u), 0);
-    }
-    /* A quiet second refills the burst, and no more than the burst. */
-    u += 1000000;
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(acct_rate_take(a, &s1, u), 0);
-    assert_true(acct_rate_take(a, &s1, u) > 0);
-    /* 0 turns the limit off; a burst of 1 allows one request at a time. */
-    acct_rate_configure(a, 0, 600);
-    for (int i = 0; i < 10000; i++)
-        assert_int_equal(acct_rate_take(a, &s1, u), 0);
-    acct_session s3 = {0};
-    acct_rate_configure(a, 60000000, 1);
-    assert_int_equal(acct_rate_take(a, &s3, u), 0);
-    assert_int_equal(acct_rate_take(a, &s3, u), 1);
-    free_account(a, cfg);
-}
-
 int main(void)
 {
     cc_crypto_init();
@@ -264,7 +220,6 @@ int main(void)
         cmocka_unit_test(test_throttle_grows_then_blocks),
         cmocka_unit_test(test_throttle_counts_parallel_attempts),
         cmocka_unit_test(test_session_expiry),
-        cmocka_unit_test(test_request_rate),
         cmocka_unit_test(test_restriction_and_visibility),
         cmocka_unit_test(test_module_scopes),
         cmocka_unit_test(test_temp_password),

@@ -420,6 +420,52 @@ static void test_private_files(void **state)
     cc_free(&path);
 }
 
+/* A rate limit (a session's requests, a WebSocket's messages): a burst at once, then the
+ * sustained rate; refusals cost nothing, so a client that waits as told gets through; two
+ * clients do not share a budget. */
+static void test_rate(void **state)
+{
+    (void)state;
+    int64_t s1 = 0, s2 = 0, s3 = 0;
+    int64_t t = 5000000000LL;               /* a monotonic clock in microseconds */
+    cc_rate r = cc_rate_per_minute(600, 5); /* 10 a second */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cc_rate_take(&r, &s1, t), 0);
+    int64_t wait = cc_rate_take(&r, &s1, t);
+    assert_int_equal(wait, 100000); /* one unit's worth at 10 a second */
+    /* Hammering while refused does not push the wait further. */
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(cc_rate_take(&r, &s1, t), 100000);
+    assert_int_equal(cc_rate_take(&r, &s2, t), 0);
+    /* Just before the wait is over: still refused; at its end: one more, not two. */
+    assert_true(cc_rate_take(&r, &s1, t + wait - 1) > 0);
+    assert_int_equal(cc_rate_take(&r, &s1, t + wait), 0);
+    assert_true(cc_rate_take(&r, &s1, t + wait) > 0);
+    /* Sustained at the rate: every one passes. */
+    int64_t u = t + wait;
+    for (int i = 0; i < 100; i++) {
+        u += 100000;
+        assert_int_equal(cc_rate_take(&r, &s1, u), 0);
+    }
+    /* A quiet second refills the burst, and no more than the burst. */
+    u += 1000000;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cc_rate_take(&r, &s1, u), 0);
+    assert_true(cc_rate_take(&r, &s1, u) > 0);
+    /* 0 is no limit; a burst of 1 allows one at a time; the finest rate is one a microsecond. */
+    r = cc_rate_per_minute(0, 600);
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(cc_rate_take(&r, &s1, u), 0);
+    r = cc_rate_per_minute(600000000, 0);
+    assert_int_equal(r.interval_us, 1);
+    assert_int_equal(cc_rate_take(&r, &s3, u), 0);
+    assert_int_equal(cc_rate_take(&r, &s3, u), 1);
+    /* The default request budget: 100 a second, 600 at once. */
+    r = cc_rate_per_minute(6000, 600);
+    assert_int_equal(r.interval_us, 10000);
+    assert_int_equal(r.tolerance_us, 599 * 10000);
+}
+
 static void test_guesses(void **state)
 {
     (void)state;
@@ -455,7 +501,7 @@ int main(void)
         cmocka_unit_test(test_crypto),        cmocka_unit_test(test_json_parse),
         cmocka_unit_test(test_json_validate), cmocka_unit_test(test_log),
         cmocka_unit_test(test_files),         cmocka_unit_test(test_private_files),
-        cmocka_unit_test(test_guesses),
+        cmocka_unit_test(test_guesses),       cmocka_unit_test(test_rate),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
