@@ -168,7 +168,7 @@ bool acct_authenticate(void *ud, net_req *r, int perm, unsigned flags)
     memcpy(p->username, u->username, strnlen(u->username, sizeof(p->username) - 1));
     p->role = u->role;
 
-    int64_t now_us = (int64_t)(uv_hrtime() / 1000);
+    int64_t now_us = cc_monotonic_us();
     int64_t wait_us = cc_rate_take(&a->rate, &s->rate_tat_us, now_us);
     if (wait_us > 0) {
         acct__refuse_rate(a, r, s, p, wait_us, now_us);

@@ -48,7 +48,7 @@ bool auth_role_requires_totp(auth_role r);
 /* ---- server secret ------------------------------------------------------------------------- */
 
 /* 32-byte secret kept in <data_dir>/server.key (mode 0600), outside the database, from which the
- * audit chain key and the TOTP encryption key are derived. */
+ * keys below are derived. */
 #define AUTH_KEY_BYTES 32
 typedef struct {
     uint8_t audit_key[AUTH_KEY_BYTES];    /* keys the BLAKE2b of the audit chain */

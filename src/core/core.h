@@ -91,9 +91,10 @@ bool cc_memeq_ct(const void *a, const void *b, size_t n);
 
 int64_t cc_now_ms(void);       /* wall clock, Unix milliseconds */
 int64_t cc_monotonic_ms(void); /* monotonic clock */
+int64_t cc_monotonic_us(void); /* the same, in microseconds */
 
 /* A rate limit as one timestamp per client (GCRA, the leaky bucket): `burst` at once, then one
- * every interval_us. cc_rate_take takes one unit at now_us (a monotonic clock): 0 if allowed,
+ * every interval_us. cc_rate_take takes one unit at now_us (cc_monotonic_us): 0 if allowed,
  * else the microseconds until one is. Refusals take nothing, so a client that waits gets
  * through. A limit with interval_us 0 allows everything. */
 typedef struct {

@@ -89,47 +89,64 @@ static int write_all(int fd, const char *p, size_t n)
     return CC_OK;
 }
 
-/* The directory is fsynced after the rename: without it a crash can lose the new name even
- * though the data blocks reached the disk. */
-int cc_file_write_atomic(const char *path, const void *data, size_t n, unsigned mode)
+/* Writes data to a temporary file beside path (mode, synced), then puts it in place: rename()
+ * replaces an existing file, link() keeps it (the first creator wins, and that is not an
+ * error). The folder is synced after: without it a crash can lose the new name even though the
+ * data blocks reached the disk. why (may be NULL) gets the reason of a failure. */
+static int file_write_new(const char *path, const void *data, size_t n, unsigned mode, bool replace,
+                          char *why, size_t whylen)
 {
-    int rc = CC_OK, fd = -1, dfd = -1;
+    int rc = CC_ERR_IO, fd = -1, dfd = -1;
     char *tmp = cc_sprintf("%s.tmp.XXXXXX", path);
     char *dir = cc_strdup(path);
+    bool tmp_made = false;
     if (!tmp || !dir) {
         rc = CC_ERR_NOMEM;
         goto out;
     }
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        rc = CC_ERR_IO;
-        cc_free(&tmp); /* nothing to unlink */
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        cc_say(why, whylen, "cannot create a file beside %s: %s", path, strerror(errno));
         goto out;
     }
+    tmp_made = true;
+    /* mkstemp already uses 0600, but the mode must not depend on the libc. */
     if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, n) != CC_OK || fsync(fd) != 0) {
-        rc = CC_ERR_IO;
+        cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
     int cr = close(fd);
     fd = -1;
-    if (cr != 0 || rename(tmp, path) != 0) {
-        rc = CC_ERR_IO;
+    if (cr != 0) {
+        cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
-    cc_free(&tmp); /* renamed: nothing to unlink any more */
+    if (replace ? rename(tmp, path) != 0 : (link(tmp, path) != 0 && errno != EEXIST)) {
+        cc_say(why, whylen, "cannot create %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (replace)
+        tmp_made = false; /* renamed: nothing to unlink any more */
     dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0)
-        rc = CC_ERR_IO;
+    if (dfd < 0 || fsync(dfd) != 0) {
+        cc_say(why, whylen, "cannot sync the folder of %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = CC_OK;
 out:
     if (fd >= 0)
         close(fd);
     if (dfd >= 0)
         close(dfd);
-    if (tmp)
+    if (tmp_made)
         unlink(tmp);
     cc_free(&tmp);
     cc_free(&dir);
     return rc;
+}
+
+int cc_file_write_atomic(const char *path, const void *data, size_t n, unsigned mode)
+{
+    return file_write_new(path, data, n, mode, true, NULL, 0);
 }
 
 static int mkdir_one(const char *p, mode_t mode)
@@ -174,52 +191,7 @@ out:
 
 int cc_file_create_private(const char *path, const void *data, size_t n, char *why, size_t whylen)
 {
-    int rc = CC_ERR_IO, fd = -1, dfd = -1;
-    char *tmp = cc_sprintf("%s.XXXXXX", path);
-    char *dir = cc_strdup(path);
-    bool tmp_made = false;
-    if (!tmp || !dir) {
-        rc = CC_ERR_NOMEM;
-        goto out;
-    }
-    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-        cc_say(why, whylen, "cannot create a file beside %s: %s", path, strerror(errno));
-        goto out;
-    }
-    tmp_made = true;
-    /* mkstemp already uses 0600, but a secret must not depend on the libc. */
-    if (fchmod(fd, 0600) != 0 || write_all(fd, data, n) != CC_OK || fsync(fd) != 0) {
-        cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    int cr = close(fd);
-    fd = -1;
-    if (cr != 0) {
-        cc_say(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    /* link() fails with EEXIST where rename() would replace: the first file stays. */
-    if (link(tmp, path) != 0 && errno != EEXIST) {
-        cc_say(why, whylen, "cannot create %s: %s", path, strerror(errno));
-        goto out;
-    }
-    /* The new name must survive a crash too. */
-    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        cc_say(why, whylen, "cannot sync the folder of %s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = CC_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (dfd >= 0)
-        close(dfd);
-    if (tmp_made)
-        unlink(tmp);
-    cc_free(&tmp);
-    cc_free(&dir);
-    return rc;
+    return file_write_new(path, data, n, 0600, false, why, whylen);
 }
 
 int cc_file_read_private(const char *path, const char *what, void *buf, size_t max, size_t *got,

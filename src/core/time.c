@@ -21,6 +21,13 @@ int64_t cc_monotonic_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t cc_monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 cc_rate cc_rate_per_minute(int64_t per_minute, int64_t burst)
 {
     cc_rate r = {0, 0};

@@ -308,8 +308,7 @@ int net__ws_callback(struct lws *wsi, enum lws_callback_reasons reason, net_pss 
         if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) {
             /* A client sending faster than any page does is closed rather than read: each
              * message is parsed and may reach Janus, on the loop every other client shares. */
-            if (cc_rate_take(&ws->srv->ws_rx_rate, &ws->rx_tat_us, (int64_t)(uv_hrtime() / 1000)) >
-                0)
+            if (cc_rate_take(&ws->srv->ws_rx_rate, &ws->rx_tat_us, cc_monotonic_us()) > 0)
                 net__ws_start_close(ws, 4029, "too many messages: wait, then reconnect");
             else
                 net__ws_on_message(ws);

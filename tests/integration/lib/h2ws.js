@@ -2,14 +2,14 @@
 // connection (events.test.js, throttle.test.js).
 import crypto from 'node:crypto';
 import http2 from 'node:http2';
+import { MessageLog } from './harness.js';
 
 // The event WebSocket over HTTP/2 (RFC 8441: a CONNECT stream with :protocol websocket), which
 // browsers use when the server announces SETTINGS_ENABLE_CONNECT_PROTOCOL, as lws does. A
 // minimal client: masked text frames out, frames parsed in; close frames give {code, reason}.
-export class H2EventSocket {
+export class H2EventSocket extends MessageLog {
   constructor(server, token, { origin } = {}) {
-    this.messages = [];
-    this.waiters = [];
+    super();
     this.session = http2.connect(`https://localhost:${server.port}`, { ca: server.ca() });
     this.session.on('error', () => {});
     let buf = Buffer.alloc(0);
@@ -54,9 +54,7 @@ export class H2EventSocket {
             const payload = buf.subarray(off, off + len);
             buf = buf.subarray(off + len);
             if (opcode === 1) {
-              const m = JSON.parse(payload.toString('utf8'));
-              this.messages.push(m);
-              this.waiters = this.waiters.filter((w) => !w(m));
+              this.receive(JSON.parse(payload.toString('utf8')));
             } else if (opcode === 8) {
               this.onClose({ code: payload.readUInt16BE(0), reason: payload.subarray(2).toString('utf8') });
             }
@@ -72,20 +70,6 @@ export class H2EventSocket {
     const mask = crypto.randomBytes(4);
     const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
     this.stream.write(Buffer.concat([head, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]))]));
-  }
-
-  next(pred, timeoutMs = 10000) {
-    const found = this.messages.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('timed out waiting for a WebSocket message')), timeoutMs);
-      this.waiters.push((m) => {
-        if (!pred(m)) return false;
-        clearTimeout(t);
-        resolve(m);
-        return true;
-      });
-    });
   }
 
   close() {

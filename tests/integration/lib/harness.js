@@ -201,27 +201,17 @@ export class Server {
   }
 }
 
-// A WebSocket client that collects messages and lets tests await them.
-export class EventSocket {
-  constructor(url, opts) {
+// The JSON messages a test client received, which tests can await (EventSocket here,
+// H2EventSocket in h2ws.js).
+export class MessageLog {
+  constructor() {
     this.messages = [];
     this.waiters = [];
-    this.ws = new WebSocket(url, opts);
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', resolve);
-      this.ws.once('error', reject);
-      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-    });
-    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-    this.ws.on('message', (data) => {
-      const m = JSON.parse(data.toString());
-      this.messages.push(m);
-      this.waiters = this.waiters.filter((w) => !w(m));
-    });
   }
 
-  send(obj) {
-    this.ws.send(JSON.stringify(obj));
+  receive(m) {
+    this.messages.push(m);
+    this.waiters = this.waiters.filter((w) => !w(m));
   }
 
   // Waits for the first message (already received or coming) matching pred.
@@ -237,6 +227,25 @@ export class EventSocket {
         return true;
       });
     });
+  }
+}
+
+// A WebSocket client that collects messages and lets tests await them.
+export class EventSocket extends MessageLog {
+  constructor(url, opts) {
+    super();
+    this.ws = new WebSocket(url, opts);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', resolve);
+      this.ws.once('error', reject);
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.ws.on('message', (data) => this.receive(JSON.parse(data.toString())));
+  }
+
+  send(obj) {
+    this.ws.send(JSON.stringify(obj));
   }
 
   events() {
